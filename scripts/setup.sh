@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Sets up everything geotranquil needs, idempotently: system packages, PostgreSQL + PostGIS
+# running, the Python virtual environment with the package, the database migrated.
+# Safe to run any number of times. Set GEOTRANQUIL_SKIP_SYSTEM=1 to leave the system alone
+# (e.g. when GEOTRANQUIL_DATABASE_URL points at an existing PostgreSQL/PostGIS server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+PG_VERSION=15
+export DEBIAN_FRONTEND=noninteractive
+
+if [ "${GEOTRANQUIL_SKIP_SYSTEM:-0}" != "1" ]; then
+  missing=()
+  for pkg in "postgresql-$PG_VERSION" "postgresql-$PG_VERSION-postgis-3" gdal-bin; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then missing+=(python3-venv); fi
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "installation des paquets système : ${missing[*]}"
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+
+  if ! pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -q "^$PG_VERSION main$"; then
+    say "création du cluster PostgreSQL $PG_VERSION/main"
+    pg_createcluster "$PG_VERSION" main >/dev/null
+  fi
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    say "démarrage de PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main start
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  # A fresh Debian cluster asks for a password over TCP: give the local superuser the one in
+  # the default URL (local development only; see README for a real server).
+  if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1; then
+    say "mot de passe du rôle postgres local (développement)"
+    su postgres -c "psql -q -c \"ALTER ROLE postgres PASSWORD 'postgres'\""
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  say "création de l'environnement virtuel .venv"
+  python3 -m venv .venv
+fi
+stamp=".venv/.geotranquil-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  say "installation du paquet et de ses dépendances"
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  rm -f .venv/.geotranquil-* && touch "$stamp"
+fi
+
+say "base de données : création, migrations, catégories"
+.venv/bin/geotranquil db upgrade

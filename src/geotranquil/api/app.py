@@ -1,0 +1,64 @@
+"""The HTTP application: ``create_app(settings)`` builds it; nothing is read at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import text
+
+from geotranquil import __version__
+from geotranquil.api.errors import install_error_handlers
+from geotranquil.config import Settings
+from geotranquil.db.engine import make_engine
+from geotranquil.services.status import status_of
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the application for ``settings`` (OpenAPI 3 at ``/api``, docs at ``/api/docs``)."""
+    app = FastAPI(
+        title="geotranquil",
+        version=__version__,
+        description="Public-tranquillity analytics for Marseille: events on an H3 grid, "
+        "hot spots, forecasts, map services.",
+        openapi_url="/api",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    engine = make_engine(settings)
+    app.state.settings = settings
+    app.state.engine = engine
+    install_error_handlers(app)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/api/docs")
+
+    @app.get("/health", tags=["service"], summary="Service and database health")
+    def health(request: Request) -> JSONResponse:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                state: dict[str, Any] = status_of(conn)
+        except Exception as exc:  # the health check reports, it does not fail
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable", "detail": type(exc).__name__},
+                status_code=503,
+            )
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": __version__,
+                "database": "ok",
+                "schema_revision": state["revision"],
+                "areas": state["areas"],
+                "grid_cells": {str(k): v for k, v in state["grid"].items()},
+                "events": {
+                    s["slug"]: {"total": s["events"], "located": s["located"]}
+                    for s in state["sources"]
+                },
+            }
+        )
+
+    return app

@@ -1,0 +1,337 @@
+"""The ``geotranquil`` command line, for city staff (messages in French)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.table import Table
+
+from geotranquil.cli.progress import bytes_bar, console, steps_bar
+from geotranquil.config import Settings
+from geotranquil.errors import GeotranquilError
+from geotranquil.ingest.pipeline import IngestSummary
+from geotranquil.ingest.validate import REASONS
+
+app = typer.Typer(
+    help="geotranquil : observatoire de la tranquillité publique de Marseille.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Base de données : création et migrations.", no_args_is_help=True)
+areas_app = typer.Typer(
+    help="Zones de référence : commune, arrondissements, quartiers.", no_args_is_help=True
+)
+grid_app = typer.Typer(help="Grille hexagonale H3 de la zone d'étude.", no_args_is_help=True)
+synth_app = typer.Typer(
+    help="Données synthétiques réalistes (démonstration, essais).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(areas_app, name="areas")
+app.add_typer(grid_app, name="grid")
+app.add_typer(synth_app, name="synth")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(func: F) -> F:
+    """Turn domain errors into a French message and exit code 2, without a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GeotranquilError as exc:
+            console.print(f"[bold red]Erreur :[/] {exc}")
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            if "connection" in str(exc).lower() or exc.__class__.__module__.startswith("psycopg"):
+                console.print(f"[bold red]Base de données injoignable :[/] {exc}")
+                raise typer.Exit(2) from None
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _n(value: int) -> str:
+    """A number the French way: 870 321."""
+    return f"{value:,}".replace(",", "\u202f")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade() -> None:
+    """Crée la base si besoin, applique les migrations et synchronise les catégories."""
+    from geotranquil.services.database import upgrade_database
+
+    result = upgrade_database(_settings())
+    state = "créée" if result.created else "existante"
+    console.print(
+        f"Base {state}, schéma à la révision [bold]{result.revision}[/], "
+        f"{result.categories_changed} catégorie(s) ajoutée(s) ou modifiée(s)."
+    )
+
+
+@areas_app.command("load")
+@friendly
+def areas_load(
+    directory: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Dossier des fichiers officiels (commune.geojson, arrondissements.geojson, "
+            "quartiers.geojson, population_arrondissements.csv)."
+        ),
+    ] = None,
+    builtin: Annotated[
+        bool,
+        typer.Option(
+            "--builtin",
+            help="Utiliser la géographie simplifiée intégrée, même si les fichiers existent.",
+        ),
+    ] = False,
+) -> None:
+    """Charge la commune, les 16 arrondissements et les 111 quartiers."""
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.geography import load_areas
+
+    settings = _settings()
+    folder = None if builtin else (directory or settings.reference_dir)
+    geography, counts = load_areas(make_engine(settings), folder)
+    source = (
+        "géographie intégrée simplifiée"
+        if geography.origin == "builtin"
+        else geography.origin.split(":", 1)[1]
+    )
+    console.print(
+        f"Zones chargées depuis {source} : {counts.commune} commune, {counts.arrondissements} "
+        f"arrondissements, {counts.quartiers} quartiers ({_n(geography.population)} habitants)."
+    )
+
+
+@grid_app.command("build")
+@friendly
+def grid_build(
+    resolution: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--resolution", "-r", help="Résolution H3 (répéter l'option ; 7 à 10 par défaut)."
+        ),
+    ] = None,
+) -> None:
+    """Remplit la grille H3 de la commune (arrondissement et quartier de chaque cellule)."""
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.geography import build_cells
+
+    settings = _settings()
+    resolutions = sorted(resolution or settings.analysis_resolutions)
+    with steps_bar("Grille H3", len(resolutions)) as (bar, task):
+        counts = build_cells(make_engine(settings), resolutions, lambda _res: bar.advance(task))
+    table = Table("résolution", "cellules", title="Grille H3")
+    for res, n in counts.items():
+        table.add_row(str(res), _n(n))
+    console.print(table)
+
+
+@synth_app.command("generate")
+@friendly
+def synth_generate(
+    out: Annotated[Path, typer.Option("--out", help="Dossier où écrire les fichiers des silos.")],
+    months: Annotated[int, typer.Option(help="Nombre de mois simulés.")] = 24,
+    seed: Annotated[
+        int, typer.Option(help="Graine aléatoire (mêmes fichiers pour la même graine).")
+    ] = 42,
+    scale: Annotated[
+        float, typer.Option(help="Facteur de volume (1 = environ 70 000 événements sur 24 mois).")
+    ] = 1.0,
+    builtin: Annotated[
+        bool, typer.Option("--builtin", help="Géographie intégrée simplifiée.")
+    ] = False,
+) -> None:
+    """Écrit un fichier par silo, dans son format natif, avec la vérité terrain (manifest.json)."""
+    manifest = _generate_with_bar(_settings(), out, months, seed, scale, builtin)
+    console.print(
+        f"Données écrites dans {out} : {_n(manifest.total_rows)} lignes, "
+        "vérité terrain dans manifest.json."
+    )
+
+
+def _generate_with_bar(
+    settings: Settings, out: Path, months: int, seed: int, scale: float, builtin: bool
+) -> Any:
+    from geotranquil.services.demo import generate_synthetic
+
+    with steps_bar("Génération", 100) as (bar, task):
+
+        def progress(step: str, done: int, total: int) -> None:
+            bar.update(task, description=f"Génération : {step}", completed=done, total=total)
+
+        return generate_synthetic(
+            settings, out, months=months, seed=seed, scale=scale, builtin=builtin, progress=progress
+        )
+
+
+def _ingest_with_bar(
+    settings: Settings, path: Path, source: str | None, mapping_file: Path | None, force: bool
+) -> IngestSummary:
+    from geotranquil.services.ingestion import ingest, resolve_mapping
+
+    mapping = resolve_mapping(settings, source, mapping_file)
+    with bytes_bar(f"{mapping.slug} ← {path.name}") as (bar, task):
+
+        def progress(rows: int, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, rows=_n(rows))
+
+        return ingest(settings, path, mapping, force=force, progress=progress)
+
+
+def print_summary(s: IngestSummary) -> None:
+    """Summary of one ingestion, with rejections by reason."""
+    if s.status == "skipped":
+        console.print(
+            f"[yellow]{s.file_name}[/] déjà ingéré (lot {s.batch_id}) : rien à faire. "
+            "Utilisez --force pour le relire."
+        )
+        return
+    table = Table(title=f"Lot {s.batch_id} — {s.source} — {s.file_name}", show_header=False)
+    for label, value in (
+        ("lignes lues", s.rows_read),
+        ("nouveaux événements", s.inserted),
+        ("événements corrigés", s.updated),
+        ("inchangés", s.unchanged),
+        ("sans position (adresse à géocoder)", s.unlocated),
+        ("lignes rejetées", s.rejected),
+    ):
+        table.add_row(label, _n(value))
+    for reason, n in s.rejections_by_reason.items():
+        table.add_row(f"  rejet : {REASONS.get(reason, reason)} [dim]({reason})[/]", str(n))
+    if s.resumed_from:
+        table.add_row("reprise après la ligne", str(s.resumed_from))
+    table.add_row("durée", f"{s.seconds:.1f} s")
+    console.print(table)
+
+
+@app.command("ingest")
+@friendly
+def ingest_cmd(
+    file: Annotated[
+        Path, typer.Argument(help="Fichier natif d'un silo (CSV, GeoJSON, JSON, JSON lines).")
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            "-s",
+            help="Source connue : police_municipale, csu, services_espace_public, habitants.",
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping", "-m", help="Fichier de correspondance TOML d'une nouvelle source."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Relire un fichier déjà ingéré.")] = False,
+) -> None:
+    """Ingère un fichier : validation ligne à ligne, rejets motivés, positions sur la grille H3.
+
+    Relancer la même commande ne crée pas de doublon ; un fichier interrompu reprend
+    où il s'était arrêté.
+    Code de sortie non nul seulement si aucune ligne n'a pu être ingérée.
+    """
+    settings = _settings()
+    summary = _ingest_with_bar(settings, file, source, mapping, force)
+    print_summary(summary)
+    if summary.status == "completed" and summary.accepted == 0:
+        console.print("[bold red]Aucune ligne n'a pu être ingérée.[/]")
+        raise typer.Exit(1)
+
+
+@app.command("status")
+@friendly
+def status() -> None:
+    """Résumé du contenu de la base : zones, grille, événements par source, derniers lots."""
+    from geotranquil.services.status import database_status
+
+    st = database_status(_settings())
+    console.print(f"Révision du schéma : {st['revision']}")
+    console.print(f"Zones : {st['areas']}   Grille : {st['grid']}")
+    table = Table("source", "événements", "localisés", "à géocoder", title="Événements")
+    for row in st["sources"]:
+        table.add_row(row["slug"], str(row["events"]), str(row["located"]), str(row["unlocated"]))
+    console.print(table)
+
+
+@app.command("demo")
+@friendly
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Démarrer le serveur à la fin.")
+    ] = True,
+    months: Annotated[int, typer.Option(help="Mois simulés.")] = 24,
+    seed: Annotated[int, typer.Option(help="Graine aléatoire.")] = 42,
+    scale: Annotated[float, typer.Option(help="Facteur de volume.")] = 1.0,
+) -> None:
+    """Démonstration complète : base, zones, grille, données de quatre silos, ingestion, serveur."""
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.database import upgrade_database
+    from geotranquil.services.demo import DEMO_SOURCES
+    from geotranquil.services.geography import build_cells, load_areas
+
+    settings = _settings()
+    console.rule("[bold]geotranquil — démonstration")
+    result = upgrade_database(settings)
+    console.print(f"1. Base prête (révision {result.revision}).")
+    engine = make_engine(settings)
+    geography, counts = load_areas(engine, settings.reference_dir)
+    console.print(
+        f"2. Zones chargées ({counts.arrondissements} arrondissements, "
+        f"{counts.quartiers} quartiers, origine : {geography.origin})."
+    )
+    resolutions = list(settings.analysis_resolutions)
+    with steps_bar("3. Grille H3", len(resolutions)) as (bar, task):
+        cells = build_cells(engine, resolutions, lambda _r: bar.advance(task))
+    console.print(f"   {_n(sum(cells.values()))} cellules.")
+    out = settings.data_dir / f"synth-{seed}-{months}m-x{scale:g}"
+    manifest = _generate_with_bar(settings, out, months, seed, scale, geography.origin == "builtin")
+    console.print(f"4. Données synthétiques dans {out} ({_n(manifest.total_rows)} lignes).")
+    for file_name, slug in DEMO_SOURCES.items():
+        print_summary(_ingest_with_bar(settings, out / file_name, slug, None, False))
+    if serve_after:
+        serve()
+
+
+@app.command("serve")
+@friendly
+def serve(
+    host: Annotated[str | None, typer.Option(help="Adresse d'écoute.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port d'écoute.")] = None,
+) -> None:
+    """Démarre le serveur HTTP (santé sur /health, documentation de l'API sur /api/docs)."""
+    import uvicorn
+
+    from geotranquil.api.app import create_app
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    console.print(
+        f"Serveur sur http://{host}:{port} — documentation : http://{host}:{port}/api/docs"
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,193 @@
+"""SQLAlchemy 2 + GeoAlchemy2 models: the schema of DESIGN.md §3.
+
+Alembic migrations create the same schema; ``tests/integration/test_migrations.py`` proves
+that the two do not drift.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+LOCATION_PRECISIONS = ("exact", "address", "street", "camera", "area")
+SOURCE_KINDS = ("file", "api", "open311", "sensor")
+AREA_KINDS = ("commune", "arrondissement", "quartier", "zone")
+BATCH_STATUSES = ("running", "completed", "failed")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Category(Base):
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    label: Mapped[str] = mapped_column(Text)
+    family: Mapped[str] = mapped_column(Text)
+    family_label: Mapped[str] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    sort_order: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    __table_args__ = (CheckConstraint(_in("kind", SOURCE_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    slug: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(Text)
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class IngestBatch(Base):
+    __tablename__ = "ingest_batches"
+    __table_args__ = (
+        CheckConstraint(_in("status", BATCH_STATUSES), name="status"),
+        Index(None, "source_id", "file_sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    file_name: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(Text)
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'running'"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rows_read: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    rows_committed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    inserted: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    updated: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    unchanged: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    rejected: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    unlocated: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    resumed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class IngestRejection(Base):
+    __tablename__ = "ingest_rejections"
+    __table_args__ = (UniqueConstraint("batch_id", "row_number"), Index(None, "reason"))
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id", ondelete="CASCADE"))
+    row_number: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("source_id", "external_id"),
+        CheckConstraint(_in("location_precision", LOCATION_PRECISIONS), name="location_precision"),
+        CheckConstraint("(geom IS NULL) = (h3_fine IS NULL)", name="located_consistently"),
+        Index(None, "occurred_at"),
+        Index(None, "category", "occurred_at"),
+        Index(None, "h3_r9", "occurred_at"),
+        Index(None, "h3_r10", "occurred_at"),
+        Index(None, "geom", postgresql_using="gist"),
+        Index("ix_events_unlocated", "source_id", postgresql_where=text("geom IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    external_id: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(ForeignKey("categories.code", onupdate="CASCADE"))
+    native_category: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    geom: Mapped[Any] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False), nullable=True
+    )
+    h3_fine: Mapped[int | None] = mapped_column(BigInteger)
+    h3_r7: Mapped[int | None] = mapped_column(BigInteger)
+    h3_r8: Mapped[int | None] = mapped_column(BigInteger)
+    h3_r9: Mapped[int | None] = mapped_column(BigInteger)
+    h3_r10: Mapped[int | None] = mapped_column(BigInteger)
+    location_precision: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ingest_batches.id", ondelete="SET NULL")
+    )
+    ingested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Area(Base):
+    __tablename__ = "areas"
+    __table_args__ = (
+        UniqueConstraint("kind", "code"),
+        CheckConstraint(_in("kind", AREA_KINDS), name="kind"),
+        Index(None, "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    parent_code: Mapped[str | None] = mapped_column(Text)
+    population: Mapped[int | None] = mapped_column(Integer)
+    area_m2: Mapped[float] = mapped_column(Float)
+    origin: Mapped[str] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class GridCell(Base):
+    __tablename__ = "grid_cells"
+    __table_args__ = (
+        Index(None, "resolution"),
+        Index(None, "geom", postgresql_using="gist"),
+        Index(None, "arrondissement_code"),
+    )
+
+    h3: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    resolution: Mapped[int] = mapped_column(SmallInteger)
+    geom: Mapped[Any] = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False))
+    area_m2: Mapped[float] = mapped_column(Float)
+    land_share: Mapped[float] = mapped_column(Float)
+    arrondissement_code: Mapped[str | None] = mapped_column(Text)
+    quartier_code: Mapped[str | None] = mapped_column(Text)

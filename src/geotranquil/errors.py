@@ -1,0 +1,40 @@
+"""Domain errors, raised below the API and the CLI and mapped to HTTP or exit codes in one place."""
+
+from __future__ import annotations
+
+
+class GeotranquilError(Exception):
+    """Base of every error a user can act on; the message is meant for a person."""
+
+
+class NotFound(GeotranquilError):
+    """A requested object does not exist."""
+
+
+class InvalidInput(GeotranquilError):
+    """An input (file, parameter, mapping) is malformed."""
+
+
+class InvalidGeometry(InvalidInput):
+    """A geometry cannot be used."""
+
+
+class MappingError(InvalidInput):
+    """A source mapping file is wrong."""
+
+
+class RejectedRow(GeotranquilError):
+    """One input row cannot become an event; ``reason`` is a stable code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class Forbidden(GeotranquilError):
+    """The caller's role may not see or do this."""
+
+
+class NotReady(GeotranquilError):
+    """A prerequisite step has not been run (e.g. areas not loaded before building the grid)."""

@@ -1,0 +1,79 @@
+"""The analysis grid: every H3 cell overlapping the study area, with its area and its zones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geotranquil.geography.reference import Geography
+from geotranquil.grid.h3ids import cell_polygons, cover
+
+METRIC_CRS = 2154  # Lambert-93: distances and areas
+
+
+def _assign(cells: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, code_col: str = "code") -> pd.Series:
+    """Code of the zone holding most of each cell (by area, in Lambert-93), else the nearest."""
+    if zones.empty:
+        return pd.Series([None] * len(cells), index=cells.index, dtype=object)
+    pieces = gpd.overlay(
+        cells[["h3", "geometry"]].to_crs(METRIC_CRS),
+        zones[[code_col, "geometry"]].to_crs(METRIC_CRS),
+        how="intersection",
+        keep_geom_type=True,
+    )
+    pieces["piece_area"] = pieces.area
+    best = pieces.sort_values(["h3", "piece_area"], ascending=[True, False]).drop_duplicates("h3")
+    mapping = dict(zip(best["h3"], best[code_col], strict=True))
+    missing = cells.loc[~cells["h3"].isin(mapping.keys()), ["h3", "geometry"]]
+    if not missing.empty:  # slivers at the coast: the nearest zone
+        near = gpd.sjoin_nearest(
+            missing.to_crs(METRIC_CRS), zones[[code_col, "geometry"]].to_crs(METRIC_CRS)
+        ).drop_duplicates("h3")
+        mapping.update(zip(near["h3"], near[code_col], strict=True))
+    return cells["h3"].map(mapping).astype(object)
+
+
+def build_grid(
+    geography: Geography,
+    resolutions: Sequence[int],
+    progress: Callable[[int], None] | None = None,
+) -> gpd.GeoDataFrame:
+    """All cells overlapping the commune at each resolution, with attributes.
+
+    Columns: ``h3`` (int64), ``resolution``, ``area_m2`` (Lambert-93), ``land_share`` (share of
+    the cell inside the commune), ``arrondissement_code`` and ``quartier_code`` (the zone that
+    holds most of the cell), ``geometry`` (hexagon, EPSG:4326).
+
+    Examples
+    --------
+    >>> from geotranquil.geography.reference import load_builtin
+    >>> grid = build_grid(load_builtin(), [7])
+    >>> int(grid.resolution.iloc[0]), bool(grid.land_share.between(0, 1).all())
+    (7, True)
+    """
+    frames = []
+    commune = gpd.GeoSeries([geography.commune], crs=4326).to_crs(METRIC_CRS).iloc[0]
+    for res in resolutions:
+        if not 0 <= res <= 15:
+            raise ValueError(f"H3 resolution must be 0-15, got {res}")
+        ids = cover(geography.commune, res)
+        frame = gpd.GeoDataFrame(
+            {"h3": ids, "resolution": np.full(len(ids), res, dtype=np.int16)},
+            geometry=cell_polygons(ids.tolist()),
+            crs=4326,
+        )
+        metric = frame.geometry.to_crs(METRIC_CRS)
+        frame["area_m2"] = metric.area.to_numpy()
+        frame["land_share"] = np.clip(
+            metric.intersection(commune).area.to_numpy() / frame["area_m2"], 0, 1
+        )
+        frame["arrondissement_code"] = _assign(frame, geography.arrondissements)
+        frame["quartier_code"] = _assign(frame, geography.quartiers)
+        frames.append(frame)
+        if progress:
+            progress(res)
+    grid = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(grid, geometry="geometry", crs=4326)

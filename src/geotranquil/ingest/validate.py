@@ -1,0 +1,440 @@
+"""Row validation and mapping: native records become canonical events or reasoned rejections.
+
+Pure: no database. Everything is vectorised per chunk with pandas/numpy; the first failing
+check of a row gives its reason (codes in :data:`REASONS`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
+
+from geotranquil.grid.h3ids import (
+    ANALYSIS_RESOLUTIONS,
+    FINE_RESOLUTION,
+    cells_from_points,
+    parent_ids,
+)
+from geotranquil.ingest.mapping import SourceMapping
+from geotranquil.ingest.readers import GEOM_TYPE, GEOM_X, GEOM_Y, RawChunk
+
+#: Every rejection reason, with what it means (for the CLI summary and the docs).
+REASONS: dict[str, str] = {
+    "malformed_row": "ligne illisible (nombre de champs, JSON invalide, encodage)",
+    "missing_id": "identifiant manquant",
+    "duplicate_id": "identifiant répété dans le même fichier",
+    "missing_date": "date manquante",
+    "invalid_date": "date illisible",
+    "date_out_of_range": "date impossible (avant 1970 ou dans le futur)",
+    "missing_category": "catégorie manquante",
+    "unknown_category": "catégorie inconnue pour cette source",
+    "invalid_coordinates": "coordonnées non numériques ou incomplètes",
+    "invalid_geometry": "géométrie qui n'est pas un point",
+    "outside_study_area": "position hors de la zone d'étude",
+    "unknown_camera": "caméra absente du fichier des caméras",
+    "missing_location": "ni position ni adresse",
+}
+
+STAGE_COLUMNS = [
+    "external_id",
+    "category",
+    "native_category",
+    "occurred_at",
+    "reported_at",
+    "lon",
+    "lat",
+    "h3_fine",
+    "h3_r7",
+    "h3_r8",
+    "h3_r9",
+    "h3_r10",
+    "location_precision",
+    "address",
+    "attributes",
+]
+
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+
+
+@dataclass
+class Rejection:
+    """One rejected record."""
+
+    row_number: int
+    reason: str
+    detail: str
+    raw: str
+
+
+@dataclass
+class ValidationContext:
+    """What validation needs besides the chunk: reference data and the state across chunks."""
+
+    known_categories: set[str]
+    study_area: BaseGeometry | None
+    cameras: dict[str, tuple[float, float]] = field(default_factory=dict)
+    seen_ids: dict[str, int] = field(default_factory=dict)
+    now: datetime | None = None
+
+
+@dataclass
+class ValidatedChunk:
+    """Canonical rows (columns :data:`STAGE_COLUMNS`) and the rejections of one chunk."""
+
+    rows: pd.DataFrame
+    rejections: list[Rejection]
+    last_row: int
+
+    @property
+    def unlocated(self) -> int:
+        return int(self.rows["lon"].isna().sum())
+
+
+def _text(values: Sequence[Any]) -> pd.Series:
+    """Values as stripped strings; None/empty become NA."""
+    s = pd.Series(values, dtype=object)
+    s = s.where(s.isna(), s.astype(str).str.strip())
+    return s.where(s != "", None)
+
+
+def parse_times(
+    values: pd.Series, fmt: str, timezone: str
+) -> tuple[pd.Series, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Parse date strings to UTC; return (times, missing mask, invalid mask).
+
+    Naive values are local times of ``timezone``; in the autumn hour that happens twice the
+    summer-time reading is taken, and a spring-forward gap moves forward. Values that carry an
+    offset (``Z``, ``+01:00``) keep it.
+
+    Examples
+    --------
+    >>> t, missing, bad = parse_times(pd.Series(["02/03/2025 22:14", "", "31/02/2025 10:00"]),
+    ...                               "%d/%m/%Y %H:%M", "Europe/Paris")
+    >>> str(t[0]), missing.tolist(), bad.tolist()
+    ('2025-03-02 21:14:00+00:00', [False, True, False], [False, False, True])
+    """
+    n = len(values)
+    text = values.reset_index(drop=True)
+    text = text.where(text.isna() | (text.astype(str).str.strip() != ""), None)
+    missing = text.isna().to_numpy()
+    out = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
+    present = text[~missing].astype(str)
+    if fmt.lower() == "iso8601":
+        aware_mask = present.str.contains(_OFFSET)
+        aware = present[aware_mask]
+        naive = present[~aware_mask]
+        if len(aware):
+            out.loc[aware.index] = pd.to_datetime(
+                aware, format="ISO8601", utc=True, errors="coerce"
+            )
+        if len(naive):
+            parsed = pd.to_datetime(naive, format="ISO8601", errors="coerce")
+            out.loc[naive.index] = _localize(parsed, timezone)
+    elif "%z" in fmt:
+        out.loc[present.index] = pd.to_datetime(present, format=fmt, utc=True, errors="coerce")
+    else:
+        parsed = pd.to_datetime(present, format=fmt, errors="coerce")
+        out.loc[present.index] = _localize(parsed, timezone)
+    invalid = (~missing) & out.isna().to_numpy()
+    return out, missing, invalid
+
+
+def _localize(parsed: pd.Series, timezone: str) -> pd.Series:
+    if parsed.dt.tz is not None:
+        return parsed.dt.tz_convert("UTC")
+    local = parsed.dt.tz_localize(
+        timezone, ambiguous=np.ones(len(parsed), dtype=bool), nonexistent="shift_forward"
+    )
+    return local.dt.tz_convert("UTC")
+
+
+def _numbers(values: Sequence[Any]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Coordinates as floats (decimal commas accepted) and a mask of present values."""
+    s = pd.Series(values, dtype=object)
+    present = ~(s.isna() | (s.astype(str).str.strip() == ""))
+    as_text = s.astype(str).str.strip().str.replace(",", ".", regex=False)
+    num = pd.to_numeric(as_text.where(present, None), errors="coerce").astype(float)
+    out = np.asarray(num.to_numpy(), dtype=np.float64)
+    return out, present.to_numpy(dtype=bool)
+
+
+def validate_chunk(
+    chunk: RawChunk, mapping: SourceMapping, ctx: ValidationContext
+) -> ValidatedChunk:
+    """Map and check one chunk; every record ends up valid or rejected with one reason."""
+    n = len(chunk)
+    cols = chunk.columns
+    reason = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
+
+    def reject(
+        mask: npt.NDArray[np.bool_], code: str, messages: Sequence[str] | npt.NDArray[Any] | str
+    ) -> None:
+        todo = mask & (reason == "")
+        if not todo.any():
+            return
+        reason[todo] = code
+        if isinstance(messages, str):
+            detail[todo] = messages
+        else:
+            msgs = np.asarray(messages, dtype=object)
+            detail[todo] = msgs[todo]
+
+    # identifiers, and duplicates inside the file (the first occurrence wins)
+    ids = _text(cols[mapping.id_field])
+    reject(
+        ids.isna().to_numpy(), "missing_id", f"identifiant manquant (champ « {mapping.id_field} »)"
+    )
+    dup = np.zeros(n, dtype=bool)
+    dup_msg = np.full(n, "", dtype=object)
+    seen = ctx.seen_ids
+    for i, (ident, row) in enumerate(zip(ids.tolist(), chunk.row_numbers, strict=True)):
+        if ident is None:
+            continue
+        first = seen.get(ident)
+        if first is None:
+            seen[ident] = row
+        else:
+            dup[i] = True
+            dup_msg[i] = f"identifiant « {ident} » déjà vu à l'enregistrement {first} du fichier"
+    reject(dup, "duplicate_id", dup_msg)
+
+    # time
+    time_raw = _join_fields(cols, mapping.time_fields)
+    occurred, t_missing, t_invalid = parse_times(time_raw, mapping.time_format, mapping.timezone)
+    names = " + ".join(f"« {f} »" for f in mapping.time_fields)
+    reject(t_missing, "missing_date", f"date manquante (champ {names})")
+    reject(
+        t_invalid,
+        "invalid_date",
+        [
+            f"date illisible « {v} » (format attendu : {mapping.time_format})"
+            for v in time_raw.tolist()
+        ],
+    )
+    now = pd.Timestamp(ctx.now or datetime.now().astimezone()).tz_convert("UTC")
+    out_of_range = (~(t_missing | t_invalid)) & (
+        (occurred < pd.Timestamp("1970-01-01", tz="UTC")) | (occurred > now + pd.Timedelta(days=1))
+    ).fillna(False).to_numpy()
+    reject(
+        out_of_range,
+        "date_out_of_range",
+        [f"date impossible : {v}" for v in occurred.astype(str).tolist()],
+    )
+    reported = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
+    if mapping.reported_fields:
+        reported, _, _ = parse_times(
+            _join_fields(cols, mapping.reported_fields), mapping.reported_format, mapping.timezone
+        )
+
+    # category
+    native = _text(cols[mapping.category_field])
+    lookup = {k.strip().casefold(): v for k, v in mapping.category_values.items()}
+    canonical = native.map(lambda v: None if v is None else lookup.get(v.casefold()))
+    reject(
+        native.isna().to_numpy(),
+        "missing_category",
+        f"catégorie manquante (champ « {mapping.category_field} »)",
+    )
+    unknown = (canonical.isna() | ~canonical.isin(ctx.known_categories)).to_numpy()
+    reject(
+        unknown,
+        "unknown_category",
+        [f"catégorie « {v} » inconnue pour la source {mapping.slug}" for v in native.tolist()],
+    )
+
+    # location
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    precision = np.full(n, "exact", dtype=object)
+    address = _address(cols, mapping, n)
+    has_address = address.notna().to_numpy()
+    kind = mapping.location_kind
+    if kind in ("coordinates", "geometry"):
+        if kind == "geometry":
+            gtype = _text(cols[GEOM_TYPE])
+            not_point = (gtype.notna() & (gtype != "Point")).to_numpy()
+            reject(
+                not_point,
+                "invalid_geometry",
+                [f"géométrie de type {t} au lieu d'un point" for t in gtype.tolist()],
+            )
+            xs, x_present = _numbers(cols[GEOM_X])
+            ys, y_present = _numbers(cols[GEOM_Y])
+        else:
+            assert mapping.x and mapping.y
+            xs, x_present = _numbers(cols[mapping.x])
+            ys, y_present = _numbers(cols[mapping.y])
+        none = ~x_present & ~y_present
+        bad = (x_present != y_present) | (
+            (x_present & y_present) & ~(np.isfinite(xs) & np.isfinite(ys))
+        )
+        raw_x = cols[GEOM_X] if kind == "geometry" else cols[mapping.x or ""]
+        raw_y = cols[GEOM_Y] if kind == "geometry" else cols[mapping.y or ""]
+        reject(
+            bad,
+            "invalid_coordinates",
+            [
+                f"coordonnées invalides : x={x!r}, y={y!r}"
+                for x, y in zip(raw_x, raw_y, strict=True)
+            ],
+        )
+        reject(none & ~has_address, "missing_location", "ni coordonnées ni adresse")
+        ok = ~bad & ~none
+        lon[ok], lat[ok] = _to_wgs84(xs[ok], ys[ok], mapping.crs)
+        out_of_range = ok & ~((np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+        reject(
+            out_of_range,
+            "invalid_coordinates",
+            [
+                f"coordonnées hors des bornes du système {mapping.crs} : x={x!r}, y={y!r}"
+                for x, y in zip(raw_x, raw_y, strict=True)
+            ],
+        )
+        precision[none] = "address"
+    elif kind == "camera":
+        assert mapping.camera
+        cams = _text(cols[mapping.camera])
+        known = cams.map(lambda c: c in ctx.cameras if c is not None else False).to_numpy(
+            dtype=bool
+        )
+        reject(
+            ~known & cams.notna().to_numpy() & ~has_address,
+            "unknown_camera",
+            [f"caméra « {c} » absente du fichier des caméras" for c in cams.tolist()],
+        )
+        reject(cams.isna().to_numpy() & ~has_address, "missing_location", "ni caméra ni adresse")
+        for i in np.flatnonzero(known).tolist():
+            lon[i], lat[i] = ctx.cameras[str(cams.iat[i])]
+        precision[:] = np.where(known, "camera", "address")
+    else:
+        reject(~has_address, "missing_location", "ni coordonnées ni adresse")
+        precision[:] = "address"
+
+    located = ~np.isnan(lon) & (reason == "")
+    if ctx.study_area is not None and located.any():
+        idx = np.flatnonzero(located)
+        inside = shapely.contains_xy(ctx.study_area, lon[idx], lat[idx])
+        outside = np.zeros(n, dtype=bool)
+        outside[idx[~inside]] = True
+        reject(
+            outside,
+            "outside_study_area",
+            [
+                f"position ({x:.5f}, {y:.5f}) hors de la zone d'étude"
+                for x, y in zip(lon, lat, strict=True)
+            ],
+        )
+
+    good = reason == ""
+    rejections = [
+        Rejection(chunk.row_numbers[i], str(reason[i]), str(detail[i]), chunk.render(int(i)))
+        for i in np.flatnonzero(~good)
+    ] + [Rejection(r, "malformed_row", d, raw) for r, d, raw in chunk.malformed]
+    rejections.sort(key=lambda r: r.row_number)
+
+    g = np.flatnonzero(good)
+    rows = pd.DataFrame(
+        {
+            "external_id": ids.to_numpy()[g],
+            "category": canonical.to_numpy()[g],
+            "native_category": native.to_numpy()[g],
+            "occurred_at": occurred.iloc[g].reset_index(drop=True),
+            "reported_at": reported.iloc[g].reset_index(drop=True),
+            "lon": lon[g],
+            "lat": lat[g],
+            "location_precision": precision[g],
+            "address": address.to_numpy()[g],
+            "attributes": _attributes(cols, mapping, g),
+        }
+    )
+    _add_cells(rows)
+    return ValidatedChunk(rows=rows[STAGE_COLUMNS], rejections=rejections, last_row=chunk.last_row)
+
+
+def _join_fields(cols: dict[str, list[Any]], names: Sequence[str]) -> pd.Series:
+    parts = [_text(cols[f]) for f in names]
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    frame = pd.concat(parts, axis=1)
+    joined = frame.fillna("").astype(str).agg(" ".join, axis=1).str.strip()
+    return joined.where(frame.notna().any(axis=1), None).reset_index(drop=True)
+
+
+def _address(cols: dict[str, list[Any]], mapping: SourceMapping, n: int) -> pd.Series:
+    a = mapping.address
+    if not a.fields():
+        return pd.Series([None] * n, dtype=object)
+
+    def col(name: str | None) -> pd.Series:
+        return _text(cols[name]) if name else pd.Series([None] * n, dtype=object)
+
+    number, suffix, street = col(a.number), col(a.suffix), col(a.street)
+    postcode, city = col(a.postcode), col(a.city)
+    out: list[str | None] = []
+    for num, suf, st, pc, ci in zip(number, suffix, street, postcode, city, strict=True):
+        if st is None and pc is None:
+            out.append(None)
+            continue
+        line1 = " ".join(p for p in (num, suf, st) if p)
+        line2 = " ".join(p for p in (pc, ci) if p)
+        out.append(", ".join(p for p in (line1, line2) if p))
+    return pd.Series(out, dtype=object)
+
+
+def _attributes(
+    cols: dict[str, list[Any]], mapping: SourceMapping, rows: npt.NDArray[np.intp]
+) -> list[str]:
+    if mapping.attribute_fields is not None:
+        keys = [k for k in mapping.attribute_fields if k in cols]
+    else:
+        used = mapping.used_fields() | {GEOM_X, GEOM_Y, GEOM_TYPE, "geometry"}
+        keys = [k for k in cols if k not in used]
+    if not keys:
+        return ["{}"] * len(rows)
+    values = [[cols[k][i] for i in rows] for k in keys]
+    return [
+        json.dumps(
+            {k: v for k, v in zip(keys, vals, strict=True) if v not in (None, "")},
+            ensure_ascii=False,
+            default=str,
+        )
+        for vals in zip(*values, strict=True)
+    ]
+
+
+_TRANSFORMERS: dict[str, Transformer] = {}
+
+
+def _to_wgs84(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], crs: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    if crs.upper() in ("EPSG:4326", "OGC:CRS84", "CRS84"):
+        return x, y
+    transformer = _TRANSFORMERS.get(crs)
+    if transformer is None:
+        transformer = _TRANSFORMERS[crs] = Transformer.from_crs(crs, 4326, always_xy=True)
+    lon, lat = transformer.transform(x, y)
+    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+
+def _add_cells(rows: pd.DataFrame) -> None:
+    fine = cells_from_points(rows["lon"].to_numpy(), rows["lat"].to_numpy(), FINE_RESOLUTION)
+    located = fine != 0
+    rows["h3_fine"] = pd.array(np.where(located, fine, 0), dtype="Int64")
+    rows.loc[~located, "h3_fine"] = pd.NA
+    for res in ANALYSIS_RESOLUTIONS:
+        col = pd.array(parent_ids(fine, res), dtype="Int64")
+        col[~located] = pd.NA
+        rows[f"h3_r{res}"] = col

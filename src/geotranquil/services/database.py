@@ -1,0 +1,31 @@
+"""Prepare the database: create it, migrate it, synchronise the taxonomy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from geotranquil.config import Settings
+from geotranquil.db import admin
+from geotranquil.db.categories import sync_categories
+from geotranquil.db.engine import make_engine
+from geotranquil.taxonomy import load_taxonomy
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    created: bool
+    revision: str | None
+    categories_changed: int
+
+
+def upgrade_database(settings: Settings, engine: Engine | None = None) -> UpgradeResult:
+    """Create the database if needed, migrate to the latest revision, sync the categories."""
+    created = admin.ensure_database(settings.database_url)
+    engine = engine or make_engine(settings)
+    with engine.begin() as conn:
+        admin.upgrade(conn)
+        changed = sync_categories(conn=conn, categories=load_taxonomy())
+        revision = admin.current_revision(conn)
+    return UpgradeResult(created=created, revision=revision, categories_changed=changed)

@@ -1,0 +1,55 @@
+"""Ingest native files: resolve the source mapping, run the pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from geotranquil.config import Settings
+from geotranquil.db.engine import make_engine, psycopg_dsn
+from geotranquil.errors import MappingError
+from geotranquil.ingest.mapping import SourceMapping, load_mapping, packaged_mappings
+from geotranquil.ingest.pipeline import IngestSummary, Progress, ingest_file
+
+
+def known_categories(settings: Settings) -> set[str]:
+    """Codes of the categories in the database."""
+    with make_engine(settings).connect() as conn:
+        return set(conn.execute(text("SELECT code FROM categories")).scalars())
+
+
+def resolve_mapping(
+    settings: Settings, source: str | None, mapping_file: Path | None
+) -> SourceMapping:
+    """The mapping given as a file, or a packaged one by its source slug."""
+    known = known_categories(settings)
+    if mapping_file is not None:
+        return load_mapping(mapping_file, known)
+    mappings = packaged_mappings(known)
+    if source is None or source not in mappings:
+        choices = ", ".join(sorted(mappings))
+        raise MappingError(
+            f"source « {source} » inconnue : choisissez parmi {choices} ou donnez --mapping FICHIER"
+        )
+    return mappings[source]
+
+
+def ingest(
+    settings: Settings,
+    path: Path,
+    mapping: SourceMapping,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Ingest ``path`` with ``mapping`` (see :func:`geotranquil.ingest.pipeline.ingest_file`)."""
+    return ingest_file(
+        psycopg_dsn(settings.database_url),
+        path,
+        mapping,
+        chunk_rows=settings.ingest_chunk_rows,
+        study_area_buffer_m=settings.study_area_buffer_m,
+        force=force,
+        progress=progress,
+    )
