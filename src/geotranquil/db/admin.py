@@ -62,3 +62,10 @@ def current_revision(connection: Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def downgrade(connection: Connection, revision: str) -> None:
+    """Roll the schema back to ``revision`` (``base`` removes everything)."""
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    command.downgrade(cfg, revision)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from geotranquil.geography.reference import Geography
-from geotranquil.grid.h3ids import cell_polygons, cover
+from geotranquil.grid.h3ids import FINE_RESOLUTION, cell_polygons, cover, parent_ids
 
 METRIC_CRS = 2154  # Lambert-93: distances and areas
 
@@ -43,6 +43,11 @@ def build_grid(
 ) -> gpd.GeoDataFrame:
     """All cells overlapping the commune at each resolution, with attributes.
 
+    H3's hierarchy is not exactly nested: the parent of a fine cell (the bit-operation parent
+    stored on every event) may be a coarse hexagon just outside the commune. So each resolution
+    also gets the parents of every fine (resolution 12) cell of the commune: whatever the
+    event, its cell ids at every resolution are in the grid.
+
     Columns: ``h3`` (int64), ``resolution``, ``area_m2`` (Lambert-93), ``land_share`` (share of
     the cell inside the commune), ``arrondissement_code`` and ``quartier_code`` (the zone that
     holds most of the cell), ``geometry`` (hexagon, EPSG:4326).
@@ -57,9 +62,12 @@ def build_grid(
     frames = []
     commune = gpd.GeoSeries([geography.commune], crs=4326).to_crs(METRIC_CRS).iloc[0]
     for res in resolutions:
-        if not 0 <= res <= 15:
-            raise ValueError(f"H3 resolution must be 0-15, got {res}")
-        ids = cover(geography.commune, res)
+        if not 0 <= res <= FINE_RESOLUTION:
+            raise ValueError(f"grid resolution must be 0-{FINE_RESOLUTION}, got {res}")
+    fine = cover(geography.commune, FINE_RESOLUTION) if resolutions else None
+    for res in resolutions:
+        assert fine is not None
+        ids = np.union1d(cover(geography.commune, res), parent_ids(fine, res))
         frame = gpd.GeoDataFrame(
             {"h3": ids, "resolution": np.full(len(ids), res, dtype=np.int16)},
             geometry=cell_polygons(ids.tolist()),

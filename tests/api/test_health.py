@@ -1,0 +1,53 @@
+"""The service answers: health with the database state, OpenAPI 3 at /api, docs at /api/docs."""
+
+from __future__ import annotations
+
+import httpx
+from openapi_spec_validator import validate
+from sqlalchemy import Engine, text
+
+from geotranquil.api.app import create_app
+from geotranquil.config import Settings
+
+
+def test_health_reports_database_content(http: httpx.Client, loaded_engine: Engine) -> None:
+    with loaded_engine.connect() as conn:
+        cells10 = conn.execute(
+            text("SELECT count(*) FROM grid_cells WHERE resolution = 10")
+        ).scalar_one()
+    r = http.get("/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["schema_revision"] == "0001"
+    assert body["areas"]["arrondissement"] == 16
+    assert body["grid_cells"]["10"] == cells10
+
+
+def test_openapi_is_valid_and_docs_served(http: httpx.Client) -> None:
+    spec = http.get("/api")
+    assert spec.status_code == 200
+    assert spec.headers["content-type"].startswith("application/json")
+    validate(spec.json())
+    assert "/health" in spec.json()["paths"]
+    docs = http.get("/api/docs")
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
+    assert http.get("/", follow_redirects=False).headers["location"] == "/api/docs"
+
+
+def test_unknown_path_is_a_clean_404(http: httpx.Client) -> None:
+    r = http.get("/nope")
+    assert r.status_code == 404
+    assert "Traceback" not in r.text
+
+
+def test_health_is_503_when_database_is_down() -> None:
+    settings = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(settings)) as client:
+        r = client.get("/health")
+    assert r.status_code == 503
+    assert r.json()["database"] == "unreachable"

@@ -1,0 +1,83 @@
+"""Shared fixtures: a throw-away PostGIS database, migrated once per test session.
+
+The database is real (PostgreSQL 15 + PostGIS 3, started by ``scripts/setup.sh``); nothing is
+mocked. Its URL is ``GEOTRANQUIL_TEST_DATABASE_URL`` (default: ``geotranquil_test`` on the
+local server), never the demo database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from geotranquil.config import Settings
+from geotranquil.db import admin
+from geotranquil.db.engine import make_engine, psycopg_dsn
+from geotranquil.services.database import upgrade_database
+from geotranquil.services.geography import build_cells, load_areas
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_DATABASE_URL = os.environ.get(
+    "GEOTRANQUIL_TEST_DATABASE_URL",
+    "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/geotranquil_test",
+)
+OFFICIAL_DIR = REPO.parent / "shared" / "data" / "marseille"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def official_dir_or_skip() -> Path:
+    """The official boundary files; outside CI a missing folder skips, in CI it fails."""
+    if (OFFICIAL_DIR / "commune.geojson").is_file():
+        return OFFICIAL_DIR
+    if IN_CI:
+        pytest.fail(f"official reference data missing in CI: {OFFICIAL_DIR}")
+    pytest.skip(f"official reference data not found at {OFFICIAL_DIR}")
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=TEST_DATABASE_URL,
+        reference_dir=OFFICIAL_DIR if OFFICIAL_DIR.is_dir() else None,
+        data_dir=tmp_path_factory.mktemp("data"),
+        ingest_chunk_rows=1000,
+    )
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    admin.drop_database(settings.database_url)
+    upgrade_database(settings)
+    eng = make_engine(settings)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def loaded_engine(engine: Engine, settings: Settings) -> Engine:
+    """The test database with the official areas (or built-in ones outside CI) and the grid."""
+    load_areas(engine, official_dir_or_skip() if IN_CI else settings.reference_dir)
+    build_cells(engine, [7, 8, 9, 10])
+    return engine
+
+
+@pytest.fixture
+def dsn(settings: Settings) -> str:
+    return psycopg_dsn(settings.database_url)
+
+
+@pytest.fixture
+def clean_events(loaded_engine: Engine) -> Engine:
+    """Empty events, sources, batches and rejections before the test."""
+    with loaded_engine.begin() as conn:
+        conn.execute(
+            text(
+                "TRUNCATE events, ingest_rejections, ingest_batches, sources "
+                "RESTART IDENTITY CASCADE"
+            )
+        )
+    return loaded_engine

@@ -1,0 +1,112 @@
+"""Migrations build the schema of the models, exactly, and can be re-run and rolled back."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from geoalchemy2 import alembic_helpers
+from sqlalchemy import Engine, inspect, text
+
+from geotranquil.config import Settings
+from geotranquil.db import admin
+from geotranquil.db.engine import make_engine
+from geotranquil.db.models import Base
+from geotranquil.services.database import upgrade_database
+
+
+def _diff(engine: Engine) -> list[object]:
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(
+            conn,
+            opts={
+                "include_object": alembic_helpers.include_object,
+                "compare_type": True,
+            },
+        )
+        return list(compare_metadata(ctx, Base.metadata))
+
+
+def test_models_and_migrations_do_not_drift(engine: Engine) -> None:
+    assert _diff(engine) == []
+
+
+def test_tables_and_indexes_exist(engine: Engine) -> None:
+    insp = inspect(engine)
+    tables = set(insp.get_table_names())
+    assert {
+        "categories",
+        "sources",
+        "events",
+        "ingest_batches",
+        "ingest_rejections",
+        "areas",
+        "grid_cells",
+    } <= tables
+    event_indexes = {ix["name"] for ix in insp.get_indexes("events")}
+    assert {
+        "ix_events_geom",
+        "ix_events_occurred_at",
+        "ix_events_category_occurred_at",
+        "ix_events_h3_r9_occurred_at",
+        "ix_events_h3_r10_occurred_at",
+    } <= event_indexes
+    with engine.connect() as conn:
+        gist = conn.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_events_geom'")
+        ).scalar_one()
+        exts = set(conn.execute(text("SELECT extname FROM pg_extension")).scalars())
+    assert "USING gist" in gist
+    assert {"postgis", "pg_trgm"} <= exts
+
+
+def test_upgrade_is_idempotent_and_taxonomy_synced(settings: Settings, engine: Engine) -> None:
+    again = upgrade_database(settings, engine)
+    assert again.created is False
+    assert again.revision == "0001"
+    assert again.categories_changed == 0
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT code, label, family, public FROM categories ORDER BY sort_order")
+        ).fetchall()
+    assert len(rows) == 12
+    assert rows[0] == (
+        "degradation_bien_public",
+        "Dégradation de biens publics",
+        "atteintes_biens",
+        True,
+    )
+    assert ("rixe_violence", "Rixes et violences sur la voie publique", "violences", False) in rows
+    assert {r[0] for r in rows} == {
+        "degradation_bien_public",
+        "tag_graffiti",
+        "depot_sauvage",
+        "nuisance_sonore",
+        "rixe_violence",
+        "vol",
+        "trafic_stupefiants",
+        "occupation_illicite",
+        "rodeo_urbain",
+        "eclairage_defaillant",
+        "voirie_degradee",
+        "stationnement_genant",
+    }
+
+
+def test_downgrade_then_upgrade_round_trip(settings: Settings) -> None:
+    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_roundtrip"
+    other = Settings(database_url=url)
+    admin.drop_database(url)
+    try:
+        upgrade_database(other)
+        eng = make_engine(other)
+        with eng.begin() as conn:
+            admin.downgrade(conn, "base")
+        assert "events" not in inspect(eng).get_table_names()
+        with eng.connect() as conn:
+            assert conn.execute(text("SELECT to_regproc('h3_parent')")).scalar() is None
+        with eng.begin() as conn:
+            admin.upgrade(conn)
+        assert _diff(eng) == []
+        eng.dispose()
+    finally:
+        admin.drop_database(url)
