@@ -8,8 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import psycopg
 import typer
 from rich.table import Table
+from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from geotranquil.cli.progress import bytes_bar, console, steps_bar
 from geotranquil.config import Settings
@@ -49,11 +51,11 @@ def friendly(func: F) -> F:
         except GeotranquilError as exc:
             console.print(f"[bold red]Erreur :[/] {exc}")
             raise typer.Exit(2) from None
-        except OSError as exc:
-            if "connection" in str(exc).lower() or exc.__class__.__module__.startswith("psycopg"):
-                console.print(f"[bold red]Base de données injoignable :[/] {exc}")
-                raise typer.Exit(2) from None
-            raise
+        except (SAOperationalError, psycopg.OperationalError) as exc:
+            first = str(getattr(exc, "orig", exc)).splitlines()[0]
+            console.print(f"[bold red]Base de données injoignable :[/] {first}")
+            console.print("Vérifiez GEOTRANQUIL_DATABASE_URL et que PostgreSQL est démarré.")
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 

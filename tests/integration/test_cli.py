@@ -1,0 +1,94 @@
+"""The command line end to end on its own throw-away database, with the built-in geography."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from geotranquil.cli.main import app
+from geotranquil.config import Settings
+from geotranquil.db import admin
+from geotranquil.db.engine import make_engine
+
+
+@pytest.fixture(scope="module")
+def cli_env(settings: Settings) -> Iterator[dict[str, str]]:
+    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_cli"
+    admin.drop_database(url)
+    yield {"GEOTRANQUIL_DATABASE_URL": url, "COLUMNS": "200"}
+    admin.drop_database(url)
+
+
+def _run(env: dict[str, str], *args: str) -> str:
+    result = CliRunner().invoke(app, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_help_is_in_french() -> None:
+    out = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).output
+    assert "observatoire de la tranquillité publique" in out
+    for command in ("db", "areas", "grid", "synth", "ingest", "demo", "serve", "status"):
+        assert command in out
+    ingest_help = CliRunner().invoke(app, ["ingest", "--help"], env={"COLUMNS": "200"}).output
+    assert "Ingère un fichier" in ingest_help
+
+
+def test_builtin_geography_and_grid_through_the_cli(cli_env: dict[str, str]) -> None:
+    out = _run(cli_env, "db", "upgrade")
+    assert "Base créée" in out and "0001" in out
+    assert "Base existante" in _run(cli_env, "db", "upgrade")
+    out = _run(cli_env, "areas", "load", "--builtin")
+    assert "géographie intégrée simplifiée" in out and "16 arrondissements" in out
+    _run(cli_env, "areas", "load", "--builtin")  # twice: nothing duplicated
+    out = _run(cli_env, "grid", "build", "-r", "8", "-r", "9")
+    assert "Grille H3" in out
+    _run(cli_env, "grid", "build", "-r", "8", "-r", "9")
+    eng = make_engine(Settings(database_url=cli_env["GEOTRANQUIL_DATABASE_URL"]))
+    with eng.connect() as conn:
+        areas = dict(conn.execute(text("SELECT kind, count(*) FROM areas GROUP BY kind")).all())
+        cells = dict(
+            conn.execute(
+                text("SELECT resolution, count(*) FROM grid_cells GROUP BY resolution")
+            ).all()
+        )
+        gap = conn.execute(
+            text(
+                "SELECT ST_Area(ST_Transform(ST_Difference(a.geom, g.u), 2154)) FROM areas a, "
+                "(SELECT ST_Union(geom) u FROM grid_cells WHERE resolution = 9) g "
+                "WHERE a.kind = 'commune'"
+            )
+        ).scalar_one()
+        pop = conn.execute(
+            text("SELECT sum(population) FROM areas WHERE kind = 'arrondissement'")
+        ).scalar_one()
+    eng.dispose()
+    assert areas == {"commune": 1, "arrondissement": 16}
+    assert set(cells) == {8, 9} and cells[9] > 5 * cells[8]
+    assert gap < 1.0
+    assert pop == 870_321
+    assert "Révision du schéma : 0001" in _run(cli_env, "status")
+
+
+def test_grid_before_areas_is_a_clear_error(settings: Settings) -> None:
+    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_cli_empty"
+    admin.drop_database(url)
+    env = {"GEOTRANQUIL_DATABASE_URL": url, "COLUMNS": "200"}
+    try:
+        _run(env, "db", "upgrade")
+        result = CliRunner().invoke(app, ["grid", "build"], env=env)
+        assert result.exit_code == 2
+        assert "geotranquil areas load" in result.output
+        assert "Traceback" not in result.output
+    finally:
+        admin.drop_database(url)
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    env = {"GEOTRANQUIL_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/x"}
+    result = CliRunner().invoke(app, ["status"], env=env)
+    assert result.exit_code == 2
+    assert "injoignable" in result.output
