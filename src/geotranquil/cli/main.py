@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -56,6 +57,15 @@ def friendly(func: F) -> F:
             console.print(f"[bold red]Base de données injoignable :[/] {first}")
             console.print("Vérifiez GEOTRANQUIL_DATABASE_URL et que PostgreSQL est démarré.")
             raise typer.Exit(2) from None
+        except Exception as exc:
+            if os.environ.get("GEOTRANQUIL_DEBUG"):
+                raise
+            console.print(f"[bold red]Erreur interne :[/] {type(exc).__name__}: {exc}")
+            console.print(
+                "Rien n'est perdu : ce qui a été validé est enregistré et la même commande "
+                "reprendra. Relancez avec GEOTRANQUIL_DEBUG=1 pour le détail technique."
+            )
+            raise typer.Exit(3) from None
 
     return wrapper  # type: ignore[return-value]
 

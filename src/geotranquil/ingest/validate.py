@@ -31,7 +31,7 @@ from geotranquil.ingest.readers import GEOM_TYPE, GEOM_X, GEOM_Y, RawChunk
 
 #: Every rejection reason, with what it means (for the CLI summary and the docs).
 REASONS: dict[str, str] = {
-    "malformed_row": "ligne illisible (nombre de champs, JSON invalide, encodage)",
+    "malformed_row": "ligne illisible (champs, JSON, encodage)",
     "missing_id": "identifiant manquant",
     "duplicate_id": "identifiant répété dans le même fichier",
     "missing_date": "date manquante",
@@ -213,6 +213,10 @@ def validate_chunk(
     # time
     time_raw = _join_fields(cols, mapping.time_fields)
     occurred, t_missing, t_invalid = parse_times(time_raw, mapping.time_format, mapping.timezone)
+    # the first field holds the date: empty date = missing even when a time of day is there
+    no_date = _text(cols[mapping.time_fields[0]]).isna().to_numpy()
+    t_invalid = t_invalid & ~no_date
+    t_missing = t_missing | no_date
     names = " + ".join(f"« {f} »" for f in mapping.time_fields)
     reject(t_missing, "missing_date", f"date manquante (champ {names})")
     reject(
