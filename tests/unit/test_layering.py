@@ -13,6 +13,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "stats": {"db", "services", "api", "cli", "ingest"},
     "forecast": {"db", "services", "api", "cli", "ingest"},
     "synth": {"db", "services", "api", "cli", "ingest"},
+    "charts": {"db", "services", "api", "cli", "ingest", "synth"},
     "geography": {"db", "services", "api", "cli", "ingest", "synth"},
     "db": {"services", "api", "cli", "ingest", "synth"},
     "ingest": {"services", "api", "cli"},

@@ -282,6 +282,26 @@ def status() -> None:
     console.print(table)
 
 
+@app.command("overview")
+@friendly
+def overview(
+    out: Annotated[Path, typer.Option("--out", help="Dossier où écrire les images.")] = Path(
+        "var/overview"
+    ),
+    resolution: Annotated[int, typer.Option("--resolution", "-r", help="Résolution H3.")] = 9,
+) -> None:
+    """Dessine la carte des événements par hexagone et la courbe hebdomadaire par source (PNG)."""
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.overview import write_overview
+
+    result = write_overview(make_engine(_settings()), out, resolution)
+    console.print(
+        f"Carte : {result.map_png}\nCourbe : {result.weekly_png}\n"
+        f"{_n(result.located_events)} événements localisés dans "
+        f"{_n(result.cells_with_events)} hexagones."
+    )
+
+
 @app.command("demo")
 @friendly
 def demo(
@@ -317,6 +337,10 @@ def demo(
     console.print(f"4. Données synthétiques dans {out} ({_n(manifest.total_rows)} lignes).")
     for file_name, slug in DEMO_SOURCES.items():
         print_summary(_ingest_with_bar(settings, out / file_name, slug, None, False))
+    from geotranquil.services.overview import write_overview
+
+    pictures = write_overview(engine, settings.data_dir / "overview")
+    console.print(f"5. Images pour les analystes : {pictures.map_png}, {pictures.weekly_png}")
     if serve_after:
         serve()
 
