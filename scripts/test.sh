@@ -4,8 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "[test] ruff"
-.venv/bin/ruff check src tests benchmarks migrations
-.venv/bin/ruff format --check src tests benchmarks migrations
+.venv/bin/ruff check src tests benchmarks migrations notebooks
+.venv/bin/ruff format --check src tests benchmarks migrations notebooks
 echo "[test] mypy"
 .venv/bin/mypy
 echo "[test] pytest"
