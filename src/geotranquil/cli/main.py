@@ -57,6 +57,8 @@ def friendly(func: F) -> F:
             console.print(f"[bold red]Base de données injoignable :[/] {first}")
             console.print("Vérifiez GEOTRANQUIL_DATABASE_URL et que PostgreSQL est démarré.")
             raise typer.Exit(2) from None
+        except typer.Exit:
+            raise  # a deliberate exit code (e.g. 1: no row ingested), not an internal error
         except Exception as exc:
             if os.environ.get("GEOTRANQUIL_DEBUG"):
                 raise

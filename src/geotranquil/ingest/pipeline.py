@@ -351,6 +351,8 @@ def _run_chunks(
                 raise item
             vc, bytes_read = item
             if vc.last_row > resume_from:  # chunks at or before the checkpoint are committed
+                if resume_from:  # the chunk size may have changed since the interrupted run
+                    vc = vc.after(resume_from)
                 _write_chunk(conn, vc, source_id, batch_id, upsert_sql)
                 conn.commit()
             if progress:

@@ -45,6 +45,20 @@ class RawChunk:
 Reader = Callable[[Path, SourceMapping, int], Iterator[RawChunk]]
 
 
+NUL_DETAIL = "caractère NUL (0x00), impossible à enregistrer"
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a parsed record holds a NUL character anywhere (PostgreSQL text cannot)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _has_bad_bytes(text: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in text)
 
@@ -81,6 +95,8 @@ def read_csv(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[Ra
             malformed: list[tuple[int, str, str]] = []
             for row in reader:
                 row_no += 1
+                if not row:  # a blank line: nothing to ingest, nothing lost
+                    continue
                 if len(row) != width:
                     malformed.append(
                         (
@@ -89,6 +105,8 @@ def read_csv(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[Ra
                             _join(row, mapping.delimiter),
                         )
                     )
+                elif "\x00" in "".join(row):
+                    malformed.append((row_no, NUL_DETAIL, _join(row, mapping.delimiter)))
                 elif _has_bad_bytes("".join(row)):
                     malformed.append(
                         (
@@ -190,7 +208,9 @@ def read_jsonl(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[
             except json.JSONDecodeError as exc:
                 malformed.append((row_no, f"JSON invalide : {exc.msg} (colonne {exc.colno})", text))
             else:
-                if isinstance(obj, dict):
+                if isinstance(obj, dict) and _has_nul(obj):
+                    malformed.append((row_no, NUL_DETAIL, text))
+                elif isinstance(obj, dict):
                     records.append(obj)
                     numbers.append(row_no)
                 else:
@@ -236,11 +256,14 @@ def _read_items(
                 break
             except (ijson.JSONError, ValueError) as exc:
                 raise InvalidInput(
-                    f"{path.name} : JSON invalide après l'enregistrement {row_no} ({exc}) ; "
-                    f"les enregistrements précédents sont traités"
+                    f"{path.name} : JSON invalide après l'enregistrement {row_no} ({exc}). "
+                    f"Les lots complets déjà validés sont enregistrés ; corrigez le fichier "
+                    f"puis relancez l'ingestion"
                 ) from exc
             row_no += 1
-            if not isinstance(item, dict):
+            if isinstance(item, dict) and _has_nul(item):
+                malformed.append((row_no, NUL_DETAIL, json.dumps(item, default=str)))
+            elif not isinstance(item, dict):
                 malformed.append(
                     (
                         row_no,

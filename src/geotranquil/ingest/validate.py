@@ -64,7 +64,11 @@ STAGE_COLUMNS = [
     "attributes",
 ]
 
-_OFFSET = re.compile(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+# an offset only counts after a time of day: "2025-06-15" is a naive date, not "-15" hours
+_OFFSET = re.compile(
+    r"[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -95,6 +99,17 @@ class ValidatedChunk:
     rows: pd.DataFrame
     rejections: list[Rejection]
     last_row: int
+    row_numbers: npt.NDArray[np.int64]  # record numbers of ``rows``
+
+    def after(self, row: int) -> ValidatedChunk:
+        """The part of the chunk after record ``row`` (a resume checkpoint)."""
+        keep = self.row_numbers > row
+        return ValidatedChunk(
+            rows=self.rows[keep].reset_index(drop=True),
+            rejections=[r for r in self.rejections if r.row_number > row],
+            last_row=self.last_row,
+            row_numbers=self.row_numbers[keep],
+        )
 
     @property
     def unlocated(self) -> int:
@@ -191,24 +206,11 @@ def validate_chunk(
             msgs = np.asarray(messages, dtype=object)
             detail[todo] = msgs[todo]
 
-    # identifiers, and duplicates inside the file (the first occurrence wins)
+    # identifiers (duplicates are checked last: only an accepted row claims its id)
     ids = _text(cols[mapping.id_field])
     reject(
         ids.isna().to_numpy(), "missing_id", f"identifiant manquant (champ « {mapping.id_field} »)"
     )
-    dup = np.zeros(n, dtype=bool)
-    dup_msg = np.full(n, "", dtype=object)
-    seen = ctx.seen_ids
-    for i, (ident, row) in enumerate(zip(ids.tolist(), chunk.row_numbers, strict=True)):
-        if ident is None:
-            continue
-        first = seen.get(ident)
-        if first is None:
-            seen[ident] = row
-        else:
-            dup[i] = True
-            dup_msg[i] = f"identifiant « {ident} » déjà vu à l'enregistrement {first} du fichier"
-    reject(dup, "duplicate_id", dup_msg)
 
     # time
     time_raw = _join_fields(cols, mapping.time_fields)
@@ -341,6 +343,19 @@ def validate_chunk(
             ],
         )
 
+    # duplicates inside the file: the first accepted occurrence wins
+    seen = ctx.seen_ids
+    for i in np.flatnonzero(reason == "").tolist():
+        ident = str(ids.iat[i])
+        first = seen.get(ident)
+        if first is None:
+            seen[ident] = chunk.row_numbers[i]
+        else:
+            reason[i] = "duplicate_id"
+            detail[i] = (
+                f"identifiant « {ident} » déjà accepté à l'enregistrement {first} du fichier"
+            )
+
     good = reason == ""
     rejections = [
         Rejection(chunk.row_numbers[i], str(reason[i]), str(detail[i]), chunk.render(int(i)))
@@ -364,7 +379,12 @@ def validate_chunk(
         }
     )
     _add_cells(rows)
-    return ValidatedChunk(rows=rows[STAGE_COLUMNS], rejections=rejections, last_row=chunk.last_row)
+    return ValidatedChunk(
+        rows=rows[STAGE_COLUMNS],
+        rejections=rejections,
+        last_row=chunk.last_row,
+        row_numbers=np.asarray(chunk.row_numbers, dtype=np.int64)[g],
+    )
 
 
 def _join_fields(cols: dict[str, list[Any]], names: Sequence[str]) -> pd.Series:
