@@ -159,7 +159,8 @@ def test_kill_9_then_resume(
             checkpoint, status = int(row[0]), row[1]
             assert status == "running" and 0 < checkpoint < TOTAL, (checkpoint, status)
             holder = watch.execute(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = "
+                "SELECT DISTINCT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = "
                 "(SELECT oid FROM pg_database WHERE datname = current_database())"
             ).fetchall()
             assert len(holder) == 1, holder

@@ -5,6 +5,7 @@ Each chunk is one transaction holding its events, its rejections and the batch c
 the same file resumes after the last committed chunk. Upserts on ``(source_id, external_id)``
 make re-ingestion idempotent and let a corrected row update its event. Reading and validating
 the next chunk (Python) overlaps with writing the current one (PostgreSQL) on a second thread.
+New events are written with ``COPY`` straight into ``events``; known ones with one ``UPDATE``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
 import psycopg
 import shapely
 from psycopg.types.json import Jsonb
@@ -40,6 +44,9 @@ from geotranquil.ingest.validate import (
 )
 
 Progress = Callable[[int, int, int], None]  # rows done, bytes done, total bytes
+
+#: First key of the advisory locks taken by ingestion (the second is the source id).
+_LOCK_NAMESPACE = 0x67746E71  # "gtnq"
 
 
 def _sql(name: str) -> str:
@@ -168,28 +175,91 @@ def _produce(
         out.put(exc)
 
 
+#: Columns of ``events`` written by ``COPY`` for new rows.
+EVENT_COPY_COLUMNS = [
+    "source_id",
+    "batch_id",
+    "external_id",
+    "category",
+    "native_category",
+    "occurred_at",
+    "reported_at",
+    "geom",
+    "h3_fine",
+    "h3_r7",
+    "h3_r8",
+    "h3_r9",
+    "h3_r10",
+    "location_precision",
+    "address",
+    "attributes",
+]
+
+
+def _utc_text(values: pd.Series) -> npt.NDArray[np.str_]:
+    """UTC timestamps as ISO text for COPY (empty for NaT), vectorised."""
+    raw = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.char.add(np.datetime_as_string(raw, unit="us"), "Z")
+    return np.where(np.isnat(raw), "", text)
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    buf = io.StringIO()
+    frame.to_csv(buf, header=False, index=False)
+    return buf.getvalue()
+
+
 def _write_chunk(
     conn: psycopg.Connection[Any],
     vc: ValidatedChunk,
     source_id: int,
     batch_id: int,
-    upsert_sql: str,
+    update_sql: str,
 ) -> tuple[int, int, int]:
-    """Stage, upsert, record rejections and move the checkpoint; return (ins, upd, unchanged)."""
+    """Write one validated chunk in the caller's transaction; return (ins, upd, unchanged).
+
+    New identifiers go straight into ``events`` with ``COPY`` (PostgreSQL's bulk path, the
+    same as a plain load); identifiers already stored go through a staging table and one
+    set-based ``UPDATE`` that skips unchanged rows. A transaction-level advisory lock per
+    source serialises concurrent writers of the same source, so the split cannot race.
+    """
     inserted = updated = 0
+    rows = vc.rows
     with conn.cursor() as cur:
-        cur.execute("TRUNCATE ingest_stage")
-        if len(vc.rows):
-            buf = io.StringIO()
-            vc.rows.to_csv(buf, header=False, index=False)
-            with cur.copy(
-                f"COPY ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-            ) as copy:
-                copy.write(buf.getvalue())
-            cur.execute(upsert_sql, {"source_id": source_id, "batch_id": batch_id})
-            flags = cur.fetchall()
-            inserted = sum(1 for (f,) in flags if f)
-            updated = len(flags) - inserted
+        if len(rows):
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_NAMESPACE, source_id))
+            cur.execute(
+                "SELECT external_id FROM events WHERE source_id = %s AND external_id = ANY(%s)",
+                (source_id, rows["external_id"].tolist()),
+            )
+            existing = {r[0] for r in cur.fetchall()}
+            is_old = rows["external_id"].isin(existing).to_numpy()
+            frame = rows.assign(
+                occurred_at=_utc_text(rows["occurred_at"]),
+                reported_at=_utc_text(rows["reported_at"]),
+            )
+            new = frame[~is_old]
+            if len(new):
+                lon, lat = new["lon"].to_numpy(), new["lat"].to_numpy()
+                geom = [
+                    "" if x != x else f"SRID=4326;POINT({x!r} {y!r})"
+                    for x, y in zip(lon.tolist(), lat.tolist(), strict=True)
+                ]
+                out = new.assign(source_id=source_id, batch_id=batch_id, geom=geom)
+                with cur.copy(
+                    f"COPY events ({', '.join(EVENT_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
+                ) as copy:
+                    copy.write(_csv(out[EVENT_COPY_COLUMNS]))
+                inserted = len(new)
+            old = frame[is_old]
+            if len(old):
+                cur.execute("TRUNCATE ingest_stage")
+                with cur.copy(
+                    f"COPY ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
+                ) as copy:
+                    copy.write(_csv(old[STAGE_COLUMNS]))
+                cur.execute(update_sql, {"source_id": source_id, "batch_id": batch_id})
+                updated = cur.rowcount
         if vc.rejections:
             with cur.copy(
                 "COPY ingest_rejections (batch_id, row_number, reason, detail, raw) FROM STDIN"
@@ -198,7 +268,7 @@ def _write_chunk(
                     copy.write_row(
                         (batch_id, r.row_number, r.reason, r.detail, r.raw.replace("\x00", ""))
                     )
-        unchanged = len(vc.rows) - inserted - updated
+        unchanged = len(rows) - inserted - updated
         cur.execute(
             """
             UPDATE ingest_batches SET
@@ -332,7 +402,7 @@ def _run_chunks(
     )
     conn.execute(_sql("stage.sql"))
     conn.commit()
-    upsert_sql = _sql("upsert_events.sql")
+    update_sql = _sql("update_events.sql")
     out: queue.Queue[Any] = queue.Queue(maxsize=2)
     stop = threading.Event()
     producer = threading.Thread(
@@ -353,7 +423,7 @@ def _run_chunks(
             if vc.last_row > resume_from:  # chunks at or before the checkpoint are committed
                 if resume_from:  # the chunk size may have changed since the interrupted run
                     vc = vc.after(resume_from)
-                _write_chunk(conn, vc, source_id, batch_id, upsert_sql)
+                _write_chunk(conn, vc, source_id, batch_id, update_sql)
                 conn.commit()
             if progress:
                 progress(vc.last_row, bytes_read, size)
