@@ -176,23 +176,8 @@ def _produce(
 
 
 #: Columns of ``events`` written by ``COPY`` for new rows.
-EVENT_COPY_COLUMNS = [
-    "source_id",
-    "batch_id",
-    "external_id",
-    "category",
-    "native_category",
-    "occurred_at",
-    "reported_at",
-    "geom",
-    "h3_fine",
-    "h3_r7",
-    "h3_r8",
-    "h3_r9",
-    "h3_r10",
-    "location_precision",
-    "address",
-    "attributes",
+EVENT_COPY_COLUMNS = ["source_id", "batch_id"] + [
+    "geom" if c == "lon" else c for c in STAGE_COLUMNS if c != "lat"
 ]
 
 
