@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,8 +60,12 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+#: Bytes that did not decode, as ``surrogateescape`` leaves them.
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
 def _has_bad_bytes(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return _UNDECODED.search(text) is not None
 
 
 def read_csv(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[RawChunk]:
@@ -105,9 +110,9 @@ def read_csv(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[Ra
                             _join(row, mapping.delimiter),
                         )
                     )
-                elif "\x00" in "".join(row):
+                elif "\x00" in (joined := "".join(row)):
                     malformed.append((row_no, NUL_DETAIL, _join(row, mapping.delimiter)))
-                elif _has_bad_bytes("".join(row)):
+                elif _has_bad_bytes(joined):
                     malformed.append(
                         (
                             row_no,
