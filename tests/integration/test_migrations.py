@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from geotranquil.config import Settings
 from geotranquil.db import admin
 from geotranquil.db.engine import make_engine
 from geotranquil.db.models import Base
+from geotranquil.ingest.mapping import packaged_mappings
+from geotranquil.ingest.pipeline import ingest_file
 from geotranquil.services.database import upgrade_database
+from geotranquil.taxonomy import load_taxonomy
 
 
 def _diff(engine: Engine) -> list[object]:
@@ -62,7 +69,7 @@ def test_tables_and_indexes_exist(engine: Engine) -> None:
 def test_upgrade_is_idempotent_and_taxonomy_synced(settings: Settings, engine: Engine) -> None:
     again = upgrade_database(settings, engine)
     assert again.created is False
-    assert again.revision == "0001"
+    assert again.revision == "0002" == admin.head_revision()
     assert again.categories_changed == 0
     with engine.connect() as conn:
         rows = conn.execute(
@@ -110,3 +117,25 @@ def test_downgrade_then_upgrade_round_trip(settings: Settings) -> None:
         eng.dispose()
     finally:
         admin.drop_database(url)
+
+
+def test_a_batch_with_events_cannot_be_deleted(
+    clean_events: Engine, dsn: str, tmp_path: Path
+) -> None:
+    """events.batch_id has no per-row FK (ingest speed); a trigger keeps the lineage valid."""
+    mapping = packaged_mappings({c.code for c in load_taxonomy()})["habitants"]
+    path = tmp_path / "one.json"
+    path.write_text(
+        '[{"report_id": 1, "created": "2025-03-02T22:14:05+01:00", "category": "bruit", '
+        '"location": {"lat": 43.2951, "lon": 5.3745}}]',
+        "utf-8",
+    )
+    summary = ingest_file(dsn, path, mapping)
+    with pytest.raises(IntegrityError, match="still has events"), clean_events.begin() as conn:
+        conn.execute(text("DELETE FROM ingest_batches WHERE id = :b"), {"b": summary.batch_id})
+    with clean_events.begin() as conn:
+        conn.execute(text("DELETE FROM events"))
+        deleted = conn.execute(
+            text("DELETE FROM ingest_batches WHERE id = :b"), {"b": summary.batch_id}
+        ).rowcount
+    assert deleted == 1

@@ -69,3 +69,12 @@ def downgrade(connection: Connection, revision: str) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     command.downgrade(cfg, revision)
+
+
+def head_revision() -> str:
+    """The latest revision of the migration scripts."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head

@@ -204,10 +204,14 @@ def _new_events_csv(rows: pd.DataFrame, source_id: int, batch_id: int) -> str:
     if not len(rows):
         return ""
     lon, lat = rows["lon"].to_numpy(), rows["lat"].to_numpy()
-    geom = [
-        "" if x != x else f"SRID=4326;POINT({x!r} {y!r})"
-        for x, y in zip(lon.tolist(), lat.tolist(), strict=True)
-    ]
+    located = ~np.isnan(lon)
+    wkb = shapely.to_wkb(
+        shapely.set_srid(shapely.points(lon[located], lat[located]), 4326),
+        hex=True,
+        include_srid=True,
+    )
+    geom = np.full(len(lon), "", dtype=object)
+    geom[located] = wkb  # hex EWKB: the cheapest geometry input for the server to parse
     out = rows.assign(
         occurred_at=_utc_text(rows["occurred_at"]),
         reported_at=_utc_text(rows["reported_at"]),
