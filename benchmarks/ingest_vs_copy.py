@@ -82,7 +82,7 @@ TIMEZONE = "Europe/Paris"
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
-OUT_DIR = BENCH_DIR / "out"
+OUT_DIR = Path(os.environ.get("GEOTRANQUIL_BENCH_OUT", BENCH_DIR / "out"))
 MAPPING_PATH = BENCH_DIR / "bench_points.toml"
 POINTS_CSV = OUT_DIR / "points.csv"
 COPY_CSV = OUT_DIR / "copy_rows.csv"

@@ -1,0 +1,48 @@
+"""Each benchmark runs end to end in its smoke size and ends with a well-formed RESULT line.
+
+Speed is judged from the full-size runs (see benchmarks/), never here: this only proves the
+benchmark works, so it stays usable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from geotranquil.config import Settings
+from geotranquil.db import admin
+
+REPO = Path(__file__).resolve().parents[2]
+RESULT = re.compile(
+    r"^RESULT (?P<name>\w+) (?:\w+=[\d.]+ )+ratio=(?P<ratio>[\d.]+) goal=[\d.]+ .*(PASS|FAIL)$"
+)
+
+
+def test_ingest_vs_copy_smoke(settings: Settings, tmp_path: Path) -> None:
+    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench"
+    env = {
+        **os.environ,
+        "GEOTRANQUIL_BENCH_DATABASE_URL": url,
+        "GEOTRANQUIL_BENCH_OUT": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.ingest_vs_copy", "--smoke", "--repeat", "1"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    last = done.stdout.strip().splitlines()[-1]
+    match = RESULT.match(last)
+    assert match, last
+    assert match["name"] == "ingest_vs_copy"
+    assert float(match["ratio"]) > 0
+    assert "rows in events vs bench_copy: identical" in done.stdout
+    assert (tmp_path / "ingest_vs_copy.json").is_file()
+    admin.drop_database(url)
