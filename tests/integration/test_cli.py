@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -12,6 +15,9 @@ from geotranquil.cli.main import app
 from geotranquil.config import Settings
 from geotranquil.db import admin
 from geotranquil.db.engine import make_engine
+from geotranquil.ingest.mapping import packaged_mappings
+from geotranquil.ingest.pipeline import ingest_file
+from geotranquil.taxonomy import load_taxonomy
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +98,46 @@ def test_unreachable_database_is_a_clear_error() -> None:
     result = CliRunner().invoke(app, ["status"], env=env)
     assert result.exit_code == 2
     assert "injoignable" in result.output
+
+
+def test_status_and_rejects_show_what_was_refused(
+    clean_events: object, settings: Settings, dsn: str, tmp_path: Path
+) -> None:
+    mapping = packaged_mappings({c.code for c in load_taxonomy()})["habitants"]
+    path = tmp_path / "h.json"
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "report_id": 1,
+                    "created": "2025-03-02T22:14:05+01:00",
+                    "category": "bruit",
+                    "location": {"lat": 43.2951, "lon": 5.3745},
+                },
+                {
+                    "report_id": 2,
+                    "created": "hier",
+                    "category": "bruit",
+                    "location": {"lat": 43.2951, "lon": 5.3745},
+                },
+                {"report_id": 3, "created": "2025-03-02T22:14:05+01:00", "category": "chat"},
+            ]
+        ),
+        "utf-8",
+    )
+    batch = ingest_file(dsn, path, mapping).batch_id
+    env = {"GEOTRANQUIL_DATABASE_URL": settings.database_url, "COLUMNS": "200"}
+    status = _run(env, "status")
+    assert "Derniers lots d'ingestion" in status and "terminé" in status
+    out_csv = tmp_path / "rejets.csv"
+    out = _run(env, "rejects", str(batch), "--csv", str(out_csv))
+    assert "2 rejet(s)" in out and "invalid_date" in out and "unknown_category" in out
+    with out_csv.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    assert [(r["ligne"], r["motif"]) for r in rows] == [
+        ("2", "invalid_date"),
+        ("3", "unknown_category"),
+    ]
+    assert json.loads(rows[0]["contenu_brut"])["created"] == "hier"
+    missing = CliRunner().invoke(app, ["rejects", "987654"], env=env)
+    assert missing.exit_code == 2 and "introuvable" in missing.output

@@ -280,8 +280,69 @@ def status() -> None:
     console.print(f"Zones : {st['areas']}   Grille : {st['grid']}")
     table = Table("source", "événements", "localisés", "à géocoder", title="Événements")
     for row in st["sources"]:
-        table.add_row(row["slug"], str(row["events"]), str(row["located"]), str(row["unlocated"]))
+        table.add_row(row["slug"], _n(row["events"]), _n(row["located"]), _n(row["unlocated"]))
     console.print(table)
+    lots = Table(
+        "lot",
+        "source",
+        "fichier",
+        "état",
+        "lues",
+        "nouveaux",
+        "corrigés",
+        "rejetées",
+        title="Derniers lots d'ingestion",
+    )
+    for b in st["batches"]:
+        lots.add_row(
+            str(b["id"]),
+            b["source"],
+            b["file_name"],
+            STATUS_FR.get(b["status"], b["status"]),
+            _n(b["rows_read"]),
+            _n(b["inserted"]),
+            _n(b["updated"]),
+            _n(b["rejected"]),
+        )
+    console.print(lots)
+    console.print("Détail des rejets d'un lot : geotranquil rejects NUMÉRO_DE_LOT")
+
+
+STATUS_FR = {"running": "en cours ou interrompu", "completed": "terminé", "failed": "en échec"}
+
+
+@app.command("rejects")
+@friendly
+def rejects(
+    batch: Annotated[int, typer.Argument(help="Numéro du lot (voir « geotranquil status »).")],
+    csv_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", help="Écrire les lignes rejetées, avec leur contenu brut, dans ce fichier CSV."
+        ),
+    ] = None,
+) -> None:
+    """Liste les lignes rejetées d'un lot, avec le motif, pour les corriger à la source."""
+    import csv
+
+    from geotranquil.db.batches import batch_rejections
+    from geotranquil.db.engine import make_engine
+
+    with make_engine(_settings()).connect() as conn:
+        rows = batch_rejections(conn=conn, batch_id=batch)
+    table = Table("ligne", "motif", "détail", title=f"Lot {batch} : {_n(len(rows))} rejet(s)")
+    for r in rows[:200]:
+        table.add_row(str(r["row_number"]), r["reason"], r["detail"])
+    console.print(table)
+    if len(rows) > 200:
+        console.print(f"… et {_n(len(rows) - 200)} autres : utilisez --csv pour tout exporter.")
+    if csv_out is not None:
+        with csv_out.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, delimiter=";")
+            writer.writerow(["ligne", "motif", "detail", "contenu_brut"])
+            for r in rows:
+                writer.writerow([r["row_number"], r["reason"], r["detail"], r["raw"]])
+        console.print(f"Rejets écrits dans {csv_out}.")
 
 
 @app.command("overview")

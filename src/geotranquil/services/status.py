@@ -9,6 +9,7 @@ from sqlalchemy import Connection, text
 from geotranquil.config import Settings
 from geotranquil.db.admin import current_revision
 from geotranquil.db.areas import count_areas
+from geotranquil.db.batches import latest_batches
 from geotranquil.db.engine import make_engine
 from geotranquil.db.grid import count_cells
 
@@ -31,6 +32,7 @@ def status_of(conn: Connection) -> dict[str, Any]:
         "areas": count_areas(conn=conn),
         "grid": count_cells(conn=conn),
         "sources": sources,
+        "batches": latest_batches(conn=conn),
     }
 
 
