@@ -20,7 +20,7 @@ def test_health_reports_database_content(http: httpx.Client, loaded_engine: Engi
     body = r.json()
     assert body["status"] == "ok"
     assert body["database"] == "ok"
-    assert body["schema_revision"] == "0002"
+    assert body["schema_revision"] == "0003"
     assert body["areas"]["arrondissement"] == 16
     assert body["grid_cells"]["10"] == cells10
 

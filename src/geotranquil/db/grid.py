@@ -19,13 +19,23 @@ def replace_grid(*, conn: Connection, grid: gpd.GeoDataFrame) -> int:
     conn.execute(
         text(
             "CREATE TEMP TABLE grid_stage (h3 bigint, resolution smallint, wkt text, "
-            "area_m2 float8, land_share float8, arrondissement_code text, quartier_code text) "
+            "area_m2 float8, land_share float8, population float8, arrondissement_code text, "
+            "quartier_code text) "
             "ON COMMIT DROP"
         )
     )
     buf = io.StringIO()
     frame = grid.assign(wkt=grid.geometry.to_wkt(rounding_precision=9))[
-        ["h3", "resolution", "wkt", "area_m2", "land_share", "arrondissement_code", "quartier_code"]
+        [
+            "h3",
+            "resolution",
+            "wkt",
+            "area_m2",
+            "land_share",
+            "population",
+            "arrondissement_code",
+            "quartier_code",
+        ]
     ]
     frame.to_csv(buf, sep="\t", header=False, index=False, na_rep="\\N")
     raw = conn.connection.driver_connection
@@ -35,9 +45,9 @@ def replace_grid(*, conn: Connection, grid: gpd.GeoDataFrame) -> int:
     conn.execute(text("DELETE FROM grid_cells WHERE resolution = ANY(:res)"), {"res": resolutions})
     result = conn.execute(
         text(
-            "INSERT INTO grid_cells (h3, resolution, geom, area_m2, land_share, "
+            "INSERT INTO grid_cells (h3, resolution, geom, area_m2, land_share, population, "
             "arrondissement_code, quartier_code) "
-            "SELECT h3, resolution, ST_GeomFromText(wkt, 4326), area_m2, land_share, "
+            "SELECT h3, resolution, ST_GeomFromText(wkt, 4326), area_m2, land_share, population, "
             "arrondissement_code, quartier_code FROM grid_stage"
         )
     )

@@ -190,5 +190,6 @@ class GridCell(Base):
     geom: Mapped[Any] = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False))
     area_m2: Mapped[float] = mapped_column(Float)
     land_share: Mapped[float] = mapped_column(Float)
+    population: Mapped[float | None] = mapped_column(Float)
     arrondissement_code: Mapped[str | None] = mapped_column(Text)
     quartier_code: Mapped[str | None] = mapped_column(Text)

@@ -36,6 +36,39 @@ def _assign(cells: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, code_col: str = "c
     return cells["h3"].map(mapping).astype(object)
 
 
+def spread_population(cells: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> np.ndarray:
+    """Residents of each cell, spread from zones by area (areal weighting, Lambert-93).
+
+    A zone's population goes to the cells in proportion to the part of the zone each cell
+    covers (of the part the cells cover, so nobody is lost at the edges); zones without a
+    population contribute nothing.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> zones = gpd.GeoDataFrame({"population": [100]}, geometry=[box(0, 0, 2, 1)], crs=2154)
+    >>> cells = gpd.GeoDataFrame({"h3": [1, 2]},
+    ...                          geometry=[box(0, 0, 1, 1), box(1, 0, 1.5, 1)], crs=2154)
+    >>> spread_population(cells, zones).round(2).tolist()
+    [66.67, 33.33]
+    """
+    out = np.zeros(len(cells))
+    if zones.empty or "population" not in zones:
+        return out
+    z = zones[["population", "geometry"]].to_crs(METRIC_CRS).reset_index(drop=True)
+    z = z[z["population"].notna()]
+    z["zone"] = np.arange(len(z))
+    c = cells[["geometry"]].to_crs(METRIC_CRS).reset_index(drop=True)
+    c["row"] = np.arange(len(c))
+    pieces = gpd.overlay(c, z, how="intersection", keep_geom_type=True)
+    area = pieces.area
+    # divide by the part of the zone the cells cover, so slivers outside the cover lose nobody
+    covered = area.groupby(pieces["zone"]).transform("sum")
+    share = area / covered * pieces["population"].astype(float)
+    np.add.at(out, pieces["row"].to_numpy(), share.to_numpy())
+    return out
+
+
 def build_grid(
     geography: Geography,
     resolutions: Sequence[int],
@@ -50,7 +83,8 @@ def build_grid(
 
     Columns: ``h3`` (int64), ``resolution``, ``area_m2`` (Lambert-93), ``land_share`` (share of
     the cell inside the commune), ``arrondissement_code`` and ``quartier_code`` (the zone that
-    holds most of the cell), ``geometry`` (hexagon, EPSG:4326).
+    holds most of the cell), ``population`` (residents spread from the arrondissements by
+    area, see :func:`spread_population`), ``geometry`` (hexagon, EPSG:4326).
 
     Examples
     --------
@@ -79,6 +113,7 @@ def build_grid(
             metric.intersection(commune).area.to_numpy() / frame["area_m2"], 0, 1
         )
         frame["arrondissement_code"] = _assign(frame, geography.arrondissements)
+        frame["population"] = spread_population(frame, geography.arrondissements)
         frame["quartier_code"] = _assign(frame, geography.quartiers)
         frames.append(frame)
         if progress:
