@@ -8,6 +8,7 @@ from sqlalchemy import Engine, text
 
 from geotranquil.api.app import create_app
 from geotranquil.config import Settings
+from geotranquil.db.admin import head_revision
 
 
 def test_health_reports_database_content(http: httpx.Client, loaded_engine: Engine) -> None:
@@ -20,7 +21,7 @@ def test_health_reports_database_content(http: httpx.Client, loaded_engine: Engi
     body = r.json()
     assert body["status"] == "ok"
     assert body["database"] == "ok"
-    assert body["schema_revision"] == "0003"
+    assert body["schema_revision"] == head_revision()
     assert body["areas"]["arrondissement"] == 16
     assert body["grid_cells"]["10"] == cells10
 

@@ -6,14 +6,16 @@ that the two do not drift.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -193,3 +195,57 @@ class GridCell(Base):
     population: Mapped[float | None] = mapped_column(Float)
     arrondissement_code: Mapped[str | None] = mapped_column(Text)
     quartier_code: Mapped[str | None] = mapped_column(Text)
+
+
+RUN_KINDS = ("gi_star", "local_moran", "emerging")
+
+
+class HotspotRun(Base):
+    """One computation of a statistic: its parameters, data window, code version and timings."""
+
+    __tablename__ = "hotspot_runs"
+    __table_args__ = (
+        CheckConstraint(_in("kind", RUN_KINDS), name="kind"),
+        CheckConstraint("bin IN ('day', 'week', 'month')", name="bin"),
+        Index(None, "kind", "resolution", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    resolution: Mapped[int] = mapped_column(SmallInteger)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    bin: Mapped[str] = mapped_column(Text)
+    categories: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    value: Mapped[str] = mapped_column(Text)  # counts | rate | eb_rate
+    neighbourhood: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    data_window: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    code_version: Mapped[str] = mapped_column(Text)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    n_cells: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class HotspotCell(Base):
+    """The result of a run for one cell; columns unused by a statistic stay NULL."""
+
+    __tablename__ = "hotspot_cells"
+    __table_args__ = (Index(None, "h3"),)
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("hotspot_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    h3: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    value: Mapped[float] = mapped_column(Float)  # what the statistic saw (count or rate)
+    z: Mapped[float | None] = mapped_column(Float)
+    p: Mapped[float | None] = mapped_column(Float)  # analytic p-value
+    p_sim: Mapped[float | None] = mapped_column(Float)  # permutation pseudo p-value
+    significant: Mapped[bool | None] = mapped_column(Boolean)  # after FDR when requested
+    gi_bin: Mapped[int | None] = mapped_column(SmallInteger)  # -3 .. +3
+    cluster: Mapped[str | None] = mapped_column(Text)  # Local Moran: HH, LL, HL, LH, ns
+    pattern: Mapped[str | None] = mapped_column(Text)  # emerging hot spot pattern
+    trend_z: Mapped[float | None] = mapped_column(Float)
+    trend_p: Mapped[float | None] = mapped_column(Float)
+    hot_bins: Mapped[int | None] = mapped_column(SmallInteger)
+    cold_bins: Mapped[int | None] = mapped_column(SmallInteger)
