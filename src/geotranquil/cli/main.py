@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from geotranquil.cli.progress import bytes_bar, console, steps_bar
 from geotranquil.config import Settings
-from geotranquil.errors import GeotranquilError
+from geotranquil.errors import GeotranquilError, InvalidInput
 from geotranquil.ingest.pipeline import IngestSummary
 from geotranquil.ingest.validate import REASONS
 
@@ -365,6 +365,88 @@ def overview(
     )
 
 
+@app.command("hotspots")
+@friendly
+def hotspots(
+    statistic: Annotated[
+        str,
+        typer.Option(
+            "--statistic",
+            "-s",
+            help="gi_star (points chauds), local_moran (agrégats) ou emerging "
+            "(tendances : points chauds nouveaux, persistants, en diminution...).",
+        ),
+    ] = "gi_star",
+    resolution: Annotated[
+        int, typer.Option("--resolution", "-r", help="Résolution H3 (7 à 10).")
+    ] = 9,
+    start: Annotated[
+        str | None, typer.Option(help="Début (AAAA-MM-JJ) ; défaut : 52 semaines avant la fin.")
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(help="Fin exclue (AAAA-MM-JJ) ; défaut : après le dernier événement."),
+    ] = None,
+    bin: Annotated[str, typer.Option("--bin", help="Pas de temps : day, week ou month.")] = "week",
+    categories: Annotated[
+        str | None, typer.Option(help="Catégories, séparées par des virgules (toutes par défaut).")
+    ] = None,
+    value: Annotated[
+        str, typer.Option(help="counts, rate (pour 1 000 habitants) ou eb_rate (lissé).")
+    ] = "counts",
+    k: Annotated[int, typer.Option(help="Voisinage : anneaux H3 autour de la cellule.")] = 1,
+    permutations: Annotated[
+        int, typer.Option(help="Permutations pour les p-valeurs simulées (0 : aucune).")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Graine des permutations.")] = 42,
+) -> None:
+    """Calcule et enregistre une analyse de points chauds (Gi*, Moran local ou tendances)."""
+    from datetime import date as date_cls
+
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.hotspots import HotspotParams, compute_run, default_period
+
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        start_d = date_cls.fromisoformat(start) if start else None
+        end_d = date_cls.fromisoformat(end) if end else None
+    except ValueError as exc:
+        raise InvalidInput(f"date invalide ({exc}) : attendu AAAA-MM-JJ") from None
+    if start_d is None or end_d is None:
+        d_start, d_end = default_period(engine)
+        start_d, end_d = start_d or d_start, end_d or d_end
+    params = HotspotParams(
+        statistic=statistic,
+        resolution=resolution,
+        start=start_d,
+        end=end_d,
+        bin=bin,
+        categories=tuple(c.strip() for c in categories.split(",")) if categories else None,
+        value=value,
+        k=k,
+        permutations=permutations,
+        seed=seed,
+    )
+    stages = ["data_window", "aggregate", "values", "neighbours", "statistic", "store"]
+    with steps_bar(f"Analyse {statistic}", len(stages)) as (bar, task):
+        summary = compute_run(
+            engine,
+            params,
+            lambda name: bar.update(task, description=f"Analyse : {name}", advance=1),
+        )
+    table = Table(
+        "classe",
+        "cellules",
+        title=f"Calcul {summary.run_id} — {statistic}, "
+        f"résolution {resolution}, {start_d} → {end_d}",
+    )
+    for label, n in summary.classes.items():
+        table.add_row(label, _n(n))
+    console.print(table)
+    console.print("Durées : " + ", ".join(f"{k} {v:.2f} s" for k, v in summary.timings.items()))
+
+
 @app.command("demo")
 @friendly
 def demo(
@@ -400,8 +482,18 @@ def demo(
     console.print(f"4. Données synthétiques dans {out} ({_n(manifest.total_rows)} lignes).")
     for file_name, slug in DEMO_SOURCES.items():
         print_summary(_ingest_with_bar(settings, out / file_name, slug, None, False))
+    from geotranquil.services.hotspots import HotspotParams, compute_run, default_period
     from geotranquil.services.overview import write_overview
 
+    start, end = default_period(engine)
+    for stat in ("gi_star", "local_moran", "emerging"):
+        run = compute_run(
+            engine,
+            HotspotParams(
+                statistic=stat, resolution=9, start=start, end=end, permutations=99, seed=seed
+            ),
+        )
+        console.print(f"   analyse {stat} : calcul {run.run_id} ({_n(run.n_cells)} cellules)")
     pictures = write_overview(engine, settings.data_dir / "overview")
     console.print(f"5. Images pour les analystes : {pictures.map_png}, {pictures.weekly_png}")
     if serve_after:

@@ -86,7 +86,7 @@ SPECS: Final[tuple[PlantedSpec, ...]] = (
         radius_m=250,
         categories=("depot_sauvage",),
         profile=TimeProfile("day", "none", "flat"),
-        multiplier=8.0,
+        multiplier=16.0,
         floor_all=0.6,
     ),
     PlantedSpec(
