@@ -1,4 +1,4 @@
-"""Every notebook runs, start to end, against the test database."""
+"""Every notebook runs, start to end, against the test database, and draws its pictures."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -15,9 +16,36 @@ from geotranquil.config import Settings
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.py"))
 
+#: notebook -> (pictures it must draw, JSON summary it writes)
+OUTPUTS: dict[str, tuple[list[str], str]] = {
+    "01_apercu_evenements.py": (["apercu_evenements.png"], "apercu.json"),
+    "02_points_chauds.py": (
+        ["carte_gi_star.png", "carte_tendances.png", "serie_cellule.png"],
+        "points_chauds.json",
+    ),
+}
 
-def test_there_are_notebooks() -> None:
-    assert NOTEBOOKS
+
+def test_every_notebook_is_known() -> None:
+    assert [n.name for n in NOTEBOOKS] == sorted(OUTPUTS)
+
+
+def _run(notebook: Path, settings: Settings, out: Path) -> dict[str, Any]:
+    env = {**os.environ, "GEOTRANQUIL_DATABASE_URL": settings.database_url}
+    done = subprocess.run(
+        [sys.executable, str(notebook), "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    pictures, summary = OUTPUTS[notebook.name]
+    for picture in pictures:
+        assert (out / picture).stat().st_size > 20_000, picture
+    result: dict[str, Any] = json.loads((out / summary).read_text())
+    return result
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
@@ -27,18 +55,13 @@ def test_notebook_runs(
     from tests.integration.test_overview import _ingest_small
 
     _ingest_small(tmp_path, dsn)
-    env = {**os.environ, "GEOTRANQUIL_DATABASE_URL": settings.database_url}
-    done = subprocess.run(
-        [sys.executable, str(notebook), "--out", str(tmp_path / "out")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    summary = _run(notebook, settings, tmp_path / "out")
     with clean_events.connect() as conn:
         located = conn.execute(text("SELECT count(*) FROM events WHERE geom IS NOT NULL")).scalar()
-    summary = json.loads((tmp_path / "out" / "apercu.json").read_text())
-    assert summary == {"events": located, "cells": 2}
-    assert (tmp_path / "out" / "apercu_evenements.png").stat().st_size > 20_000
+        runs = conn.execute(text("SELECT count(*) FROM hotspot_runs")).scalar()
+    if notebook.name == "01_apercu_evenements.py":
+        assert summary == {"events": located, "cells": 2}
+    else:
+        # the hottest cell is the one with 5 of the 6 events (Vieux-Port)
+        assert summary["hottest_total"] == 5
+        assert runs is not None and runs >= 2
