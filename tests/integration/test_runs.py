@@ -9,7 +9,15 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
-from geotranquil.db.runs import RunRecord, cell_history, get_run, insert_run, latest_run, run_cells
+from geotranquil.db.runs import (
+    RunRecord,
+    cell_history,
+    cells_in_area,
+    get_run,
+    insert_run,
+    latest_run,
+    run_cells,
+)
 from geotranquil.errors import NotFound
 
 
@@ -71,3 +79,27 @@ def test_store_and_read_back(loaded_engine: Engine) -> None:
             text("SELECT count(*) FROM hotspot_cells WHERE run_id = :i"), {"i": first}
         ).scalar_one()
     assert left == 0
+
+
+def test_cells_of_a_run_by_area(loaded_engine: Engine) -> None:
+    with loaded_engine.begin() as conn:
+        cells = (
+            conn.execute(text("SELECT h3 FROM grid_cells WHERE resolution = 9 ORDER BY h3"))
+            .scalars()
+            .all()
+        )
+        run_id = insert_run(
+            conn=conn,
+            run=_run(),
+            cells=pd.DataFrame({"h3": cells, "value": np.zeros(len(cells))}),
+        )
+        first_arr = conn.execute(
+            text(
+                "SELECT count(*) FROM grid_cells g JOIN areas a ON ST_Intersects(g.geom, a.geom) "
+                "WHERE g.resolution = 9 AND a.kind = 'arrondissement' AND a.code = '13201'"
+            )
+        ).scalar_one()
+        inside = cells_in_area(conn=conn, run_id=run_id, kind="arrondissement", code="13201")
+        with pytest.raises(NotFound):
+            cells_in_area(conn=conn, run_id=run_id, kind="arrondissement", code="99999")
+    assert 10 < len(inside) == first_arr < len(cells) / 10

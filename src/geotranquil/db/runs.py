@@ -126,3 +126,22 @@ def cell_history(*, conn: Connection, h3: int) -> list[dict[str, Any]]:
         {"h": h3},
     ).fetchall()
     return [dict(r._mapping) for r in rows]
+
+
+def cells_in_area(*, conn: Connection, run_id: int, kind: str, code: str) -> pd.DataFrame:
+    """Per-cell results of a run for the cells that meet an area (arrondissement, quartier...)."""
+    area = conn.execute(
+        text("SELECT id FROM areas WHERE kind = :k AND code = :c"), {"k": kind, "c": code}
+    ).first()
+    if area is None:
+        raise NotFound(f"zone {kind} « {code} » introuvable")
+    cols = ", ".join(f"c.{c}" for c in CELL_COLUMNS)
+    rows = conn.execute(
+        text(
+            f"SELECT {cols} FROM hotspot_cells c JOIN grid_cells g ON g.h3 = c.h3 "
+            "JOIN areas a ON a.id = :a AND ST_Intersects(g.geom, a.geom) "
+            "WHERE c.run_id = :r ORDER BY c.h3"
+        ),
+        {"a": area[0], "r": run_id},
+    ).fetchall()
+    return pd.DataFrame(rows, columns=CELL_COLUMNS)
