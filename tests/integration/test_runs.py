@@ -103,3 +103,19 @@ def test_cells_of_a_run_by_area(loaded_engine: Engine) -> None:
         with pytest.raises(NotFound):
             cells_in_area(conn=conn, run_id=run_id, kind="arrondissement", code="99999")
     assert 10 < len(inside) == first_arr < len(cells) / 10
+
+
+def test_distance_band_neighbourhood_matches_rings() -> None:
+    """A band just over the distance between neighbouring centres gives the 1-ring."""
+    import h3
+
+    from geotranquil.services.hotspots import HotspotParams, neighbourhood
+
+    centre = h3.latlng_to_cell(43.2951, 5.3745, 9)
+    cells = np.array(sorted(h3.str_to_int(c) for c in h3.grid_disk(centre, 3)), dtype=np.int64)
+    ring = neighbourhood(cells, HotspotParams(k=1))
+    spacing = h3.average_hexagon_edge_length(9, unit="m") * np.sqrt(3)
+    band = neighbourhood(cells, HotspotParams(distance_m=spacing * 1.2))
+    assert (ring.sparse != band.sparse).nnz == 0
+    wider = neighbourhood(cells, HotspotParams(distance_m=spacing * 2.2))
+    assert wider.sparse.sum() > band.sparse.sum()

@@ -395,6 +395,10 @@ def hotspots(
         str, typer.Option(help="counts, rate (pour 1 000 habitants) ou eb_rate (lissé).")
     ] = "counts",
     k: Annotated[int, typer.Option(help="Voisinage : anneaux H3 autour de la cellule.")] = 1,
+    distance: Annotated[
+        float | None,
+        typer.Option(help="Voisinage : bande de distance en mètres (au lieu des anneaux H3)."),
+    ] = None,
     permutations: Annotated[
         int, typer.Option(help="Permutations pour les p-valeurs simulées (0 : aucune).")
     ] = 0,
@@ -425,6 +429,7 @@ def hotspots(
         categories=tuple(c.strip() for c in categories.split(",")) if categories else None,
         value=value,
         k=k,
+        distance_m=distance,
         permutations=permutations,
         seed=seed,
     )

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import h3.api.basic_int as h3i
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from psycopg.types.json import Jsonb
+from pyproj import Transformer
 from sqlalchemy import Engine, text
 
 from geotranquil import __version__
@@ -45,6 +47,7 @@ class HotspotParams:
     categories: tuple[str, ...] | None = None
     value: str = "counts"
     k: int = 1
+    distance_m: float | None = None  # a distance band (metres) instead of the k-ring
     permutations: int = 0
     seed: int = 42
     fdr: bool = True
@@ -58,6 +61,8 @@ class HotspotParams:
             )
         if self.value not in VALUES:
             raise InvalidInput(f"valeur « {self.value} » inconnue : {', '.join(VALUES)}")
+        if self.distance_m is not None and not 0 < self.distance_m <= 20_000:
+            raise InvalidInput("bande de distance : entre 0 et 20 000 mètres")
         if not 1 <= self.k <= 5:
             raise InvalidInput("le voisinage k doit être entre 1 et 5 anneaux")
         if self.permutations < 0 or self.permutations > 9999:
@@ -140,7 +145,11 @@ def store(
         bin=params.bin,
         categories=list(params.categories) if params.categories else None,
         value=params.value,
-        neighbourhood={"type": "k_ring", "k": params.k, "time_lags": params.time_lags},
+        neighbourhood=(
+            {"type": "distance_band", "meters": params.distance_m, "time_lags": params.time_lags}
+            if params.distance_m
+            else {"type": "k_ring", "k": params.k, "time_lags": params.time_lags}
+        ),
         parameters={"permutations": params.permutations, "seed": params.seed, "fdr": params.fdr},
         data_window=window,
         code_version=__version__,
@@ -195,7 +204,7 @@ def compute_run(
     full = stage("aggregate", lambda: load_cube(engine, params))
     cube = _land_only(full)
     values = stage("values", lambda: cell_values(cube, params.value))
-    weights = stage("neighbours", lambda: SpatialWeights.from_h3(cube.cells, k=params.k))
+    weights = stage("neighbours", lambda: neighbourhood(cube.cells, params))
     total = values.sum(axis=1)
     cells = pd.DataFrame({"h3": cube.cells, "value": total})
     if params.statistic == "gi_star":
@@ -264,6 +273,23 @@ GI_BIN_LABELS_FR = {
     -2: "Point froid, confiance 95 %",
     -3: "Point froid, confiance 99 %",
 }
+
+
+def neighbourhood(cells: npt.NDArray[np.int64], params: HotspotParams) -> SpatialWeights:
+    """The k-ring of each cell, or every cell whose centre is within ``distance_m`` metres.
+
+    Distances use an azimuthal equidistant projection centred on the cells, so they are true
+    metres anywhere (no national projection assumed).
+    """
+    if params.distance_m is None:
+        return SpatialWeights.from_h3(cells, k=params.k)
+    centres = np.array([h3i.cell_to_latlng(int(c)) for c in cells])
+    lat0, lon0 = centres.mean(axis=0)
+    to_m = Transformer.from_crs(
+        4326, f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +units=m", always_xy=True
+    )
+    x, y = to_m.transform(centres[:, 1], centres[:, 0])
+    return SpatialWeights.from_distance_band(x, y, params.distance_m)
 
 
 def _land_only(cube: CountCube) -> CountCube:
