@@ -53,7 +53,7 @@ from geotranquil.stats.emerging import PATTERNS, classify_patterns, emerging_hot
 NAME = "emerging_vs_peers"
 GOAL_RATIO = 5.0
 DATA_DIR = Path("/work/shared/data/marseille")
-OUT_DIR = Path(__file__).resolve().parent / "out"
+OUT_DIR = Path(os.environ.get("GEOTRANQUIL_BENCH_OUT", Path(__file__).resolve().parent / "out"))
 RESULT_JSON = OUT_DIR / f"{NAME}.json"
 RESOLUTION = 10
 DEFAULT_CELLS = 30_000

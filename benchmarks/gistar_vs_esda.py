@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 NAME = "gistar_vs_esda"
-OUT_DIR = Path(__file__).resolve().parent / "out"
+OUT_DIR = Path(os.environ.get("GEOTRANQUIL_BENCH_OUT", Path(__file__).resolve().parent / "out"))
 GEO_DIR = Path("/work/shared/data/marseille")
 PERMUTATIONS = 999
 THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from geotranquil.config import Settings
 from geotranquil.db import admin
 
@@ -46,3 +48,30 @@ def test_ingest_vs_copy_smoke(settings: Settings, tmp_path: Path) -> None:
     assert "rows in events vs bench_copy: identical" in done.stdout
     assert (tmp_path / "ingest_vs_copy.json").is_file()
     admin.drop_database(url)
+
+
+@pytest.mark.parametrize(
+    ("module", "names", "extra"),
+    [
+        ("gistar_vs_esda", ["gistar_warm", "gistar_cold"], ["--repeat", "1"]),
+        ("emerging_vs_peers", ["emerging_vs_peers"], []),
+    ],
+)
+def test_statistics_benchmarks_smoke(
+    module: str, names: list[str], extra: list[str], tmp_path: Path
+) -> None:
+    env = {**os.environ, "GEOTRANQUIL_BENCH_OUT": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{module}", "--smoke", *extra],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert [RESULT.match(line)["name"] for line in results if RESULT.match(line)] == names
+    assert len(results) == len(names)
+    assert (tmp_path / f"{module}.json").is_file()
