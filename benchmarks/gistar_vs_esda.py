@@ -71,7 +71,7 @@ def _set_threads(threads: int) -> None:
         os.environ[var] = str(threads)
 
 
-def build_data(resolution: int, seed: int = 7):  # type: ignore[no-untyped-def]
+def build_data(resolution: int, seed: int = 7, target: int = 0):  # type: ignore[no-untyped-def]
     import numpy as np
 
     from geotranquil.geography.reference import load_geography
@@ -80,6 +80,10 @@ def build_data(resolution: int, seed: int = 7):  # type: ignore[no-untyped-def]
 
     geo = load_geography(GEO_DIR if GEO_DIR.exists() else None)
     cells = cover(geo.commune, resolution)
+    if target > len(cells):  # the issue's ~30,000 cells: grow the cover ring by ring
+        from benchmarks.emerging_vs_peers import study_cells
+
+        cells = study_cells(target)
     n = cells.shape[0]
     rng = np.random.default_rng(seed)
     lam = np.full(n, 2.0)
@@ -110,6 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="resolution 9 instead of 10")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--cells",
+        type=int,
+        default=30_000,
+        help="at least this many resolution-10 cells (the commune's cover grown by rings)",
+    )
     args = parser.parse_args(argv)
     _set_threads(args.threads)
 
@@ -118,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     resolution = 9 if args.smoke else 10
-    _cells, y, w, t_w = build_data(resolution)
+    _cells, y, w, t_w = build_data(resolution, target=0 if args.smoke else args.cells)
     n = y.shape[0]
     print(f"{NAME}: {n:,} H3 cells at resolution {resolution}, k=1 ring, self included")
     print(f"threads={args.threads} permutations={PERMUTATIONS} weights built in {t_w:.3f} s")
