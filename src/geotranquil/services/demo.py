@@ -9,7 +9,7 @@ from pathlib import Path
 
 from geotranquil.config import Settings
 from geotranquil.geography.reference import load_geography
-from geotranquil.synth import generate
+from geotranquil.synth import GENERATOR_VERSION, generate
 
 #: Files written by the generator, and the packaged mapping that reads each one.
 DEMO_SOURCES: dict[str, str] = {
@@ -46,11 +46,14 @@ def generate_synthetic(
     manifest_path = out / "manifest.json"
     if manifest_path.is_file() and all((out / f).is_file() for f in DEMO_SOURCES):
         data = json.loads(manifest_path.read_text("utf-8"))
-        if (data.get("seed"), data.get("months"), float(data.get("scale", 0))) == (
-            seed,
-            months,
-            scale,
-        ):
+        wanted = (seed, months, scale, GENERATOR_VERSION)
+        found = (
+            data.get("seed"),
+            data.get("months"),
+            float(data.get("scale", 0)),
+            data.get("generator_version"),
+        )
+        if found == wanted:
             return SynthResult(out, _total_rows(manifest_path), reused=True)
     geography = load_geography(None if builtin else settings.reference_dir)
     generate(geography, out, months=months, seed=seed, scale=scale, progress=progress)
