@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     study_area_buffer_m: float = Field(
         0.0, ge=0, description="Tolerance (metres) around the commune for accepting events."
     )
+    timezone: str = Field(
+        "Europe/Paris", description="Local time zone of the study area (time bins of analyses)."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

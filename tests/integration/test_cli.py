@@ -141,3 +141,33 @@ def test_status_and_rejects_show_what_was_refused(
     assert json.loads(rows[0]["contenu_brut"])["created"] == "hier"
     missing = CliRunner().invoke(app, ["rejects", "987654"], env=env)
     assert missing.exit_code == 2 and "introuvable" in missing.output
+
+
+def test_hotspots_command_stores_runs(
+    clean_events: object, settings: Settings, dsn: str, tmp_path: Path
+) -> None:
+    from tests.integration.test_overview import _ingest_small
+
+    _ingest_small(tmp_path, dsn)
+    env = {"GEOTRANQUIL_DATABASE_URL": settings.database_url, "COLUMNS": "200"}
+    out = _run(env, "hotspots", "-s", "gi_star", "--permutations", "99")
+    assert "Point chaud, confiance 99 %" in out and "Durées" in out
+    out = _run(env, "hotspots", "-s", "local_moran", "--start", "2025-03-03", "--end", "2025-03-31")
+    assert "Not significant" in out
+    out = _run(env, "hotspots", "-s", "emerging", "--bin", "week", "--distance", "400")
+    assert "no_pattern" in out
+    bad = CliRunner().invoke(app, ["hotspots", "--start", "03/03/2025"], env=env)
+    assert bad.exit_code == 2 and "AAAA-MM-JJ" in bad.output
+    bad = CliRunner().invoke(app, ["hotspots", "-s", "kriging"], env=env)
+    assert bad.exit_code == 2 and "inconnue" in bad.output
+    eng = make_engine(settings)
+    with eng.connect() as conn:
+        kinds = conn.execute(
+            text("SELECT kind, neighbourhood->>'type' FROM hotspot_runs ORDER BY id DESC LIMIT 3")
+        ).all()
+    eng.dispose()
+    assert kinds == [
+        ("emerging", "distance_band"),
+        ("local_moran", "k_ring"),
+        ("gi_star", "k_ring"),
+    ]

@@ -400,7 +400,10 @@ def hotspots(
         typer.Option(help="Voisinage : bande de distance en mètres (au lieu des anneaux H3)."),
     ] = None,
     permutations: Annotated[
-        int, typer.Option(help="Permutations pour les p-valeurs simulées (0 : aucune).")
+        int,
+        typer.Option(
+            help="Permutations des p-valeurs simulées (0 : aucune pour Gi*, 999 pour Moran local)."
+        ),
     ] = 0,
     seed: Annotated[int, typer.Option(help="Graine des permutations.")] = 42,
 ) -> None:
@@ -418,7 +421,7 @@ def hotspots(
     except ValueError as exc:
         raise InvalidInput(f"date invalide ({exc}) : attendu AAAA-MM-JJ") from None
     if start_d is None or end_d is None:
-        d_start, d_end = default_period(engine)
+        d_start, d_end = default_period(engine, timezone=settings.timezone)
         start_d, end_d = start_d or d_start, end_d or d_end
     params = HotspotParams(
         statistic=statistic,
@@ -432,6 +435,7 @@ def hotspots(
         distance_m=distance,
         permutations=permutations,
         seed=seed,
+        timezone=settings.timezone,
     )
     stages = ["data_window", "aggregate", "values", "neighbours", "statistic", "store"]
     with steps_bar(f"Analyse {statistic}", len(stages)) as (bar, task):
@@ -490,12 +494,18 @@ def demo(
     from geotranquil.services.hotspots import HotspotParams, compute_run, default_period
     from geotranquil.services.overview import write_overview
 
-    start, end = default_period(engine)
+    start, end = default_period(engine, timezone=settings.timezone)
     for stat in ("gi_star", "local_moran", "emerging"):
         run = compute_run(
             engine,
             HotspotParams(
-                statistic=stat, resolution=9, start=start, end=end, permutations=99, seed=seed
+                statistic=stat,
+                resolution=9,
+                start=start,
+                end=end,
+                permutations=99,
+                seed=seed,
+                timezone=settings.timezone,
             ),
         )
         console.print(f"   analyse {stat} : calcul {run.run_id} ({_n(run.n_cells)} cellules)")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import h3.api.basic_int as h3i
 import numpy as np
@@ -99,12 +100,12 @@ def data_window(engine: Engine, params: HotspotParams) -> dict[str, Any]:
             text(
                 "SELECT count(*) AS events, count(geom) AS located, max(batch_id) AS last_batch, "
                 "min(occurred_at) AS first_event, max(occurred_at) AS last_event FROM events "
-                "WHERE occurred_at >= CAST(:s AS date) AND occurred_at < CAST(:e AS date) "
+                "WHERE occurred_at >= :s AND occurred_at < :e "
                 "AND (CAST(:c AS text[]) IS NULL OR category = ANY(CAST(:c AS text[])))"
             ),
             {
-                "s": params.start,
-                "e": params.end,
+                "s": datetime.combine(params.start, datetime.min.time(), ZoneInfo(params.timezone)),
+                "e": datetime.combine(params.end, datetime.min.time(), ZoneInfo(params.timezone)),
                 "c": list(params.categories) if params.categories else None,
             },
         ).one()
@@ -176,11 +177,13 @@ class RunSummary:
     timings: dict[str, float]
 
 
-def default_period(engine: Engine, weeks: int = 52) -> tuple[date, date]:
+def default_period(
+    engine: Engine, weeks: int = 52, timezone: str = "Europe/Paris"
+) -> tuple[date, date]:
     """The last ``weeks`` whole weeks of data: ends on the Monday after the last event."""
     with engine.connect() as conn:
         last = conn.execute(
-            text("SELECT max(occurred_at AT TIME ZONE 'Europe/Paris')::date FROM events")
+            text("SELECT max(occurred_at AT TIME ZONE :tz)::date FROM events"), {"tz": timezone}
         ).scalar()
     if last is None:
         raise InvalidInput("aucun événement : ingérez des données avant de calculer")
@@ -228,7 +231,7 @@ def compute_run(
             lambda: local_moran(
                 total,
                 weights,
-                permutations=max(params.permutations, 99),
+                permutations=params.permutations or 999,  # LISA needs permutations
                 seed=params.seed,
                 fdr=params.fdr,
             ),

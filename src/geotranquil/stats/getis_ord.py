@@ -186,16 +186,22 @@ def conditional_null(
     return NullCounts(ge, le, mean + card * y.mean(), np.sqrt(var), permutations)
 
 
-def folded_p(larger: IntArray, permutations: int) -> FloatArray:
-    """esda's "directed" pseudo p-value ``(min(R, P - R) + 1) / (P + 1)``.
+def folded_p(ge: IntArray, le: IntArray, permutations: int) -> FloatArray:
+    """Folded pseudo p-value ``(min(#perm >= obs, #perm <= obs) + 1) / (P + 1)``.
+
+    Without ties ``#perm <= obs = P - #perm >= obs`` and this is esda's "directed" p-value
+    ``(min(R, P - R) + 1) / (P + 1)``. With ties (count data: a cell whose neighbours and
+    random neighbours are all zeros) a tie is as extreme in both directions, so such a cell
+    gets ``p = 1`` instead of looking significant in whichever direction the fold picks.
 
     Examples
     --------
-    >>> folded_p(np.array([0, 500, 999]), 999).round(3).tolist()
-    [0.001, 0.5, 0.001]
+    >>> folded_p(np.array([0, 500, 999, 99]), np.array([999, 499, 0, 99]), 999).round(3).tolist()
+    [0.001, 0.5, 0.001, 0.1]
+    >>> folded_p(np.array([99]), np.array([99]), 99).tolist()  # all ties: nothing to see
+    [1.0]
     """
-    r = np.asarray(larger, dtype=np.int64)
-    r = np.where(permutations - r < r, permutations - r, r)
+    r = np.minimum(np.asarray(ge, dtype=np.int64), np.asarray(le, dtype=np.int64))
     return np.asarray((r + 1.0) / (permutations + 1.0), dtype=np.float64)
 
 
@@ -338,7 +344,7 @@ def gi_star(
     if permutations > 0:
         others = card - 1
         null = conditional_null(yv, others, lag - yv, permutations, seed)
-        p_sim = folded_p(null.ge, permutations)
+        p_sim = folded_p(null.ge, null.le, permutations)
         p_sim[others == 0] = 1.0  # islands: nothing to permute
         with np.errstate(divide="ignore", invalid="ignore"):
             z_sim = (lag - yv - null.mean) / null.std

@@ -180,8 +180,7 @@ def local_moran(
     if permutations > 0:
         obs = b @ yv  # observed neighbour sum (raw values: exact ties for counts)
         null = conditional_null(yv, card, obs, permutations, seed)
-        larger = np.where(z > 0, null.ge, null.le)
-        p_sim = folded_p(larger, permutations)
+        p_sim = folded_p(null.ge, null.le, permutations)
         p_sim[(card == 0) | (z == 0)] = 1.0  # nothing to test
         slope = np.zeros(n)
         np.divide((n - 1) * z, den * sd * card, out=slope, where=card > 0)
