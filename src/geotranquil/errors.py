@@ -23,15 +23,6 @@ class MappingError(InvalidInput):
     """A source mapping file is wrong."""
 
 
-class RejectedRow(GeotranquilError):
-    """One input row cannot become an event; ``reason`` is a stable code."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-
-
 class Forbidden(GeotranquilError):
     """The caller's role may not see or do this."""
 

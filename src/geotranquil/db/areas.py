@@ -96,24 +96,6 @@ def replace_reference_areas(*, conn: Connection, geography: Geography) -> AreaCo
     return AreaCounts(1, len(geography.arrondissements), len(geography.quartiers))
 
 
-def study_area_wkb(*, conn: Connection) -> bytes | None:
-    """The commune outline (WKB, EPSG:4326), or None when areas are not loaded."""
-    row = conn.execute(
-        text("SELECT ST_AsBinary(geom) FROM areas WHERE kind = 'commune' ORDER BY id LIMIT 1")
-    ).fetchone()
-    return bytes(row[0]) if row else None
-
-
-def study_area(*, conn: Connection) -> MultiPolygon | None:
-    """The commune outline as a shapely geometry, or None when areas are not loaded."""
-    data = study_area_wkb(conn=conn)
-    if data is None:
-        return None
-    geom = shapely_wkb.loads(data)
-    assert isinstance(geom, MultiPolygon)
-    return geom
-
-
 def count_areas(*, conn: Connection) -> dict[str, int]:
     """Number of areas of each kind."""
     return {

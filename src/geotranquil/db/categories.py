@@ -35,8 +35,3 @@ def sync_categories(*, conn: Connection, categories: Sequence[CategoryDef]) -> i
         )
         changed += result.rowcount
     return changed
-
-
-def category_codes(*, conn: Connection) -> set[str]:
-    """Codes of every known category."""
-    return set(conn.execute(text("SELECT code FROM categories")).scalars())

@@ -7,7 +7,6 @@ days, weeks (Monday) or months in the study area's local time zone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -148,14 +147,3 @@ def count_cube(*, conn: Connection, query: CountQuery) -> CountCube:
         area_m2=np.array([g[2] for g in grid], dtype=np.float64),
         population=np.array([g[3] for g in grid], dtype=np.float64),
     )
-
-
-def category_codes_of(families: Sequence[str], *, conn: Connection) -> tuple[str, ...]:
-    """Category codes of the given families (for filters by family)."""
-    rows = conn.execute(
-        text("SELECT code FROM categories WHERE family IN :f ORDER BY sort_order").bindparams(
-            bindparam("f", expanding=True)
-        ),
-        {"f": list(families)},
-    ).scalars()
-    return tuple(rows)

@@ -105,8 +105,3 @@ def cell_polygon(cell: int) -> Polygon:
 def cell_polygons(cells: Iterable[int]) -> list[Polygon]:
     """Polygons of many cells."""
     return [cell_polygon(c) for c in cells]
-
-
-def to_strings(cells: Iterable[int]) -> list[str]:
-    """H3 ids as the usual hexadecimal strings (for deck.gl, kepler.gl)."""
-    return [h3.int_to_str(int(c)) for c in cells]
