@@ -45,6 +45,33 @@ class Settings(BaseSettings):
     timezone: str = Field(
         "Europe/Paris", description="Local time zone of the study area (time bins of analyses)."
     )
+    items_limit_default: int = Field(
+        100, ge=1, description="Features per page when a client gives no ``limit``."
+    )
+    items_limit_max: int = Field(
+        10_000, ge=1, description="Largest page; a larger ``limit`` is capped to it."
+    )
+    public_max_resolution: int = Field(
+        8, ge=7, le=10, description="Finest H3 resolution the anonymous public may see."
+    )
+    public_min_count: int = Field(
+        5, ge=1, description="Counts below this are suppressed in what the public sees."
+    )
+    report_max_vertices: int = Field(
+        10_000, ge=4, description="Most vertices accepted in a report or zone polygon."
+    )
+    report_max_area_km2: float = Field(
+        1_000.0, gt=0, description="Largest polygon area (km²) accepted for a report or zone."
+    )
+    export_max_rows: int = Field(
+        5_000_000, ge=1, description="Most features in one export (streamed formats included)."
+    )
+    tile_cache_entries: int = Field(
+        4_096, ge=0, description="Vector tiles kept in memory per process (0 disables)."
+    )
+    tile_max_age_s: int = Field(
+        300, ge=0, description="``Cache-Control: max-age`` of tiles and tile metadata."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

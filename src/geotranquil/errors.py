@@ -29,3 +29,7 @@ class Forbidden(GeotranquilError):
 
 class NotReady(GeotranquilError):
     """A prerequisite step has not been run (e.g. areas not loaded before building the grid)."""
+
+
+class NotAuthenticated(Forbidden):
+    """No key, or a key that is unknown or revoked, where a key is required."""

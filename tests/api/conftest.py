@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from geotranquil.api.app import create_app
 from geotranquil.config import Settings
+from tests.api.served import Served, load_served
 
 
 def _free_port() -> int:
@@ -43,3 +44,49 @@ def server_url(settings: Settings, loaded_engine: Engine) -> Iterator[str]:
 def http(server_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server_url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def served_session(
+    loaded_engine: Engine, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Served:
+    return load_served(loaded_engine, settings.database_url, tmp_path_factory.mktemp("served"))
+
+
+@pytest.fixture
+def served(
+    served_session: Served,
+    loaded_engine: Engine,
+    settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Served:
+    """The served data set (reloaded if another test emptied the tables meanwhile)."""
+    from sqlalchemy import text
+
+    with loaded_engine.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
+        runs = conn.execute(
+            text("SELECT count(*) FROM hotspot_runs WHERE id IN (:a, :b)"),
+            {"a": served_session.gi_run, "b": served_session.emerging_run},
+        ).scalar_one()
+    if n == served_session.total and runs == 2:
+        return served_session
+    return load_served(loaded_engine, settings.database_url, tmp_path_factory.mktemp("served"))
+
+
+@pytest.fixture(scope="session")
+def api_keys(loaded_engine: Engine) -> dict[str, str]:
+    """One live key per role (``public`` is no key)."""
+    from geotranquil.db.keys import create_key
+
+    out = {}
+    with loaded_engine.begin() as conn:
+        for role in ("admin", "analyst", "planner", "partner"):
+            key, _ = create_key(conn=conn, name=f"test {role}", role=role)
+            out[role] = key
+    return out
+
+
+def headers_for(role: str, api_keys: dict[str, str]) -> dict[str, str]:
+    """Request headers of a role."""
+    return {} if role == "public" else {"X-API-Key": api_keys[role]}

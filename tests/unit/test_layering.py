@@ -17,10 +17,13 @@ FORBIDDEN: dict[str, set[str]] = {
     "geography": {"db", "services", "api", "cli", "ingest", "synth"},
     "db": {"services", "api", "cli", "ingest", "synth"},
     "ingest": {"services", "api", "cli"},
+    "features": {"services", "api", "cli", "ingest", "synth", "tiles", "exports"},
+    "tiles": {"services", "api", "cli", "ingest", "synth", "exports"},
+    "exports": {"services", "api", "cli", "ingest", "synth", "tiles"},
     "services": {"api", "cli"},
     "api": {"cli"},
 }
-LEAVES = {"config", "errors", "taxonomy"}
+LEAVES = {"config", "errors", "taxonomy", "roles"}
 WEB = {"fastapi", "starlette", "uvicorn"}
 
 

@@ -5,14 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from geotranquil import __version__
+from geotranquil.api import exports, ogc_features, reports, tiles
+from geotranquil.api.deps import Services, access
 from geotranquil.api.errors import install_error_handlers
 from geotranquil.config import Settings
 from geotranquil.db.engine import make_engine
+from geotranquil.roles import EVERYONE
+from geotranquil.services.access import KeyResolver
+from geotranquil.services.catalogue import CatalogueCache
 from geotranquil.services.status import status_of
+from geotranquil.services.tilecache import TileCache
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -29,13 +36,21 @@ def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.services = Services(
+        settings=settings,
+        engine=engine,
+        keys=KeyResolver(engine),
+        catalogue=CatalogueCache(engine, public_max_resolution=settings.public_max_resolution),
+        tiles=TileCache(settings.tile_cache_entries),
+    )
     install_error_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.include_router(ogc_features.router)
+    app.include_router(exports.router)
+    app.include_router(tiles.router)
+    app.include_router(reports.router)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/api/docs")
-
-    @app.get("/health", tags=["service"], summary="Service and database health")
+    @app.get("/health", tags=["service"], summary="Service and database health", **access(EVERYONE))
     def health(request: Request) -> JSONResponse:
         try:
             with engine.connect() as conn:

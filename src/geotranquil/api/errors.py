@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -12,14 +15,18 @@ from geotranquil.errors import (
     GeotranquilError,
     InvalidGeometry,
     InvalidInput,
+    NotAuthenticated,
     NotFound,
     NotReady,
 )
 
+log = logging.getLogger("geotranquil.api")
+
 #: Domain error -> HTTP status. The most specific class listed first wins.
 STATUS_BY_ERROR: dict[type[Exception], int] = {
     NotFound: 404,
-    InvalidGeometry: 400,
+    NotAuthenticated: 401,
+    InvalidGeometry: 422,
     InvalidInput: 400,
     Forbidden: 403,
     NotReady: 503,
@@ -39,8 +46,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def domain(_: Request, exc: Exception) -> JSONResponse:
         status = _status_for(exc)
+        headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
         return JSONResponse(
-            {"code": type(exc).__name__, "description": str(exc)}, status_code=status
+            {"code": type(exc).__name__, "description": str(exc)},
+            status_code=status,
+            headers=headers,
         )
 
     async def invalid(_: Request, exc: Exception) -> JSONResponse:
@@ -58,6 +68,25 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=503,
         )
 
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        reference = uuid.uuid4().hex[:12]
+        log.error(
+            "unexpected error %s on %s %s",
+            reference,
+            request.method,
+            request.url.path,
+            exc_info=exc,
+        )
+        return JSONResponse(
+            {
+                "code": "InternalError",
+                "description": f"erreur interne, signalez la référence {reference} "
+                "à l'équipe geotranquil",
+            },
+            status_code=500,
+        )
+
     app.add_exception_handler(GeotranquilError, domain)
+    app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(OperationalError, database)

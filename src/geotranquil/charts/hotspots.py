@@ -11,15 +11,20 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from geotranquil.stats.getis_ord import GI_BIN_LABELS_FR
+
 #: Gi_Bin -> (colour, French label); diverging, colour-blind-safe (ColorBrewer RdBu).
+GI_BIN_COLOURS: dict[int, str] = {
+    3: "#b2182b",
+    2: "#ef8a62",
+    1: "#fddbc7",
+    0: "#f0f0f0",
+    -1: "#d1e5f0",
+    -2: "#67a9cf",
+    -3: "#2166ac",
+}
 GI_BIN_STYLE: dict[int, tuple[str, str]] = {
-    3: ("#b2182b", "Point chaud — 99 %"),
-    2: ("#ef8a62", "Point chaud — 95 %"),
-    1: ("#fddbc7", "Point chaud — 90 %"),
-    0: ("#f0f0f0", "Non significatif"),
-    -1: ("#d1e5f0", "Point froid — 90 %"),
-    -2: ("#67a9cf", "Point froid — 95 %"),
-    -3: ("#2166ac", "Point froid — 99 %"),
+    b: (colour, GI_BIN_LABELS_FR[b]) for b, colour in GI_BIN_COLOURS.items()
 }
 
 #: Emerging pattern -> colour (hot patterns in reds/oranges, cold in blues).

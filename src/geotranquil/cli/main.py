@@ -38,6 +38,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(areas_app, name="areas")
 app.add_typer(grid_app, name="grid")
 app.add_typer(synth_app, name="synth")
+keys_app = typer.Typer(help="Clés d'accès à l'API et leurs rôles.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -454,6 +456,58 @@ def hotspots(
         table.add_row(label, _n(n))
     console.print(table)
     console.print("Durées : " + ", ".join(f"{k} {v:.2f} s" for k, v in summary.timings.items()))
+
+
+@keys_app.command("create")
+@friendly
+def keys_create(
+    role: Annotated[
+        str, typer.Option(help="Rôle : admin, analyst, planner ou partner.", show_default=False)
+    ],
+    name: Annotated[str, typer.Option(help="Qui utilise la clé (service, personne).")],
+) -> None:
+    """Crée une clé ; elle n'est affichée qu'une fois (seule son empreinte est conservée)."""
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.access import create_key
+
+    key, info = create_key(engine=make_engine(_settings()), name=name, role=role)
+    console.print(f"Clé n° {info.id} « {info.name} », rôle [bold]{info.role.value}[/] :")
+    print(key)
+    console.print(
+        "Conservez-la maintenant : elle ne sera plus affichée. Envoyez-la dans l'en-tête X-API-Key."
+    )
+
+
+@keys_app.command("list")
+@friendly
+def keys_list() -> None:
+    """Liste les clés (sans les clés elles-mêmes)."""
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.access import list_keys
+
+    table = Table("n°", "nom", "rôle", "début", "créée", "dernier usage", "état")
+    for k in list_keys(engine=make_engine(_settings())):
+        table.add_row(
+            str(k.id),
+            k.name,
+            k.role.value,
+            k.prefix + "…",
+            f"{k.created_at:%Y-%m-%d %H:%M}",
+            f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "—",
+            "révoquée" if k.revoked_at else "active",
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+@friendly
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="Numéro de la clé.")]) -> None:
+    """Révoque une clé (les serveurs la refusent dans les 30 secondes)."""
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.access import revoke_key
+
+    info = revoke_key(engine=make_engine(_settings()), key_id=key_id)
+    console.print(f"Clé n° {info.id} « {info.name} » révoquée.")
 
 
 @app.command("demo")

@@ -177,6 +177,8 @@ class Area(Base):
     origin: Mapped[str] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    description: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
 
 
 class GridCell(Base):
@@ -195,6 +197,36 @@ class GridCell(Base):
     population: Mapped[float | None] = mapped_column(Float)
     arrondissement_code: Mapped[str | None] = mapped_column(Text)
     quartier_code: Mapped[str | None] = mapped_column(Text)
+
+
+KEY_ROLES = ("admin", "analyst", "planner", "partner")
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 is stored; ``prefix`` identifies it in lists and logs."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint(_in("role", KEY_ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    prefix: Mapped[str] = mapped_column(Text)
+    key_hash: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DataVersion(Base):
+    """One counter bumped by triggers whenever served data change (ETags, caches)."""
+
+    __tablename__ = "data_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 RUN_KINDS = ("gi_star", "local_moran", "emerging")

@@ -145,3 +145,16 @@ def cells_in_area(*, conn: Connection, run_id: int, kind: str, code: str) -> pd.
         {"a": area[0], "r": run_id},
     ).fetchall()
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
+
+
+def default_run(*, conn: Connection, kind: str) -> dict[str, Any] | None:
+    """The run the map shows by default for a statistic: all categories, counts, newest."""
+    row = conn.execute(
+        text(
+            "SELECT id, resolution, period_start, period_end, created_at FROM hotspot_runs "
+            "WHERE kind = :k ORDER BY (categories IS NULL AND value = 'counts') DESC, "
+            "created_at DESC, id DESC LIMIT 1"
+        ),
+        {"k": kind},
+    ).first()
+    return dict(row._mapping) if row else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import text
 
 from geotranquil.config import Settings
@@ -43,8 +44,12 @@ def ingest(
     force: bool = False,
     progress: Progress | None = None,
 ) -> IngestSummary:
-    """Ingest ``path`` with ``mapping`` (see :func:`geotranquil.ingest.pipeline.ingest_file`)."""
-    return ingest_file(
+    """Ingest ``path`` with ``mapping`` (see :func:`geotranquil.ingest.pipeline.ingest_file`).
+
+    The table's statistics are refreshed afterwards (``ANALYZE``, a sample, about a second), so
+    that tiles and pages are planned on the new data at once, not when autovacuum comes by.
+    """
+    summary = ingest_file(
         psycopg_dsn(settings.database_url),
         path,
         mapping,
@@ -53,3 +58,7 @@ def ingest(
         force=force,
         progress=progress,
     )
+    if summary.inserted or summary.updated:
+        with psycopg.connect(psycopg_dsn(settings.database_url), autocommit=True) as conn:
+            conn.execute("ANALYZE events")
+    return summary

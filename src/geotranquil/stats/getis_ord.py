@@ -54,7 +54,18 @@ from scipy.special import ndtr
 from geotranquil.stats.fdr import fdr_adjust
 from geotranquil.stats.weights import SpatialWeights
 
-__all__ = ["GetisOrdGiStar", "gi_star"]
+__all__ = ["GI_BIN_LABELS_FR", "GetisOrdGiStar", "gi_star"]
+
+#: Gi_Bin -> French label (ArcGIS Pro's confidence bins)
+GI_BIN_LABELS_FR: dict[int, str] = {
+    3: "Point chaud — 99 %",
+    2: "Point chaud — 95 %",
+    1: "Point chaud — 90 %",
+    0: "Non significatif",
+    -1: "Point froid — 90 %",
+    -2: "Point froid — 95 %",
+    -3: "Point froid — 99 %",
+}
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -1,0 +1,1 @@
+"""Exports of collection items: GeoJSON, CSV, GeoParquet, GeoPackage, FlatGeobuf."""

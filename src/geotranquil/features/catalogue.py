@@ -1,0 +1,511 @@
+"""The collections the platform serves, each one a SQL source with typed properties.
+
+A :class:`Collection` says what its features are (a SQL subquery over our tables with a
+feature id ``fid``, a geometry ``geom`` in EPSG:4326 and one column per property), who may
+read it (:class:`~geotranquil.roles.Access`) and which properties can be filtered and sorted.
+Only the trusted SQL written here reaches the database as text; every value a client gives is
+a bound parameter (see :mod:`geotranquil.features.query`).
+
+Counts collections aggregate events per cell for the period and categories the request names;
+for the public and partners they keep only public categories and suppress small counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from geotranquil.db.runs import default_run
+from geotranquil.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from geotranquil.features.cql2 import Queryable
+from geotranquil.roles import AGGREGATES, EVERYONE, RAW_EVENTS, Access, Role, is_restricted
+from geotranquil.stats.emerging import PATTERN_LABELS_FR
+from geotranquil.stats.getis_ord import GI_BIN_LABELS_FR
+
+RESOLUTIONS = (7, 8, 9, 10)
+RUN_COLLECTIONS = {"hotspots": "gi_star", "emerging": "emerging", "clusters": "local_moran"}
+RUN_TITLES = {
+    "gi_star": "Points chauds (Gi*)",
+    "emerging": "Points chauds émergents",
+    "local_moran": "Agrégats (Moran local)",
+}
+AREA_COLLECTIONS = {
+    "commune": ("commune", "Commune"),
+    "arrondissements": ("arrondissement", "Arrondissements"),
+    "quartiers": ("quartier", "Quartiers"),
+}
+
+
+@dataclass(frozen=True)
+class Property:
+    """A feature property: a column of the source, its JSON type, its French title."""
+
+    name: str
+    type: str
+    title: str
+
+    @property
+    def queryable(self) -> Queryable:
+        return Queryable(self.name, f"s.{self.name}", self.type)
+
+
+@dataclass(frozen=True)
+class Category:
+    """A canonical category as the catalogue needs it."""
+
+    code: str
+    label: str
+    family: str
+    public: bool
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What the source SQL of a collection may depend on."""
+
+    role: Role
+    start: datetime | None = None
+    end: datetime | None = None
+    categories: tuple[str, ...] | None = None
+    public_min_count: int = 5
+    envelope: str | None = None  # trusted SQL of an EPSG:4326 box (bound values) to cut to
+
+
+SourceFn = Callable[[SourceContext], tuple[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One served collection."""
+
+    id: str
+    title: str
+    description: str
+    access: Access
+    geometry_type: str
+    properties: tuple[Property, ...]
+    source: SourceFn
+    id_type: str = "string"
+    temporal: str | None = None  # property holding each feature's instant
+    aggregates_time: bool = False  # ``datetime`` selects the events counted, not features
+    resolution: int | None = None  # hexagon collections: their H3 resolution
+    run_id: int | None = None
+    run_kind: str | None = None
+    default_sort: str = "fid"
+    extra_parameters: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_hexagons(self) -> bool:
+        return self.resolution is not None
+
+    def property(self, name: str) -> Property:
+        for prop in self.properties:
+            if prop.name == name:
+                return prop
+        known = ", ".join(p.name for p in self.properties)
+        raise InvalidInput(
+            f"propriété « {name} » inconnue dans « {self.id} » ; propriétés : {known}"
+        )
+
+    def queryables(self) -> dict[str, Queryable]:
+        out = {p.name: p.queryable for p in self.properties}
+        out["geometry"] = Queryable("geometry", "s.geom", "geometry")
+        return out
+
+    def check_access(self, role: Role) -> None:
+        if self.access.allows(role):
+            return
+        if role is Role.PUBLIC:
+            raise NotAuthenticated(
+                f"la collection « {self.id} » demande une clé API (en-tête X-API-Key)"
+            )
+        raise Forbidden(f"la collection « {self.id} » n'est pas accessible au rôle {role.value}")
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+
+def _events_source(ctx: SourceContext) -> tuple[str, dict[str, Any]]:
+    return (
+        "SELECT e.id AS fid, e.geom, e.id, src.slug AS source, e.category, "
+        "c.label AS category_label, c.family, e.native_category, e.occurred_at, e.reported_at, "
+        "e.location_precision, e.address, lower(to_hex(e.h3_r10)) AS hex_r10, e.batch_id "
+        "FROM events e JOIN sources src ON src.id = e.source_id "
+        "JOIN categories c ON c.code = e.category",
+        {},
+    )
+
+
+_EVENT_PROPERTIES = (
+    Property("id", "integer", "Identifiant de l'événement"),
+    Property("source", "string", "Source (silo)"),
+    Property("category", "string", "Catégorie (code)"),
+    Property("category_label", "string", "Catégorie"),
+    Property("family", "string", "Famille de catégories"),
+    Property("native_category", "string", "Catégorie d'origine dans la source"),
+    Property("occurred_at", "datetime", "Date et heure des faits"),
+    Property("reported_at", "datetime", "Date et heure du signalement"),
+    Property("location_precision", "string", "Précision de la localisation"),
+    Property("address", "string", "Adresse (texte libre)"),
+    Property("hex_r10", "string", "Hexagone H3 de résolution 10"),
+    Property("batch_id", "integer", "Lot d'ingestion"),
+)
+
+
+def _counts_source(resolution: int, categories: Sequence[Category]) -> SourceFn:
+    def source(ctx: SourceContext) -> tuple[str, dict[str, Any]]:
+        restricted = is_restricted(ctx.role)
+        allowed = [c.code for c in categories if c.public or not restricted]
+        chosen = [c for c in ctx.categories if c in allowed] if ctx.categories else allowed
+        params: dict[str, Any] = {"res": resolution, "min": ctx.public_min_count}
+        filters = [f"h3_r{resolution} IS NOT NULL"]
+        if len(chosen) < len(categories):
+            filters.append("category = ANY(:cats)")
+            params["cats"] = chosen
+        if ctx.start is not None:
+            filters.append("occurred_at >= :t0")
+            params["t0"] = ctx.start
+        if ctx.end is not None:
+            filters.append("occurred_at < :t1")
+            params["t1"] = ctx.end
+        cells = "g.resolution = :res"
+        if ctx.envelope is not None:
+            filters.append(
+                f"h3_r{resolution} IN (SELECT h3 FROM grid_cells WHERE resolution = :res "
+                f"AND geom && {ctx.envelope})"
+            )
+            cells += f" AND g.geom && {ctx.envelope}"
+        per_category = []
+        outer = []
+        for i, cat in enumerate(categories):
+            per_category.append(f"count(*) FILTER (WHERE category = :c{i}) AS n_{cat.code}")
+            params[f"c{i}"] = cat.code
+            visible = cat.public or not restricted
+            outer.append(
+                _suppress(f"coalesce(c.n_{cat.code}, 0)", restricted) if visible else "NULL::bigint"
+            )
+            outer[-1] += f" AS n_{cat.code}"
+        sql = (
+            "SELECT lower(to_hex(g.h3)) AS fid, g.geom, lower(to_hex(g.h3)) AS hex_id, "
+            "g.resolution, "
+            f"{_suppress('coalesce(c.n, 0)', restricted)} AS count, "
+            f"round((1000.0 * {_suppress('coalesce(c.n, 0)', restricted)} "
+            "/ nullif(g.population, 0))::numeric, 3)::float8 AS rate_per_1000, "
+            "round(g.population::numeric, 1)::float8 AS population, "
+            "g.arrondissement_code, g.quartier_code, "
+            f"{', '.join(outer)} "
+            "FROM grid_cells g LEFT JOIN ("
+            f"SELECT h3_r{resolution} AS h3, count(*) AS n, {', '.join(per_category)} "
+            f"FROM events WHERE {' AND '.join(filters)} "
+            f"GROUP BY 1) c ON c.h3 = g.h3 WHERE {cells}"
+        )
+        return sql, params
+
+    return source
+
+
+def _suppress(expr: str, restricted: bool) -> str:
+    """``expr``, or NULL below the public threshold when the caller is restricted."""
+    if not restricted:
+        return expr
+    return f"(CASE WHEN {expr} >= :min THEN {expr} END)"
+
+
+def _counts_properties(categories: Sequence[Category]) -> tuple[Property, ...]:
+    return (
+        Property("hex_id", "string", "Hexagone H3"),
+        Property("resolution", "integer", "Résolution H3"),
+        Property("count", "integer", "Nombre d'événements"),
+        Property("rate_per_1000", "number", "Événements pour 1 000 habitants"),
+        Property("population", "number", "Habitants estimés"),
+        Property("arrondissement_code", "string", "Arrondissement"),
+        Property("quartier_code", "string", "Quartier"),
+        *(Property(f"n_{c.code}", "integer", c.label) for c in categories),
+    )
+
+
+def _grid_source(resolution: int) -> SourceFn:
+    def source(ctx: SourceContext) -> tuple[str, dict[str, Any]]:
+        return (
+            "SELECT lower(to_hex(h3)) AS fid, geom, lower(to_hex(h3)) AS hex_id, resolution, "
+            "round(area_m2::numeric, 1)::float8 AS area_m2, "
+            "round(land_share::numeric, 4)::float8 AS land_share, "
+            "round(population::numeric, 1)::float8 AS population, "
+            "arrondissement_code, quartier_code FROM grid_cells WHERE resolution = :res",
+            {"res": resolution},
+        )
+
+    return source
+
+
+_GRID_PROPERTIES = (
+    Property("hex_id", "string", "Hexagone H3"),
+    Property("resolution", "integer", "Résolution H3"),
+    Property("area_m2", "number", "Surface (m²)"),
+    Property("land_share", "number", "Part terrestre"),
+    Property("population", "number", "Habitants estimés"),
+    Property("arrondissement_code", "string", "Arrondissement"),
+    Property("quartier_code", "string", "Quartier"),
+)
+
+
+def _run_source(run_id: int) -> SourceFn:
+    def source(ctx: SourceContext) -> tuple[str, dict[str, Any]]:
+        params: dict[str, Any] = {"run": run_id}
+        gi_cases = []
+        for b, label in GI_BIN_LABELS_FR.items():
+            gi_cases.append(f"WHEN {int(b)} THEN :gi{b + 3}")
+            params[f"gi{b + 3}"] = label
+        pattern_cases = []
+        for i, (name, label) in enumerate(PATTERN_LABELS_FR.items()):
+            pattern_cases.append(f"WHEN :pn{i} THEN :pl{i}")
+            params[f"pn{i}"] = name
+            params[f"pl{i}"] = label
+        return (
+            "SELECT lower(to_hex(c.h3)) AS fid, g.geom, lower(to_hex(c.h3)) AS hex_id, "
+            "g.resolution, c.run_id, c.value, c.z, c.p, c.p_sim, c.significant, c.gi_bin, "
+            f"CASE c.gi_bin {' '.join(gi_cases)} END AS gi_label, c.cluster, c.pattern, "
+            f"CASE c.pattern {' '.join(pattern_cases)} END AS pattern_label, "
+            "c.trend_z, c.trend_p, c.hot_bins, c.cold_bins, "
+            "round(g.population::numeric, 1)::float8 AS population, "
+            "g.arrondissement_code, g.quartier_code "
+            "FROM hotspot_cells c JOIN grid_cells g ON g.h3 = c.h3 WHERE c.run_id = :run",
+            params,
+        )
+
+    return source
+
+
+_RUN_PROPERTIES = (
+    Property("hex_id", "string", "Hexagone H3"),
+    Property("resolution", "integer", "Résolution H3"),
+    Property("run_id", "integer", "Calcul"),
+    Property("value", "number", "Valeur analysée (nombre ou taux)"),
+    Property("z", "number", "Score z (Gi* ou Moran local)"),
+    Property("p", "number", "Valeur p analytique"),
+    Property("p_sim", "number", "Pseudo valeur p par permutations"),
+    Property("significant", "boolean", "Significatif (après FDR si demandé)"),
+    Property("gi_bin", "integer", "Classe de confiance Gi* (-3 à 3)"),
+    Property("gi_label", "string", "Classe de confiance"),
+    Property("cluster", "string", "Agrégat Moran local (HH, LL, HL, LH, ns)"),
+    Property("pattern", "string", "Tendance émergente (code)"),
+    Property("pattern_label", "string", "Tendance émergente"),
+    Property("trend_z", "number", "Score z de tendance (Mann-Kendall)"),
+    Property("trend_p", "number", "Valeur p de tendance"),
+    Property("hot_bins", "integer", "Périodes chaudes"),
+    Property("cold_bins", "integer", "Périodes froides"),
+    Property("population", "number", "Habitants estimés"),
+    Property("arrondissement_code", "string", "Arrondissement"),
+    Property("quartier_code", "string", "Quartier"),
+)
+
+
+def _area_source(kind: str) -> SourceFn:
+    def source(ctx: SourceContext) -> tuple[str, dict[str, Any]]:
+        return (
+            "SELECT code AS fid, geom, code, name, parent_code, population, "
+            "round((area_m2 / 1e6)::numeric, 3)::float8 AS area_km2, origin "
+            "FROM areas WHERE kind = :kind",
+            {"kind": kind},
+        )
+
+    return source
+
+
+_AREA_PROPERTIES = (
+    Property("code", "string", "Code"),
+    Property("name", "string", "Nom"),
+    Property("parent_code", "string", "Zone parente"),
+    Property("population", "integer", "Habitants"),
+    Property("area_km2", "number", "Surface (km²)"),
+    Property("origin", "string", "Origine des limites"),
+)
+
+
+def _zones_source(ctx: SourceContext) -> tuple[str, dict[str, Any]]:
+    return (
+        "SELECT a.id AS fid, a.geom, a.id, a.name, a.description, "
+        "round((a.area_m2 / 1e6)::numeric, 3)::float8 AS area_km2, a.created_at "
+        "FROM areas a WHERE a.kind = 'zone'",
+        {},
+    )
+
+
+_ZONE_PROPERTIES = (
+    Property("id", "integer", "Identifiant"),
+    Property("name", "string", "Nom"),
+    Property("description", "string", "Description"),
+    Property("area_km2", "number", "Surface (km²)"),
+    Property("created_at", "datetime", "Créée le"),
+)
+
+
+# --- the catalogue ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Every collection, built from the database's categories, resolutions and runs."""
+
+    collections: dict[str, Collection]
+    categories: tuple[Category, ...]
+    public_max_resolution: int
+    bbox: tuple[float, float, float, float] | None = None
+    time_range: tuple[datetime | None, datetime | None] = (None, None)
+
+    def get(self, collection_id: str, role: Role, *, conn: Connection | None = None) -> Collection:
+        """The collection ``collection_id`` if ``role`` may read it (``run-N`` looked up)."""
+        found = self.collections.get(collection_id)
+        if found is None and collection_id.startswith("run-") and conn is not None:
+            found = _run_collection_by_id(conn, collection_id)
+        if found is None:
+            raise NotFound(
+                f"collection « {collection_id} » introuvable ; voir /collections pour la liste"
+            )
+        found.check_access(role)
+        return found
+
+    def visible(self, role: Role) -> list[Collection]:
+        """The collections ``role`` may read, in catalogue order."""
+        return [c for c in self.collections.values() if c.access.allows(role)]
+
+
+def load_catalogue(*, conn: Connection, public_max_resolution: int = 8) -> Catalogue:
+    """Build the catalogue from the categories, grid resolutions and latest runs in the database."""
+    categories = tuple(
+        Category(r[0], r[1], r[2], bool(r[3]))
+        for r in conn.execute(
+            text("SELECT code, label, family, public FROM categories ORDER BY sort_order, code")
+        )
+    )
+    for cat in categories:
+        if not cat.code.replace("_", "").isalnum() or not cat.code.isascii():
+            raise InvalidInput(f"code de catégorie « {cat.code} » inutilisable comme propriété")
+    out: dict[str, Collection] = {}
+    out["events"] = Collection(
+        id="events",
+        title="Événements",
+        description="Chaque événement enregistré, avec son texte libre : réservé aux analystes.",
+        access=RAW_EVENTS,
+        geometry_type="Point",
+        properties=_EVENT_PROPERTIES,
+        source=_events_source,
+        id_type="integer",
+        temporal="occurred_at",
+        keywords=("événements", "brut"),
+    )
+    for res in RESOLUTIONS:
+        public = res <= public_max_resolution
+        out[f"counts-r{res}"] = Collection(
+            id=f"counts-r{res}",
+            title=f"Nombre d'événements par hexagone (résolution {res})",
+            description=(
+                "Événements par hexagone H3, toutes catégories et par catégorie, pour la période "
+                "du paramètre datetime (toutes les données sinon) et les catégories du paramètre "
+                "categories."
+                + (
+                    " Public : catégories publiques seulement, nombres inférieurs au seuil masqués."
+                    if public
+                    else ""
+                )
+            ),
+            access=EVERYONE if public else AGGREGATES,
+            geometry_type="Polygon",
+            properties=_counts_properties(categories),
+            source=_counts_source(res, categories),
+            aggregates_time=True,
+            resolution=res,
+            extra_parameters=("categories",),
+            keywords=("comptages", "h3"),
+        )
+    for res in RESOLUTIONS:
+        out[f"grid-r{res}"] = Collection(
+            id=f"grid-r{res}",
+            title=f"Grille H3 (résolution {res})",
+            description="Les hexagones H3 qui couvrent la zone d'étude, avec leurs habitants.",
+            access=EVERYONE,
+            geometry_type="Polygon",
+            properties=_GRID_PROPERTIES,
+            source=_grid_source(res),
+            resolution=res,
+            keywords=("grille", "h3"),
+        )
+    for cid, kind in RUN_COLLECTIONS.items():
+        run = default_run(conn=conn, kind=kind)
+        if run is not None:
+            out[cid] = _run_collection(cid, kind, run, latest=True)
+    for cid, (kind, title) in AREA_COLLECTIONS.items():
+        out[cid] = Collection(
+            id=cid,
+            title=title,
+            description=f"{title} de la zone d'étude, avec leurs habitants.",
+            access=EVERYONE,
+            geometry_type="MultiPolygon",
+            properties=_AREA_PROPERTIES,
+            source=_area_source(kind),
+            keywords=("limites",),
+        )
+    out["zones"] = Collection(
+        id="zones",
+        title="Zones enregistrées",
+        description="Polygones nommés enregistrés par les urbanistes et les analystes.",
+        access=AGGREGATES,
+        geometry_type="MultiPolygon",
+        properties=_ZONE_PROPERTIES,
+        source=_zones_source,
+        id_type="integer",
+        temporal="created_at",
+        keywords=("zones",),
+    )
+    extent = conn.execute(
+        text(
+            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
+            "SELECT coalesce((SELECT ST_Extent(geom) FROM areas WHERE kind = 'commune'), "
+            "(SELECT ST_Extent(geom) FROM grid_cells))::geometry AS b) AS e"
+        )
+    ).one()
+    times = conn.execute(text("SELECT min(occurred_at), max(occurred_at) FROM events")).one()
+    bbox = None if extent[0] is None else (extent[0], extent[1], extent[2], extent[3])
+    return Catalogue(out, categories, public_max_resolution, bbox, (times[0], times[1]))
+
+
+def _run_collection(cid: str, kind: str, run: dict[str, Any], *, latest: bool) -> Collection:
+    run_id, resolution = run["id"], run["resolution"]
+    start, end = run["period_start"], run["period_end"]
+    title = RUN_TITLES[kind]
+    return Collection(
+        id=cid,
+        title=f"{title} — {'dernier calcul' if latest else f'calcul {run_id}'}",
+        description=(
+            f"{title}, calcul {run_id} : résolution {resolution}, période du {start} au {end} "
+            "(fin exclue)."
+        ),
+        access=AGGREGATES,
+        geometry_type="Polygon",
+        properties=_RUN_PROPERTIES,
+        source=_run_source(int(run_id)),
+        resolution=int(resolution),
+        run_id=int(run_id),
+        run_kind=kind,
+        keywords=("points chauds", "h3"),
+    )
+
+
+def _run_collection_by_id(conn: Connection, collection_id: str) -> Collection | None:
+    suffix = collection_id.removeprefix("run-")
+    if not suffix.isdigit() or len(suffix) > 9:
+        return None
+    run = conn.execute(
+        text(
+            "SELECT id, resolution, period_start, period_end, kind FROM hotspot_runs WHERE id = :i"
+        ),
+        {"i": int(suffix)},
+    ).first()
+    if run is None:
+        return None
+    return _run_collection(collection_id, run[4], dict(run._mapping), latest=False)

@@ -1,0 +1,80 @@
+"""Who is calling: API keys resolved to roles (cached briefly), and key management."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from geotranquil.db import keys
+from geotranquil.errors import NotAuthenticated
+from geotranquil.roles import Role
+
+#: how long a resolved key is trusted without asking the database (revocation delay)
+KEY_CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The role of a request and, when it has one, its key's id and name."""
+
+    role: Role
+    key_id: int | None = None
+    key_name: str | None = None
+
+
+ANONYMOUS = Caller(Role.PUBLIC)
+
+
+class KeyResolver:
+    """Resolves API keys to callers; a key is looked up at most every 30 seconds."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._cache: dict[str, tuple[float, Caller | None]] = {}
+        self._lock = threading.Lock()
+
+    def caller(self, key: str | None) -> Caller:
+        """The caller a key stands for; anonymous without a key; NotAuthenticated if unknown."""
+        if not key:
+            return ANONYMOUS
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is None or now - cached[0] > KEY_CACHE_SECONDS:
+            with self._engine.begin() as conn:
+                info = keys.role_of_key(conn=conn, key=key)
+                if info is not None:
+                    keys.touch_key(conn=conn, key_id=info.id)
+            found = Caller(info.role, info.id, info.name) if info else None
+            with self._lock:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[key] = (now, found)
+            cached = (now, found)
+        if cached[1] is None:
+            raise NotAuthenticated(
+                "clé API inconnue ou révoquée : demandez une clé à l'administrateur "
+                "(geotranquil keys create)"
+            )
+        return cached[1]
+
+
+def create_key(*, engine: Engine, name: str, role: str) -> tuple[str, keys.KeyInfo]:
+    """A new key (returned once, stored hashed) and its record."""
+    with engine.begin() as conn:
+        return keys.create_key(conn=conn, name=name, role=role)
+
+
+def list_keys(*, engine: Engine) -> list[keys.KeyInfo]:
+    """Every key, newest first."""
+    with engine.connect() as conn:
+        return keys.list_keys(conn=conn)
+
+
+def revoke_key(*, engine: Engine, key_id: int) -> keys.KeyInfo:
+    """Revoke a key (effective within 30 seconds on running servers)."""
+    with engine.begin() as conn:
+        return keys.revoke_key(conn=conn, key_id=key_id)

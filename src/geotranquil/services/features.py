@@ -1,0 +1,112 @@
+"""Reading collections: the checked request, the role's view, one transaction per page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from geotranquil.config import Settings
+from geotranquil.errors import Forbidden
+from geotranquil.features.catalogue import Catalogue, Collection, SourceContext
+from geotranquil.features.crs import Crs
+from geotranquil.features.params import ItemsRequest, parse_items_request
+from geotranquil.features.query import Page, items_page, one_feature
+from geotranquil.roles import Role, is_restricted
+
+
+@dataclass(frozen=True)
+class ItemsResult:
+    """What an items page needs to be written out."""
+
+    collection: Collection
+    request: ItemsRequest
+    page: Page
+
+
+def context_of(role: Role, settings: Settings) -> SourceContext:
+    """The base source context of a caller."""
+    return SourceContext(role=role, public_min_count=settings.public_min_count)
+
+
+def checked_request(
+    *,
+    catalogue: Catalogue,
+    collection: Collection,
+    query: Mapping[str, str],
+    role: Role,
+    settings: Settings,
+) -> ItemsRequest:
+    """The parsed request, with the categories a restricted role may ask for checked."""
+    request = parse_items_request(
+        query,
+        collection,
+        default_limit=settings.items_limit_default,
+        max_limit=settings.items_limit_max,
+        timezone=settings.timezone,
+        category_codes=tuple(c.code for c in catalogue.categories),
+    )
+    if request.categories and is_restricted(role):
+        public = {c.code for c in catalogue.categories if c.public}
+        hidden = [c for c in request.categories if c not in public]
+        if hidden:
+            raise Forbidden(
+                f"catégorie(s) non publique(s) : {', '.join(hidden)} ; le public ne voit que "
+                f"{', '.join(sorted(public))}"
+            )
+    return request
+
+
+def read_items(
+    *,
+    engine: Engine,
+    catalogue: Catalogue,
+    collection_id: str,
+    query: Mapping[str, str],
+    role: Role,
+    settings: Settings,
+) -> ItemsResult:
+    """A page of a collection's items for a caller."""
+    with engine.connect() as conn:
+        collection = catalogue.get(collection_id, role, conn=conn)
+        request = checked_request(
+            catalogue=catalogue, collection=collection, query=query, role=role, settings=settings
+        )
+        page = items_page(
+            conn=conn,
+            collection=collection,
+            request=request,
+            context=context_of(role, settings),
+        )
+    return ItemsResult(collection, request, page)
+
+
+def read_feature(
+    *,
+    engine: Engine,
+    catalogue: Catalogue,
+    collection_id: str,
+    feature_id: str,
+    role: Role,
+    settings: Settings,
+    crs: Crs,
+) -> str:
+    """One feature of a collection as GeoJSON text."""
+    with engine.connect() as conn:
+        collection = catalogue.get(collection_id, role, conn=conn)
+        return one_feature(
+            conn=conn,
+            collection=collection,
+            feature_id=feature_id,
+            context=context_of(role, settings),
+            crs=crs,
+        )
+
+
+def find_collection(
+    *, engine: Engine, catalogue: Catalogue, collection_id: str, role: Role
+) -> Collection:
+    """A collection the caller may read (``run-N`` collections looked up in the database)."""
+    with engine.connect() as conn:
+        return catalogue.get(collection_id, role, conn=conn)

@@ -1,0 +1,112 @@
+"""Serving vector tiles: the caller's view of a layer, cached and tagged by the data version."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+
+from geotranquil.config import Settings
+from geotranquil.errors import Forbidden, InvalidInput
+from geotranquil.features.catalogue import Catalogue, SourceContext
+from geotranquil.features.params import parse_categories, parse_datetime
+from geotranquil.roles import Role, is_restricted
+from geotranquil.services.tilecache import TileCache
+from geotranquil.tiles.mvt import basemap_sql, layer_for, render_tile
+from geotranquil.tiles.tms import check_tile
+
+BASEMAP = "basemap"
+TILE_PARAMETERS = ("datetime", "categories", "api_key", "f")
+
+
+@dataclass(frozen=True)
+class Tile:
+    """Encoded tile bytes (empty when nothing is there) and their entity tag."""
+
+    data: bytes
+    etag: str
+
+
+def tile_context(
+    query: Mapping[str, str], catalogue: Catalogue, role: Role, settings: Settings
+) -> SourceContext:
+    """The period and categories a tile request asks for, checked like an items request."""
+    unknown = sorted(set(query) - set(TILE_PARAMETERS))
+    if unknown:
+        raise InvalidInput(
+            f"paramètre(s) inconnu(s) : {', '.join(unknown)} ; acceptés : datetime, categories"
+        )
+    if query.get("f", "mvt") != "mvt":
+        raise InvalidInput("paramètre f : les tuiles n'existent qu'au format mvt")
+    start, end = (
+        parse_datetime(query["datetime"], settings.timezone)
+        if "datetime" in query
+        else (None, None)
+    )
+    categories = parse_categories(
+        query.get("categories"), tuple(c.code for c in catalogue.categories)
+    )
+    if categories and is_restricted(role):
+        public = {c.code for c in catalogue.categories if c.public}
+        hidden = [c for c in categories if c not in public]
+        if hidden:
+            raise Forbidden(f"catégorie(s) non publique(s) : {', '.join(hidden)}")
+    return SourceContext(
+        role=role,
+        start=start,
+        end=end,
+        categories=categories,
+        public_min_count=settings.public_min_count,
+    )
+
+
+def get_tile(
+    *,
+    engine: Engine,
+    cache: TileCache,
+    version: int,
+    catalogue: Catalogue,
+    layer_id: str,
+    z: int,
+    x: int,
+    y: int,
+    query: Mapping[str, str],
+    role: Role,
+    settings: Settings,
+) -> Tile:
+    """A tile of ``layer_id`` (a collection id, or ``basemap``) as ``role`` may see it."""
+    check_tile(z, x, y)
+    context = tile_context(query, catalogue, role, settings)
+    view = "public" if is_restricted(role) else "staff"
+    key = "|".join(
+        str(part)
+        for part in (
+            layer_id,
+            z,
+            x,
+            y,
+            version,
+            view,
+            context.start,
+            context.end,
+            ",".join(context.categories or ()),
+        )
+    )
+    etag = '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
+    cached = cache.get(key)
+    if cached is not None:
+        return Tile(cached, etag)
+    with engine.connect() as conn:
+        if layer_id == BASEMAP:
+            sql, params = basemap_sql(z, x, y)
+            raw = conn.execute(text(sql), params).scalar()
+            data = bytes(raw) if raw else b""
+        else:
+            collection = catalogue.get(layer_id, role, conn=conn)
+            layer = layer_for(collection, catalogue, z)
+            layer.collection.check_access(role)
+            data = render_tile(conn=conn, layer=layer, context=context, z=z, x=x, y=y)
+    cache.put(key, data)
+    return Tile(data, etag)
