@@ -171,3 +171,28 @@ def test_hotspots_command_stores_runs(
         ("local_moran", "k_ring"),
         ("gi_star", "k_ring"),
     ]
+
+
+def test_keys_create_list_revoke(cli_env: dict[str, str]) -> None:
+    from geotranquil.db.keys import hash_key, role_of_key
+
+    _run(cli_env, "db", "upgrade")
+    out = _run(cli_env, "keys", "create", "--role", "planner", "--name", "Service urbanisme")
+    key = next(line for line in out.splitlines() if line.startswith("gtq_"))
+    assert "rôle planner" in out and "ne sera plus affichée" in out
+    eng = make_engine(Settings(database_url=cli_env["GEOTRANQUIL_DATABASE_URL"]))
+    with eng.connect() as conn:
+        info = role_of_key(conn=conn, key=key)
+        assert info is not None and info.role == "planner"
+        stored = conn.execute(text("SELECT key_hash FROM api_keys WHERE id = :i"), {"i": info.id})
+        assert stored.scalar_one() == hash_key(key)
+    listing = _run(cli_env, "keys", "list")
+    assert "Service urbanisme" in listing and key[:10] in listing and key not in listing
+    assert "révoquée" in _run(cli_env, "keys", "revoke", str(info.id))
+    with eng.connect() as conn:
+        assert role_of_key(conn=conn, key=key) is None
+    eng.dispose()
+    bad = CliRunner().invoke(
+        app, ["keys", "create", "--role", "public", "--name", "x"], env=cli_env
+    )
+    assert bad.exit_code == 2 and "rôle « public » inconnu" in bad.output

@@ -565,6 +565,17 @@ def demo(
         console.print(f"   analyse {stat} : calcul {run.run_id} ({_n(run.n_cells)} cellules)")
     pictures = write_overview(engine, settings.data_dir / "overview")
     console.print(f"5. Images pour les analystes : {pictures.map_png}, {pictures.weekly_png}")
+    from geotranquil.services.access import demo_keys
+
+    console.print("6. Clés de démonstration (en-tête X-API-Key ; les précédentes sont révoquées) :")
+    for role, key in demo_keys(engine=engine).items():
+        console.print(f"   {role:8} {key}", soft_wrap=True)
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(
+        f"   Collections : {base}/collections — tuiles : {base}/tiles/hotspots.json — "
+        f"QGIS : ajoutez une connexion OGC API Features sur {base}",
+        soft_wrap=True,
+    )
     if serve_after:
         serve()
 

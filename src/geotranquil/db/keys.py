@@ -122,3 +122,15 @@ def _info(row: object) -> KeyInfo:
         revoked_at=m["revoked_at"],
         last_used_at=m["last_used_at"],
     )
+
+
+def revoke_keys_named(*, conn: Connection, name: str) -> int:
+    """Revoke every live key called ``name``; how many were."""
+    rows = conn.execute(
+        text(
+            "UPDATE api_keys SET revoked_at = now() WHERE name = :n AND revoked_at IS NULL "
+            "RETURNING id"
+        ),
+        {"n": name},
+    ).fetchall()
+    return len(rows)

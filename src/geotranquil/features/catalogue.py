@@ -13,7 +13,7 @@ for the public and partners they keep only public categories and suppress small 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -98,6 +98,14 @@ class Collection:
     default_sort: str = "fid"
     extra_parameters: tuple[str, ...] = ()
     keywords: tuple[str, ...] = field(default_factory=tuple)
+    hidden_from_public: tuple[str, ...] = ()  # properties the public and partners never get
+
+    def view_for(self, role: Role) -> Collection:
+        """The collection as ``role`` sees it (restricted roles lose the hidden properties)."""
+        if not self.hidden_from_public or not is_restricted(role):
+            return self
+        kept = tuple(p for p in self.properties if p.name not in self.hidden_from_public)
+        return replace(self, properties=kept)
 
     @property
     def is_hexagons(self) -> bool:
@@ -368,11 +376,11 @@ class Catalogue:
                 f"collection « {collection_id} » introuvable ; voir /collections pour la liste"
             )
         found.check_access(role)
-        return found
+        return found.view_for(role)
 
     def visible(self, role: Role) -> list[Collection]:
-        """The collections ``role`` may read, in catalogue order."""
-        return [c for c in self.collections.values() if c.access.allows(role)]
+        """The collections ``role`` may read, in catalogue order, as it sees them."""
+        return [c.view_for(role) for c in self.collections.values() if c.access.allows(role)]
 
 
 def load_catalogue(*, conn: Connection, public_max_resolution: int = 8) -> Catalogue:
@@ -422,6 +430,7 @@ def load_catalogue(*, conn: Connection, public_max_resolution: int = 8) -> Catal
             resolution=res,
             extra_parameters=("categories",),
             keywords=("comptages", "h3"),
+            hidden_from_public=tuple(f"n_{c.code}" for c in categories if not c.public),
         )
     for res in RESOLUTIONS:
         out[f"grid-r{res}"] = Collection(

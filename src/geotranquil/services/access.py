@@ -78,3 +78,15 @@ def revoke_key(*, engine: Engine, key_id: int) -> keys.KeyInfo:
     """Revoke a key (effective within 30 seconds on running servers)."""
     with engine.begin() as conn:
         return keys.revoke_key(conn=conn, key_id=key_id)
+
+
+def demo_keys(*, engine: Engine) -> dict[str, str]:
+    """Fresh keys for the demonstration (one per staff role); the previous ones are revoked."""
+    out = {}
+    with engine.begin() as conn:
+        for role in ("analyst", "planner", "admin"):
+            name = f"démonstration ({role})"
+            keys.revoke_keys_named(conn=conn, name=name)
+            key, _ = keys.create_key(conn=conn, name=name, role=role)
+            out[role] = key
+    return out
