@@ -35,7 +35,9 @@ def test_openapi_is_valid_and_docs_served(http: httpx.Client) -> None:
     docs = http.get("/api/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
-    assert http.get("/", follow_redirects=False).headers["location"] == "/api/docs"
+    landing = http.get("/", follow_redirects=False).json()  # the OGC API landing page
+    docs_link = next(link for link in landing["links"] if link["rel"] == "service-doc")
+    assert docs_link["href"].endswith("/api/docs")
 
 
 def test_unknown_path_is_a_clean_404(http: httpx.Client) -> None:
