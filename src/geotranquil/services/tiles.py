@@ -79,6 +79,15 @@ def get_tile(
     """A tile of ``layer_id`` (a collection id, or ``basemap``) as ``role`` may see it."""
     check_tile(z, x, y)
     context = tile_context(query, catalogue, role, settings)
+    layer = None
+    if layer_id != BASEMAP:  # access is checked before the cache is read, every time
+        if layer_id in catalogue.collections:
+            collection = catalogue.get(layer_id, role)
+        else:
+            with engine.connect() as conn:
+                collection = catalogue.get(layer_id, role, conn=conn)
+        layer = layer_for(collection, catalogue, z)
+        layer.collection.check_access(role)
     view = "public" if is_restricted(role) else "staff"
     key = "|".join(
         str(part)
@@ -99,14 +108,11 @@ def get_tile(
     if cached is not None:
         return Tile(cached, etag)
     with engine.connect() as conn:
-        if layer_id == BASEMAP:
+        if layer is None:
             sql, params = basemap_sql(z, x, y)
             raw = conn.execute(text(sql), params).scalar()
             data = bytes(raw) if raw else b""
         else:
-            collection = catalogue.get(layer_id, role, conn=conn)
-            layer = layer_for(collection, catalogue, z)
-            layer.collection.check_access(role)
             data = render_tile(conn=conn, layer=layer, context=context, z=z, x=x, y=y)
     cache.put(key, data)
     return Tile(data, etag)
