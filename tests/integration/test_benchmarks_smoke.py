@@ -75,3 +75,44 @@ def test_statistics_benchmarks_smoke(
     assert [RESULT.match(line)["name"] for line in results if RESULT.match(line)] == names
     assert len(results) == len(names)
     assert (tmp_path / f"{module}.json").is_file()
+
+
+def test_serving_vs_tipg_smoke(settings: Settings, tmp_path: Path) -> None:
+    """Ours and tipg (its own ``.venv-tipg``, created if missing) on 20,000 events, one round."""
+    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench_serving"
+    env = {
+        **os.environ,
+        "GEOTRANQUIL_BENCH_SERVING_DATABASE_URL": url,
+        "GEOTRANQUIL_BENCH_OUT": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.serving_vs_tipg", "--smoke"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    results = [line for line in lines if line.startswith("RESULT ")]
+    assert lines[-1].startswith("RESULT "), lines[-1]
+    assert all(RESULT.match(line) for line in results), results
+    names = [m["name"] for m in (RESULT.match(line) for line in results) if m]
+    assert sorted(names) == sorted(
+        [
+            "tiles_hotspots_vs_tipg",
+            "tiles_events_vs_tipg",
+            "tiles_hotspots_vs_tipg_nocache",
+            "tiles_events_vs_tipg_nocache",
+            "tiles_vs_tipg_nocache",
+            "items_vs_tipg",
+            "report_vs_sql",
+            "tiles_vs_tipg",
+        ]
+    )
+    assert all(float(m["ratio"]) > 0 for m in (RESULT.match(line) for line in results) if m)
+    assert "same counts: True" in done.stdout
+    assert (tmp_path / "serving_vs_tipg.json").is_file()
+    admin.drop_database(url)

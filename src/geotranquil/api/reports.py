@@ -39,8 +39,12 @@ class ReportBody(BaseModel):
     crs: str = Field("EPSG:4326", description="CRS of the geometry: EPSG:4326 or EPSG:2154")
     area: AreaRef | None = None
     zone_id: int | None = None
-    start: date | None = Field(None, description="First day (local); default: a year back")
-    end: date | None = Field(None, description="Last day, included; default: the last data day")
+    start: date | None = Field(
+        None, description="First day (local); default: 52 weeks before the end"
+    )
+    end: date | None = Field(
+        None, description="Last day, included; default: the Sunday ending the last data week"
+    )
     categories: list[str] | None = Field(None, description="Category codes; default: all")
 
 

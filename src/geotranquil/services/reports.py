@@ -155,7 +155,7 @@ def _zone(
 
 
 def _period(conn: Connection, request: ReportRequest, settings: Settings) -> tuple[date, date]:
-    """``[start, end)`` in local dates; by default the last 365 days of data."""
+    """``[start, end)`` in local dates; by default the last 52 whole weeks of data."""
     if request.end is not None:
         end = request.end + timedelta(days=1)
     else:
@@ -163,7 +163,9 @@ def _period(conn: Connection, request: ReportRequest, settings: Settings) -> tup
         if last is None:
             raise InvalidInput("aucun événement : précisez la période (start, end)")
         end = last + timedelta(days=1)
-    start = request.start or end - timedelta(days=365)
+        if request.start is None:  # whole weeks, so that the weekly series has no partial week
+            end = last + timedelta(days=7 - last.weekday())
+    start = request.start or end - timedelta(weeks=52)
     if end <= start:
         raise InvalidInput(f"période vide ou inversée : du {start} au {end - timedelta(days=1)}")
     if (end - start).days > MAX_PERIOD_DAYS:
