@@ -13,7 +13,12 @@ from geotranquil.features.catalogue import Catalogue, Collection
 from geotranquil.roles import EVERYONE, Role
 from geotranquil.services.features import find_collection
 from geotranquil.services.tiles import BASEMAP, get_tile
-from geotranquil.tiles.mvt import BASEMAP_LAYERS, EVENT_POINTS_MIN_ZOOM
+from geotranquil.tiles.mvt import (
+    BASEMAP_LAYERS,
+    EVENT_COUNT_PROPERTIES,
+    EVENT_POINTS_MIN_ZOOM,
+    EVENT_TILE_PROPERTIES,
+)
 from geotranquil.tiles.tms import MAX_ZOOM, TMS_ID, TMS_URI, tile_matrix_set, tilejson
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -47,6 +52,9 @@ def _tile_response(
         return Response(status_code=304, headers=headers)
     if not tile.data:
         return Response(status_code=204, headers=headers)
+    if tile.gzipped is not None and "gzip" in request.headers.get("Accept-Encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(tile.gzipped, media_type=MVT, headers=headers)
     return Response(tile.data, media_type=MVT, headers=headers)
 
 
@@ -114,12 +122,14 @@ def _vector_layers(layer: str, catalogue: Catalogue, collection: Collection | No
         }
     ]
     if collection.id == "events":
-        counts = catalogue.collections["counts-r9"]
+        titles = {**_fields(catalogue.collections["counts-r9"]), **_fields(collection)}
         layers[0]["description"] = (
             "Événements : points à partir du zoom "
             f"{EVENT_POINTS_MIN_ZOOM}, nombres par hexagone en dessous"
         )
-        layers[0]["fields"] = {**_fields(counts), **_fields(collection)}
+        layers[0]["fields"] = {
+            n: titles[n] for n in (*EVENT_COUNT_PROPERTIES, *EVENT_TILE_PROPERTIES)
+        }
         layers[0]["minzoom"] = 0
     return layers
 

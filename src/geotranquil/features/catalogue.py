@@ -73,6 +73,7 @@ class SourceContext:
     categories: tuple[str, ...] | None = None
     public_min_count: int = 5
     envelope: str | None = None  # trusted SQL of an EPSG:4326 box (bound values) to cut to
+    count_only: bool = False  # counts sources: the total only, no per-category columns
 
 
 SourceFn = Callable[[SourceContext], tuple[str, dict[str, Any]]]
@@ -190,7 +191,7 @@ def _counts_source(resolution: int, categories: Sequence[Category]) -> SourceFn:
             cells += f" AND g.geom && {ctx.envelope}"
         per_category = []
         outer = []
-        for i, cat in enumerate(categories):
+        for i, cat in enumerate(() if ctx.count_only else categories):
             per_category.append(f"count(*) FILTER (WHERE category = :c{i}) AS n_{cat.code}")
             params[f"c{i}"] = cat.code
             visible = cat.public or not restricted
@@ -198,6 +199,8 @@ def _counts_source(resolution: int, categories: Sequence[Category]) -> SourceFn:
                 _suppress(f"coalesce(c.n_{cat.code}, 0)", restricted) if visible else "NULL::bigint"
             )
             outer[-1] += f" AS n_{cat.code}"
+        outer_columns = "".join(", " + o for o in outer)
+        inner_columns = "".join(", " + p for p in per_category)
         sql = (
             "SELECT lower(to_hex(g.h3)) AS fid, g.geom, lower(to_hex(g.h3)) AS hex_id, "
             "g.resolution, "
@@ -205,10 +208,9 @@ def _counts_source(resolution: int, categories: Sequence[Category]) -> SourceFn:
             f"round((1000.0 * {_suppress('coalesce(c.n, 0)', restricted)} "
             "/ nullif(g.population, 0))::numeric, 3)::float8 AS rate_per_1000, "
             "round(g.population::numeric, 1)::float8 AS population, "
-            "g.arrondissement_code, g.quartier_code, "
-            f"{', '.join(outer)} "
+            f"g.arrondissement_code, g.quartier_code{outer_columns} "
             "FROM grid_cells g LEFT JOIN ("
-            f"SELECT h3_r{resolution} AS h3, count(*) AS n, {', '.join(per_category)} "
+            f"SELECT h3_r{resolution} AS h3, count(*) AS n{inner_columns} "
             f"FROM events WHERE {' AND '.join(filters)} "
             f"GROUP BY 1) c ON c.h3 = g.h3 WHERE {cells}"
         )

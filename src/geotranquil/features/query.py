@@ -68,7 +68,10 @@ def where_clause(collection: Collection, request: ItemsRequest) -> tuple[str, di
     if request.bbox is not None:
         params.update(zip(("bx0", "by0", "bx1", "by1"), request.bbox, strict=True))
         envelope = _envelope(request)
-        clauses.append(f"s.geom && {envelope} AND ST_Intersects(s.geom, {envelope})")
+        if collection.geometry_type == "Point":  # a point meets a box iff it is in its bbox
+            clauses.append(f"s.geom && {envelope}")
+        else:
+            clauses.append(f"s.geom && {envelope} AND ST_Intersects(s.geom, {envelope})")
     if collection.temporal is not None and not collection.aggregates_time:
         column = f"s.{collection.property(collection.temporal).name}"
         if request.start is not None:
@@ -135,7 +138,7 @@ def items_page(
     ).scalars()
     features = list(rows)
     if request.offset == 0 and len(features) < request.limit:
-        matched = len(features)
+        matched = len(features)  # the whole result is on this page
     else:
         matched = int(
             conn.execute(

@@ -1,4 +1,4 @@
-"""An in-memory LRU of encoded vector tiles, keyed by the data version (never stale)."""
+"""An in-memory LRU of encoded vector tiles (raw and gzipped), keyed by the data version."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ class TileCache:
 
     def __init__(self, entries: int) -> None:
         self._entries = entries
-        self._tiles: OrderedDict[str, bytes] = OrderedDict()
+        self._tiles: OrderedDict[str, tuple[bytes, bytes | None]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> tuple[bytes, bytes | None] | None:
         """The cached tile, or None."""
         if self._entries == 0:
             return None
@@ -29,7 +29,7 @@ class TileCache:
             self.hits += 1
             return tile
 
-    def put(self, key: str, tile: bytes) -> None:
+    def put(self, key: str, tile: tuple[bytes, bytes | None]) -> None:
         """Keep a tile, evicting the least recently used beyond the size."""
         if self._entries == 0:
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,12 +22,24 @@ BASEMAP = "basemap"
 TILE_PARAMETERS = ("datetime", "categories", "api_key", "f")
 
 
+#: gzip level of tiles: 6 compresses within 1 % of 9 at a quarter of the time
+GZIP_LEVEL = 6
+GZIP_MIN_BYTES = 1024
+
+
 @dataclass(frozen=True)
 class Tile:
-    """Encoded tile bytes (empty when nothing is there) and their entity tag."""
+    """Encoded tile bytes (empty when nothing is there), gzipped once, and their entity tag."""
 
     data: bytes
+    gzipped: bytes | None
     etag: str
+
+
+def _gzip(data: bytes) -> bytes | None:
+    if len(data) < GZIP_MIN_BYTES:
+        return None
+    return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
 
 
 def tile_context(
@@ -106,7 +119,7 @@ def get_tile(
     etag = '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
     cached = cache.get(key)
     if cached is not None:
-        return Tile(cached, etag)
+        return Tile(cached[0], cached[1], etag)
     with engine.connect() as conn:
         if layer is None:
             sql, params = basemap_sql(z, x, y)
@@ -114,5 +127,6 @@ def get_tile(
             data = bytes(raw) if raw else b""
         else:
             data = render_tile(conn=conn, layer=layer, context=context, z=z, x=x, y=y)
-    cache.put(key, data)
-    return Tile(data, etag)
+    packed = _gzip(data)
+    cache.put(key, (data, packed))
+    return Tile(data, packed, etag)

@@ -17,8 +17,10 @@ from geotranquil.features.catalogue import Catalogue, Collection, SourceContext
 EXTENT = 4096
 BUFFER = 64
 EVENT_POINTS_MIN_ZOOM = 14
-#: tile attributes left out of the events points (free text stays in the items API)
-HEAVY_EVENT_PROPERTIES = ("address", "native_category", "category_label", "family")
+#: attributes of event points in tiles; the rest (free text, labels) is in the items API
+EVENT_TILE_PROPERTIES = ("category", "occurred_at", "source", "location_precision")
+#: attributes of the event counts drawn below EVENT_POINTS_MIN_ZOOM
+EVENT_COUNT_PROPERTIES = ("hex_id", "resolution", "count")
 ENVELOPE_4326 = "ST_Transform(ST_TileEnvelope(:tz, :tx, :ty, margin => :tm), 4326)"
 
 
@@ -54,11 +56,8 @@ def layer_for(collection: Collection, catalogue: Catalogue, zoom: int) -> TileLa
     if collection.id == "events":
         if zoom < EVENT_POINTS_MIN_ZOOM:
             counts = catalogue.collections[f"counts-r{resolution_for_zoom(zoom)}"]
-            return TileLayer(
-                "events", counts, tuple(p.name for p in counts.properties), aggregated=True
-            )
-        names = tuple(p.name for p in collection.properties if p.name not in HEAVY_EVENT_PROPERTIES)
-        return TileLayer("events", collection, names)
+            return TileLayer("events", counts, EVENT_COUNT_PROPERTIES, aggregated=True)
+        return TileLayer("events", collection, EVENT_TILE_PROPERTIES)
     return TileLayer(collection.id, collection, tuple(p.name for p in collection.properties))
 
 
@@ -67,7 +66,9 @@ def tile_sql(
 ) -> tuple[str, dict[str, Any]]:
     """The one statement that returns the tile's bytes (empty when nothing is in it)."""
     collection = layer.collection
-    source, params = collection.source(replace(context, envelope=ENVELOPE_4326))
+    source, params = collection.source(
+        replace(context, envelope=ENVELOPE_4326, count_only=layer.aggregated)
+    )
     params = {**params, "tz": z, "tx": x, "ty": y, "tm": BUFFER / EXTENT, "layer": layer.name}
     clauses = [f"s.geom && {ENVELOPE_4326}"]
     if not collection.aggregates_time and collection.temporal is not None:
