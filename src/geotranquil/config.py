@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     tile_cache_entries: int = Field(
         4_096, ge=0, description="Vector tiles kept in memory per process (0 disables)."
     )
+    tile_max_points: int = Field(
+        10_000, ge=1, description="Most event points in one tile (the most recent are kept)."
+    )
     tile_max_age_s: int = Field(
         300, ge=0, description="``Cache-Control: max-age`` of tiles and tile metadata."
     )

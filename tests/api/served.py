@@ -26,6 +26,7 @@ from geotranquil.db.engine import psycopg_dsn
 from geotranquil.ingest.mapping import load_mapping
 from geotranquil.ingest.pipeline import ingest_file
 from geotranquil.services.hotspots import HotspotParams, compute_run
+from geotranquil.taxonomy import load_taxonomy
 from tests.integration.ingest_helpers import (
     CASTELLANE,
     CHATEAU_GOMBERT,
@@ -40,20 +41,7 @@ START = date(2025, 1, 6)  # a Monday
 WEEKS = 26
 END = START + timedelta(weeks=WEEKS)  # exclusive
 BACKGROUND_PLACES = (CASTELLANE, PRADO, SAINT_LOUP, CINQ_AVENUES, SAINT_BARTHELEMY, RUE_DE_ROME)
-CATEGORIES = (
-    "degradation_bien_public",
-    "tag_graffiti",
-    "depot_sauvage",
-    "nuisance_sonore",
-    "rixe_violence",
-    "vol",
-    "trafic_stupefiants",
-    "occupation_illicite",
-    "rodeo_urbain",
-    "eclairage_defaillant",
-    "voirie_degradee",
-    "stationnement_genant",
-)
+CATEGORIES = tuple(c.code for c in load_taxonomy())
 HOT_VOL = 60
 HOT_DUMPING = 30
 HOT_WEEKS = 6

@@ -466,3 +466,33 @@ def test_public_tile_parameters(http: httpx.Client, served: Served, loaded_engin
     assert props[rome]["count"] == expected
     for p in props.values():
         assert p.get("count") is None or p["count"] >= 5
+
+
+def test_point_tiles_keep_the_most_recent_events_up_to_the_cap(
+    served: Served, loaded_engine: Engine
+) -> None:
+    from geotranquil.features.catalogue import SourceContext, load_catalogue
+    from geotranquil.roles import Role
+    from geotranquil.tiles.mvt import layer_for, render_tile
+
+    z = 15
+    x, y = tile_xy(*RUE_DE_ROME, z)
+    with loaded_engine.connect() as conn:
+        catalogue = load_catalogue(conn=conn)
+        layer = layer_for(catalogue.collections["events"], catalogue, z)
+        context = SourceContext(role=Role.ANALYST)
+        data = render_tile(conn=conn, layer=layer, context=context, z=z, x=x, y=y, max_points=7)
+        full = render_tile(conn=conn, layer=layer, context=context, z=z, x=x, y=y)
+        latest = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT id FROM events WHERE ST_Intersects(ST_Transform(geom, 3857), "
+                    f"{ENVELOPE}) ORDER BY occurred_at DESC, id LIMIT 7"
+                ),
+                _tile_params(z, x, y),
+            )
+        ]
+    capped = mapbox_vector_tile.decode(data)["events"]["features"]
+    assert len(mapbox_vector_tile.decode(full)["events"]["features"]) > 7
+    assert sorted(f["id"] for f in capped) == sorted(latest)

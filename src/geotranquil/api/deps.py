@@ -14,9 +14,11 @@ from sqlalchemy import Engine
 
 from geotranquil.config import Settings
 from geotranquil.errors import Forbidden, NotAuthenticated
+from geotranquil.features.catalogue import Catalogue, Collection
 from geotranquil.roles import Access, Role
 from geotranquil.services.access import Caller, KeyResolver
 from geotranquil.services.catalogue import CatalogueCache
+from geotranquil.services.features import find_collection
 from geotranquil.services.tilecache import TileCache
 
 KEY_HEADER = "X-API-Key"
@@ -56,6 +58,17 @@ def get_caller(request: Request) -> Caller:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def readable_collection(
+    services: Services, caller: Caller, collection_id: str
+) -> tuple[Catalogue, Collection]:
+    """The current catalogue and a collection of it the caller may read (401/403/404 else)."""
+    _, catalogue = services.catalogue.get()
+    found = find_collection(
+        engine=services.engine, catalogue=catalogue, collection_id=collection_id, role=caller.role
+    )
+    return catalogue, found
 
 
 def _guard(allowed: Access) -> Any:

@@ -15,7 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from geotranquil.api.deps import CallerDep, Services, ServicesDep, access
+from geotranquil.api.deps import CallerDep, Services, ServicesDep, access, readable_collection
 from geotranquil.errors import InvalidInput
 from geotranquil.exports.writers import EXPORT_FORMATS, csv_stream, geojson_stream, write_file
 from geotranquil.features.catalogue import Catalogue, Collection
@@ -23,7 +23,7 @@ from geotranquil.features.params import ItemsRequest
 from geotranquil.features.query import export_rows
 from geotranquil.roles import EVERYONE
 from geotranquil.services.access import Caller
-from geotranquil.services.features import checked_request, context_of, find_collection
+from geotranquil.services.features import checked_request, context_of
 
 router = APIRouter(tags=["Exports"])
 CSV_GEOMETRY = ("wkt", "lonlat", "none")
@@ -36,7 +36,6 @@ def export_response(
     collection: Collection,
     request: ItemsRequest,
     caller: Caller,
-    query: dict[str, str],
     paged: bool = True,
     csv_geometry: str = "wkt",
 ) -> Response:
@@ -119,7 +118,6 @@ def export_response(
 def export(
     collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
 ) -> Response:
-    _, catalogue = services.catalogue.get()
     query = dict(request.query_params)
     csv_geometry = query.pop("geometry", "wkt")
     if csv_geometry not in CSV_GEOMETRY:
@@ -129,9 +127,7 @@ def export(
     if "limit" in query or "offset" in query:
         raise InvalidInput("l'export contient tous les objets : limit et offset sont pour /items")
     query.setdefault("f", "geojson")
-    collection = find_collection(
-        engine=services.engine, catalogue=catalogue, collection_id=collection_id, role=caller.role
-    )
+    catalogue, collection = readable_collection(services, caller, collection_id)
     checked = checked_request(
         catalogue=catalogue,
         collection=collection,
@@ -145,7 +141,6 @@ def export(
         collection=collection,
         request=checked,
         caller=caller,
-        query=query,
         paged=False,
         csv_geometry=csv_geometry,
     )
@@ -172,14 +167,11 @@ def _h3_json(chunks: Iterator[list[dict[str, Any]]], columns: list[str]) -> Iter
 def h3_rows(
     collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
 ) -> Response:
-    _, catalogue = services.catalogue.get()
     query = dict(request.query_params)
     fmt = query.pop("f", "json")
     if fmt not in ("json", "csv"):
         raise InvalidInput(f"paramètre f : « {fmt} » inconnu ; json ou csv")
-    collection = find_collection(
-        engine=services.engine, catalogue=catalogue, collection_id=collection_id, role=caller.role
-    )
+    catalogue, collection = readable_collection(services, caller, collection_id)
     if not collection.is_hexagons:
         raise InvalidInput(f"la collection « {collection.id} » n'est pas une couche d'hexagones H3")
     checked = checked_request(

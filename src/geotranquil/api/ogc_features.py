@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from geotranquil import __version__
-from geotranquil.api.deps import CallerDep, ServicesDep, access
+from geotranquil.api.deps import CallerDep, ServicesDep, access, readable_collection
 from geotranquil.api.exports import export_response
 from geotranquil.errors import InvalidInput
 from geotranquil.features.catalogue import Catalogue, Collection
@@ -19,7 +19,7 @@ from geotranquil.features.cql2 import SUPPORTED_CONFORMANCE
 from geotranquil.features.crs import CRS84, SUPPORTED, parse_crs
 from geotranquil.features.query import feature_collection_text
 from geotranquil.roles import EVERYONE
-from geotranquil.services.features import find_collection, read_feature, read_items
+from geotranquil.services.features import read_feature, read_items
 
 GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
@@ -161,10 +161,7 @@ def collections(request: Request, services: ServicesDep, caller: CallerDep) -> J
 def collection(
     collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
 ) -> JSONResponse:
-    _, catalogue = services.catalogue.get()
-    found = find_collection(
-        engine=services.engine, catalogue=catalogue, collection_id=collection_id, role=caller.role
-    )
+    catalogue, found = readable_collection(services, caller, collection_id)
     return JSONResponse(collection_json(found, catalogue, base_url(request)))
 
 
@@ -176,10 +173,7 @@ def collection(
 def queryables(
     collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
 ) -> JSONResponse:
-    _, catalogue = services.catalogue.get()
-    found = find_collection(
-        engine=services.engine, catalogue=catalogue, collection_id=collection_id, role=caller.role
-    )
+    _catalogue, found = readable_collection(services, caller, collection_id)
     props: dict[str, Any] = {
         "geometry": {"$ref": f"https://geojson.org/schema/{found.geometry_type}.json"}
     }
@@ -238,7 +232,6 @@ def items(
             collection=result.collection,
             request=req,
             caller=caller,
-            query=query,
         )
     page = result.page
     self_url = str(request.url)

@@ -7,11 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from geotranquil.api.deps import CallerDep, ServicesDep, access
+from geotranquil.api.deps import CallerDep, ServicesDep, access, readable_collection
 from geotranquil.api.ogc_features import base_url
 from geotranquil.features.catalogue import Catalogue, Collection
 from geotranquil.roles import EVERYONE, Role
-from geotranquil.services.features import find_collection
 from geotranquil.services.tiles import BASEMAP, get_tile
 from geotranquil.tiles.mvt import (
     BASEMAP_LAYERS,
@@ -145,9 +144,7 @@ def tile_json(
     _, catalogue = services.catalogue.get()
     collection = None
     if layer != BASEMAP:
-        collection = find_collection(
-            engine=services.engine, catalogue=catalogue, collection_id=layer, role=caller.role
-        )
+        catalogue, collection = readable_collection(services, caller, layer)
     query = str(request.url.query)
     suffix = f"?{query}" if query else ""
     base = base_url(request)
@@ -231,10 +228,7 @@ def _tileset(collection: Collection, base: str) -> dict[str, Any]:
 def tilesets(
     collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
 ) -> JSONResponse:
-    _, catalogue = services.catalogue.get()
-    found = find_collection(
-        engine=services.engine, catalogue=catalogue, collection_id=collection_id, role=caller.role
-    )
+    _catalogue, found = readable_collection(services, caller, collection_id)
     return JSONResponse({"tilesets": [_tileset(found, base_url(request))]})
 
 
@@ -246,10 +240,7 @@ def tilesets(
 def tileset(
     collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
 ) -> JSONResponse:
-    _, catalogue = services.catalogue.get()
-    found = find_collection(
-        engine=services.engine, catalogue=catalogue, collection_id=collection_id, role=caller.role
-    )
+    catalogue, found = readable_collection(services, caller, collection_id)
     doc = _tileset(found, base_url(request))
     doc["layers"] = [
         {

@@ -126,7 +126,15 @@ def get_tile(
             raw = conn.execute(text(sql), params).scalar()
             data = bytes(raw) if raw else b""
         else:
-            data = render_tile(conn=conn, layer=layer, context=context, z=z, x=x, y=y)
+            data = render_tile(
+                conn=conn,
+                layer=layer,
+                context=context,
+                z=z,
+                x=x,
+                y=y,
+                max_points=settings.tile_max_points,
+            )
     packed = _gzip(data)
     cache.put(key, (data, packed))
     return Tile(data, packed, etag)

@@ -17,6 +17,7 @@ from geotranquil.features.catalogue import Catalogue, Collection, SourceContext
 EXTENT = 4096
 BUFFER = 64
 EVENT_POINTS_MIN_ZOOM = 14
+MAX_POINTS = 10_000
 #: attributes of event points in tiles; the rest (free text, labels) is in the items API
 EVENT_TILE_PROPERTIES = ("category", "occurred_at", "source", "location_precision")
 #: attributes of the event counts drawn below EVENT_POINTS_MIN_ZOOM
@@ -62,9 +63,19 @@ def layer_for(collection: Collection, catalogue: Catalogue, zoom: int) -> TileLa
 
 
 def tile_sql(
-    layer: TileLayer, context: SourceContext, z: int, x: int, y: int
+    layer: TileLayer,
+    context: SourceContext,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    max_points: int = MAX_POINTS,
 ) -> tuple[str, dict[str, Any]]:
-    """The one statement that returns the tile's bytes (empty when nothing is in it)."""
+    """The one statement that returns the tile's bytes (empty when nothing is in it).
+
+    A point layer keeps at most ``max_points`` features per tile, the most recent first (a
+    dense tile of the centre would otherwise weigh megabytes and draw nothing readable).
+    """
     collection = layer.collection
     source, params = collection.source(
         replace(context, envelope=ENVELOPE_4326, count_only=layer.aggregated)
@@ -89,20 +100,37 @@ def tile_sql(
     else:  # text ids (area codes) have no MVT feature id
         fid = "NULL::bigint"
     props = ", ".join(f"s.{collection.property(n).name}" for n in layer.properties)
+    cap = ""
+    if collection.geometry_type == "Point":
+        order = (
+            f"s.{collection.property(collection.temporal).name} DESC, "
+            if collection.temporal
+            else ""
+        )
+        cap = f" ORDER BY {order}s.fid LIMIT :maxpts"
+        params["maxpts"] = max_points
     sql = (
         f"SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom', 'fid') FROM ("
         f"SELECT {fid} AS fid, ST_AsMVTGeom(ST_Transform(s.geom, 3857), "
         f"ST_TileEnvelope(:tz, :tx, :ty), {EXTENT}, {BUFFER}, true) AS geom, {props} "
-        f"FROM ({source}) AS s WHERE {' AND '.join(clauses)}) AS t WHERE t.geom IS NOT NULL"
+        f"FROM ({source}) AS s WHERE {' AND '.join(clauses)}{cap}) AS t "
+        "WHERE t.geom IS NOT NULL"
     )
     return sql, params
 
 
 def render_tile(
-    *, conn: Connection, layer: TileLayer, context: SourceContext, z: int, x: int, y: int
+    *,
+    conn: Connection,
+    layer: TileLayer,
+    context: SourceContext,
+    z: int,
+    x: int,
+    y: int,
+    max_points: int = MAX_POINTS,
 ) -> bytes:
     """The encoded tile (``b""`` when empty)."""
-    sql, params = tile_sql(layer, context, z, x, y)
+    sql, params = tile_sql(layer, context, z, x, y, max_points=max_points)
     data = conn.execute(text(sql), params).scalar()
     return bytes(data) if data else b""
 
