@@ -51,7 +51,6 @@ def upgrade() -> None:
         ondelete="SET NULL",
     )
 
-
     op.create_table(
         "data_version",
         sa.Column("id", sa.SmallInteger(), nullable=False),
