@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
         tiles=TileCache(settings.tile_cache_entries),
     )
     install_error_handlers(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=4)
     app.include_router(ogc_features.router)
     app.include_router(exports.router)
     app.include_router(tiles.router)
