@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     timezone: str = Field(
         "Europe/Paris", description="Local time zone of the study area (time bins of analyses)."
     )
+    geocode_min_score: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="Lowest geocoding score that places an address-only event (0 to 1).",
+    )
     items_limit_default: int = Field(
         100, ge=1, description="Features per page when a client gives no ``limit``."
     )

@@ -116,3 +116,51 @@ def test_serving_vs_tipg_smoke(settings: Settings, tmp_path: Path) -> None:
     assert "same counts: True" in done.stdout
     assert (tmp_path / "serving_vs_tipg.json").is_file()
     admin.drop_database(url)
+
+
+def test_geocode_vs_addok_smoke(settings: Settings, tmp_path: Path) -> None:
+    """Ours and addok (its own ``.venv-addok``, created if missing; Redis on 127.0.0.1:6379,
+    databases 9 and 10 for this test) on the synthetic BAN, 20 queries per kind."""
+    from geotranquil.synth.address_queries import KINDS
+
+    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench_geocode"
+    env = {
+        **os.environ,
+        "GEOTRANQUIL_BENCH_GEOCODE_DATABASE_URL": url,
+        "GEOTRANQUIL_BENCH_ADDOK_REDIS_DB": "9",
+        "GEOTRANQUIL_BENCH_OUT": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.geocode_vs_addok", "--smoke"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    results = [line for line in lines if line.startswith("RESULT ")]
+    assert lines[-1].startswith("RESULT "), lines[-1]
+    share = r"(?:0|1)\.\d{4}"
+    accuracy = re.compile(
+        rf"^RESULT geocode_accuracy_(?P<kind>\w+) ours_within={share} addok_within={share} "
+        rf"ours_wrong_high={share} addok_wrong_high={share} (?:PASS|FAIL)$"
+    )
+    kinds = [m["kind"] for m in (accuracy.match(line) for line in results) if m]
+    assert kinds == list(KINDS), results
+    throughput = re.compile(
+        r"^RESULT geocode_throughput ours_per_s=[\d.]+ addok_per_s=[\d.]+ ratio=(?P<ratio>[\d.]+) "
+        r"goal=2 (?:PASS|FAIL)$"
+    )
+    matches = [m for m in (throughput.match(line) for line in results) if m]
+    assert len(matches) == 1 and float(matches[0]["ratio"]) > 0, results
+    goals = re.compile(
+        rf"^RESULT geocode_goals clean_within={share} degraded_within={share} "
+        rf"wrong_high_all={share} (?:PASS|FAIL)$"
+    )
+    assert goals.match(results[-1]), results[-1]
+    assert len(results) == len(KINDS) + 2
+    assert (tmp_path / "geocode_vs_addok.json").is_file()
+    admin.drop_database(url)

@@ -19,6 +19,7 @@ from geotranquil.config import Settings
 from geotranquil.errors import GeotranquilError, InvalidInput
 from geotranquil.ingest.pipeline import IngestSummary
 from geotranquil.ingest.validate import REASONS
+from geotranquil.services.geocoding import GeocodeSummary
 
 app = typer.Typer(
     help="geotranquil : observatoire de la tranquillité publique de Marseille.",
@@ -209,6 +210,22 @@ def _ingest_with_bar(
         return ingest(settings, path, mapping, force=force, progress=progress)
 
 
+def _place_batch(settings: Settings, summary: IngestSummary) -> None:
+    """Geocode the address-only events of a batch, when a BAN is loaded."""
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.geocoding import ban_loaded
+
+    if summary.status != "completed" or summary.unlocated == 0:
+        return
+    if not ban_loaded(make_engine(settings)):
+        console.print(
+            f"{_n(summary.unlocated)} événement(s) sans position attendent le géocodage : "
+            "chargez la BAN (geotranquil addresses load) puis lancez « geotranquil geocode »."
+        )
+        return
+    print_geocoding(_geocode_events_with_bar(settings, summary.batch_id, False))
+
+
 def print_summary(s: IngestSummary) -> None:
     """Summary of one ingestion, with rejections by reason."""
     if s.status == "skipped":
@@ -266,6 +283,7 @@ def ingest_cmd(
     settings = _settings()
     summary = _ingest_with_bar(settings, file, source, mapping, force)
     print_summary(summary)
+    _place_batch(settings, summary)
     if summary.status == "completed" and summary.accepted == 0:
         console.print("[bold red]Aucune ligne n'a pu être ingérée.[/]")
         raise typer.Exit(1)
@@ -510,6 +528,166 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="Numéro de la clé."
     console.print(f"Clé n° {info.id} « {info.name} » révoquée.")
 
 
+addresses_app = typer.Typer(
+    help="Base Adresse Nationale : adresses de référence du géocodage.", no_args_is_help=True
+)
+app.add_typer(addresses_app, name="addresses")
+
+
+@addresses_app.command("load")
+@friendly
+def addresses_load(
+    file: Annotated[
+        Path, typer.Argument(help="Fichier de la BAN (CSV « ; » officiel, ou .csv.gz).")
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Relire un fichier déjà chargé.")] = False,
+) -> None:
+    """Charge un fichier de la Base Adresse Nationale (adresse.data.gouv.fr).
+
+    Les adresses des communes du fichier remplacent la version précédente (nouvelles,
+    modifiées, disparues) ; les autres communes ne changent pas. Relancer la même commande
+    ne refait rien ; un chargement interrompu laisse les adresses précédentes utilisables.
+    """
+    from geotranquil.geocode.ban import REASONS as BAN_REASONS
+    from geotranquil.services.addresses import load_ban
+
+    with bytes_bar(f"BAN ← {file.name}") as (bar, task):
+
+        def progress(rows: int, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, rows=_n(rows))
+
+        s = load_ban(_settings(), file, force=force, progress=progress)
+    if s.status == "skipped":
+        console.print(
+            f"[yellow]{s.file_name}[/] déjà chargé (version {s.release_id}, "
+            f"{_n(s.unchanged)} adresses) : rien n'a changé. Utilisez --force pour le relire."
+        )
+        return
+    table = Table(title=f"BAN version {s.release_id} — {s.file_name}", show_header=False)
+    for label, value in (
+        ("lignes lues", s.rows_read),
+        ("nouvelles adresses", s.inserted),
+        ("adresses modifiées", s.updated),
+        ("inchangées", s.unchanged),
+        ("disparues (supprimées)", s.removed),
+        ("lignes rejetées", s.rejected),
+    ):
+        table.add_row(label, _n(value))
+    for reason, n in s.rejections_by_reason.items():
+        table.add_row(f"  rejet : {BAN_REASONS.get(reason, reason)} [dim]({reason})[/]", _n(n))
+    table.add_row("communes", f"{len(s.communes)} : {', '.join(s.communes[:16])}")
+    table.add_row("durée", f"{s.seconds:.1f} s")
+    console.print(table)
+    for r in s.rejections[:5]:
+        console.print(f"  ligne {r.row_number} rejetée : {r.detail}", soft_wrap=True)
+
+
+geocode_app = typer.Typer(
+    help="Géocodage : placer les événements connus par leur seule adresse (BAN).",
+    invoke_without_command=True,
+)
+app.add_typer(geocode_app, name="geocode")
+
+
+def _geocode_events_with_bar(
+    settings: Settings, batch_id: int | None, retry: bool
+) -> GeocodeSummary:
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.geocoding import geocode_events
+
+    with steps_bar("Géocodage des adresses", 1) as (bar, task):
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return geocode_events(
+            make_engine(settings), settings, batch_id=batch_id, retry=retry, progress=progress
+        )
+
+
+def print_geocoding(s: GeocodeSummary) -> None:
+    """French summary of a geocoding pass."""
+    if s.considered == 0:
+        console.print("Géocodage : aucun événement à placer.")
+        return
+    details = ", ".join(f"{k} {_n(v)}" for k, v in sorted(s.by_precision.items()))
+    console.print(
+        f"Géocodage : {_n(s.placed)} placé(s) sur {_n(s.considered)} ({details or 'aucun'}) ; "
+        f"{_n(s.unplaced)} non placé(s), gardé(s) pour une nouvelle tentative "
+        f"(geotranquil geocode --retry) ; {s.seconds:.1f} s."
+    )
+    for reason, count in sorted(s.reasons.items(), key=lambda kv: -kv[1]):
+        console.print(f"   non placés — {reason} : {_n(count)}")
+
+
+@geocode_app.callback()
+@friendly
+def geocode_main(
+    ctx: typer.Context,
+    retry: Annotated[
+        bool,
+        typer.Option("--retry", help="Réessayer aussi les adresses non placées (nouvelle BAN)."),
+    ] = False,
+    batch: Annotated[
+        int | None, typer.Option("--lot", help="Seulement les événements de ce lot.")
+    ] = None,
+) -> None:
+    """Place les événements qui n'ont qu'une adresse ; les autres restent, avec leur motif."""
+    if ctx.invoked_subcommand is not None:
+        return
+    print_geocoding(_geocode_events_with_bar(_settings(), batch, retry))
+
+
+@geocode_app.command("adresse")
+@friendly
+def geocode_one(text: Annotated[str, typer.Argument(help="Adresse en texte libre.")]) -> None:
+    """Cherche une adresse dans la BAN et affiche le point, le score et la précision."""
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.geocoding import geocode_batch
+
+    settings = _settings()
+    result = geocode_batch(make_engine(settings), settings, [text])[0]
+    if result is None:
+        console.print("Adresse introuvable.")
+        raise typer.Exit(1)
+    notes = [
+        n
+        for n, on in (("interpolé", result.interpolated), ("carrefour", result.intersection))
+        if on
+    ]
+    console.print(
+        f"{result.label} — {result.lon:.6f}, {result.lat:.6f} — score {result.score:.2f}, "
+        f"précision {result.precision}" + (f" ({', '.join(notes)})" if notes else ""),
+        soft_wrap=True,
+    )
+
+
+@geocode_app.command("inverse")
+@friendly
+def geocode_reverse(
+    lon: Annotated[float, typer.Argument(help="Longitude (WGS84).")],
+    lat: Annotated[float, typer.Argument(help="Latitude (WGS84).")],
+) -> None:
+    """Adresse la plus proche d'un point, avec son quartier et son arrondissement."""
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.geocoding import reverse
+
+    found = reverse(make_engine(_settings()), lon, lat)
+    address = found["address"]
+    if address is None:
+        console.print("Aucune adresse dans la BAN chargée.")
+    else:
+        rep = f" {address['rep']}" if address["rep"] else ""
+        console.print(
+            f"{address['numero']}{rep} {address['nom_voie']} {address['code_postal']} "
+            f"{address['nom_commune']} (à {address['distance_m']:.0f} m)",
+            soft_wrap=True,
+        )
+    for kind in ("quartier", "arrondissement", "commune"):
+        if kind in found["areas"]:
+            console.print(f"{kind} : {found['areas'][kind]['name']}")
+
+
 @app.command("demo")
 @friendly
 def demo(
@@ -543,8 +721,15 @@ def demo(
     out = settings.data_dir / f"synth-{seed}-{months}m-x{scale:g}"
     manifest = _generate_with_bar(settings, out, months, seed, scale, geography.origin == "builtin")
     console.print(f"4. Données synthétiques dans {out} ({_n(manifest.total_rows)} lignes).")
+    from geotranquil.synth.ban import BAN_FILE
+
+    addresses_load(out / BAN_FILE, force=False)
     for file_name, slug in DEMO_SOURCES.items():
-        print_summary(_ingest_with_bar(settings, out / file_name, slug, None, False))
+        summary = _ingest_with_bar(settings, out / file_name, slug, None, False)
+        print_summary(summary)
+        _place_batch(settings, summary)
+    # events ingested before the BAN was there (an earlier demo) are placed now
+    print_geocoding(_geocode_events_with_bar(settings, None, False))
     from geotranquil.services.hotspots import HotspotParams, compute_run, default_period
     from geotranquil.services.overview import write_overview
 

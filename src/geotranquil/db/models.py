@@ -281,3 +281,78 @@ class HotspotCell(Base):
     trend_p: Mapped[float | None] = mapped_column(Float)
     hot_bins: Mapped[int | None] = mapped_column(SmallInteger)
     cold_bins: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class BanRelease(Base):
+    """One load of a Base Adresse Nationale file (a commune or a département)."""
+
+    __tablename__ = "ban_releases"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    file_name: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(Text)
+    rows_read: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    inserted: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    updated: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    unchanged: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    rejected: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    communes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class BanAddress(Base):
+    """An address of the BAN: a house number (or a named place, numero 99999) of a street."""
+
+    __tablename__ = "ban_addresses"
+    __table_args__ = (
+        Index(None, "street_key", "numero"),
+        Index(None, "code_insee"),
+        Index(None, "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    street_key: Mapped[str] = mapped_column(Text)
+    numero: Mapped[int] = mapped_column(Integer)
+    rep: Mapped[str] = mapped_column(Text, server_default="")
+    nom_voie: Mapped[str] = mapped_column(Text)
+    code_postal: Mapped[str | None] = mapped_column(Text)
+    code_insee: Mapped[str] = mapped_column(Text)
+    nom_commune: Mapped[str] = mapped_column(Text)
+    nom_ancienne_commune: Mapped[str | None] = mapped_column(Text)
+    alias: Mapped[str | None] = mapped_column(Text)
+    nom_ld: Mapped[str | None] = mapped_column(Text)
+    type_position: Mapped[str | None] = mapped_column(Text)
+    source_position: Mapped[str | None] = mapped_column(Text)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    release_id: Mapped[int] = mapped_column(ForeignKey("ban_releases.id"))
+
+
+GEOCODING_STATUSES = ("placed", "unplaced")
+
+
+class EventGeocoding(Base):
+    """How an address-only event was (or could not be) placed: kept for review and retries."""
+
+    __tablename__ = "event_geocoding"
+    __table_args__ = (
+        CheckConstraint(_in("status", GEOCODING_STATUSES), name="status"),
+        Index(None, "status"),
+    )
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    query: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Float)
+    precision: Mapped[str | None] = mapped_column(Text)
+    matched: Mapped[str | None] = mapped_column(Text)
+    interpolated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    geocoder: Mapped[str] = mapped_column(Text)
+    ban_release_id: Mapped[int | None] = mapped_column(Integer)
+    geocoded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

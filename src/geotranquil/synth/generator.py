@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 
 from geotranquil.errors import InvalidInput
+from geotranquil.geocode.ban import write_ban_csv
 from geotranquil.geography.reference import Geography
 from geotranquil.synth import vocab
 from geotranquil.synth.area import StudyArea, to_l93, to_wgs84
+from geotranquil.synth.ban import BAN_FILE, ban_frame
 from geotranquil.synth.cameras import build_cameras, camera_count
 from geotranquil.synth.intensity import (
     CITY_CENTRE,
@@ -42,7 +44,7 @@ from geotranquil.synth.silos import (
     write_police_truth,
     write_silo,
 )
-from geotranquil.synth.streets import Addresser, Street, build_streets
+from geotranquil.synth.streets import Addresser, Street, build_streets, network_frame
 from geotranquil.synth.timegrid import PARIS, TimeGrid, add_months, local_midnight
 
 Progress = Callable[[str, int, int], None]
@@ -114,7 +116,9 @@ def generate(
     Events follow a space-time intensity (residents, activity centres, daily, weekly and
     seasonal rhythms, near-repeat contagion) with planted hot spots (persistent, emerging,
     fading) and control areas. Each event goes to exactly one silo file; a few dirty rows are
-    planted in each. Same arguments give byte-identical files.
+    planted in each. The streets' addresses are written as a Base Adresse Nationale file
+    (:data:`geotranquil.synth.ban.BAN_FILE`, see :mod:`geotranquil.synth.ban` for its planted
+    gaps). Same arguments give byte-identical files.
 
     Parameters
     ----------
@@ -145,8 +149,8 @@ def generate(
     >>> from geotranquil.geography.reference import load_geography
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     m = generate(load_geography(None), Path(tmp), months=1, scale=0.02, seed=3)
-    ...     sorted(p.name for p in Path(tmp).iterdir())[:3]
-    ['csu_alertes.jsonl', 'csu_cameras.csv', 'manifest.json']
+    ...     sorted(p.name for p in Path(tmp).iterdir())[:4]
+    ['adresses-13-synth.csv', 'csu_alertes.jsonl', 'csu_cameras.csv', 'manifest.json']
     >>> m.files["police_municipale"].rows > m.files["police_municipale"].valid
     True
     """
@@ -222,6 +226,7 @@ def generate(
         report(source, 3 + s, total_stages)
 
     _, cam_sha = write_cameras(cameras, out_dir)
+    write_ban_csv(ban_frame(network_frame(area, model.streets)), out_dir / BAN_FILE)
     manifest = Manifest(
         generator_version=GENERATOR_VERSION,
         seed=seed,

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-GENERATOR_VERSION = "1.1"  # 1.1: the dumping hot spot planted 16x (was 8x)
+GENERATOR_VERSION = "1.2"  # 1.2: writes the BAN file; 1.1: the dumping hot spot planted 16x
 
 
 @dataclass(frozen=True)

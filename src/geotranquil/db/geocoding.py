@@ -1,0 +1,143 @@
+"""Address-only events waiting for a position, their placement, and reverse lookups."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+import psycopg
+from sqlalchemy import Connection, text
+
+PLACE_COLUMNS = [
+    "event_id",
+    "lon",
+    "lat",
+    "h3_fine",
+    "h3_r7",
+    "h3_r8",
+    "h3_r9",
+    "h3_r10",
+    "precision",
+]
+
+
+def events_to_place(
+    *, conn: Connection, batch_id: int | None = None, retry: bool = False
+) -> pd.DataFrame:
+    """Events with an address and no position: never tried, or (``retry``) not placed yet."""
+    rows = conn.execute(
+        text(
+            "SELECT e.id AS event_id, e.address FROM events e "
+            "LEFT JOIN event_geocoding g ON g.event_id = e.id "
+            "WHERE e.geom IS NULL AND e.address IS NOT NULL "
+            "AND (CAST(:batch AS integer) IS NULL OR e.batch_id = :batch) "
+            "AND (g.event_id IS NULL OR (:retry AND g.status = 'unplaced')) "
+            "ORDER BY e.id"
+        ),
+        {"batch": batch_id, "retry": retry},
+    ).all()
+    return pd.DataFrame(rows, columns=["event_id", "address"])
+
+
+def _copy(conn: Connection, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
+    buf = io.StringIO()
+    frame[columns].to_csv(buf, header=False, index=False)
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy,
+    ):
+        copy.write(buf.getvalue())
+
+
+def place_events(*, conn: Connection, placed: pd.DataFrame, buffer_m: float = 0.0) -> list[int]:
+    """Give events their position and cells (``PLACE_COLUMNS``); return the ids placed.
+
+    Points outside the study area (the commune, with ``buffer_m``) are left unplaced.
+    """
+    if placed.empty:
+        return []
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE place_stage (event_id bigint, lon float8, lat float8, "
+            "h3_fine bigint, h3_r7 bigint, h3_r8 bigint, h3_r9 bigint, h3_r10 bigint, "
+            "precision text) ON COMMIT DROP"
+        )
+    )
+    _copy(conn, "place_stage", placed, PLACE_COLUMNS)
+    ids = conn.execute(
+        text(
+            "UPDATE events e SET geom = ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), "
+            "h3_fine = s.h3_fine, h3_r7 = s.h3_r7, h3_r8 = s.h3_r8, h3_r9 = s.h3_r9, "
+            "h3_r10 = s.h3_r10, location_precision = s.precision, updated_at = now() "
+            "FROM place_stage s WHERE e.id = s.event_id AND e.geom IS NULL "
+            "AND (NOT EXISTS (SELECT 1 FROM areas WHERE kind = 'commune') OR EXISTS ("
+            "SELECT 1 FROM areas a WHERE a.kind = 'commune' AND ST_DWithin("
+            "a.geom::geography, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)::geography, :buf)))"
+            " RETURNING e.id"
+        ),
+        {"buf": buffer_m},
+    ).scalars()
+    return [int(i) for i in ids]
+
+
+def record_geocoding(*, conn: Connection, rows: pd.DataFrame) -> None:
+    """Keep how each event was geocoded (one row per event, replaced on a retry)."""
+    if rows.empty:
+        return
+    columns = [
+        "event_id",
+        "query",
+        "status",
+        "score",
+        "precision",
+        "matched",
+        "interpolated",
+        "reason",
+        "geocoder",
+        "ban_release_id",
+    ]
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE geocoding_stage (LIKE event_geocoding INCLUDING DEFAULTS) "
+            "ON COMMIT DROP"
+        )
+    )
+    _copy(conn, "geocoding_stage", rows, columns)
+    cols = ", ".join(columns)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
+    conn.execute(
+        text(
+            f"INSERT INTO event_geocoding ({cols}) SELECT {cols} FROM geocoding_stage "
+            f"ON CONFLICT (event_id) DO UPDATE SET {updates}, geocoded_at = now()"
+        )
+    )
+
+
+def nearest_address(*, conn: Connection, lon: float, lat: float) -> dict[str, Any] | None:
+    """The BAN address nearest to a point (house numbers first), with its distance in metres."""
+    row = conn.execute(
+        text(
+            "SELECT id, numero, rep, nom_voie, code_postal, nom_commune, lon, lat, "
+            "ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) "
+            "AS distance_m FROM ban_addresses WHERE numero <> 99999 "
+            "ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT 1"
+        ),
+        {"lon": lon, "lat": lat},
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+def areas_at(*, conn: Connection, lon: float, lat: float) -> dict[str, dict[str, str]]:
+    """The commune, arrondissement and quartier that contain a point, by kind."""
+    rows = conn.execute(
+        text(
+            "SELECT kind, code, name FROM areas WHERE kind IN "
+            "('commune', 'arrondissement', 'quartier') AND ST_Intersects(geom, "
+            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
+        ),
+        {"lon": lon, "lat": lat},
+    ).all()
+    return {r[0]: {"code": r[1], "name": r[2]} for r in rows}

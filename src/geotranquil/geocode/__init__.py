@@ -1,0 +1,1 @@
+"""Address geocoding against the Base Adresse Nationale: normalise, match, place, reverse."""

@@ -1,0 +1,421 @@
+"""Matching free-text addresses against the BAN, in memory (pure: no database).
+
+Why in memory rather than ``pg_trgm`` queries: a département holds a few tens of thousands of
+streets, which fit in a few megabytes; fuzzy matching them with rapidfuzz (C++, edit-distance
+ratios, documented and tested upstream) takes microseconds per query, where a trigram query
+round trip takes milliseconds. The index is built once from ``ban_addresses`` per BAN release.
+
+How a query is placed (:meth:`BanIndex.geocode`):
+
+1. :func:`~geotranquil.geocode.normalize.parse_address` splits it into number, suffix, street
+   (type and core words), postcode or arrondissement, or two streets of a crossing, or a place.
+2. Candidate streets are ranked by a fuzzy ratio of their core words (insensitive to word order
+   and to a missing type), within the postcode when there is one and in the whole index too; a
+   type or postcode that disagrees costs points, one that is missing a little.
+3. The house number is looked up on the best street (with its suffix, or without it); a number
+   missing from the BAN is placed between the nearest numbers of the same side of the street,
+   in proportion to the numbers (``interpolated``). Without a number, the street's middle address.
+4. A crossing is placed where the two streets' axes (their numbers in order) meet, or at the
+   middle of their closest points; a named place (BAN lieu-dit, ``numero`` 99999) at its point.
+5. The score is the name ratio minus the penalties, in [0, 1]; results under
+   :data:`MIN_SCORE` are not returned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import shapely
+from rapidfuzz import fuzz, process
+
+from geotranquil.geocode.normalize import ParsedAddress, normalize, parse_address, street_core
+from geotranquil.geocode.result import GeocodeResult
+
+PLACE_NUMBER = 99999
+#: results scoring lower are not returned
+MIN_SCORE = 0.5
+#: candidates kept from the fuzzy search before the finer scoring
+CANDIDATES = 8
+PENALTY_TYPE_MISMATCH = 0.12
+PENALTY_TYPE_MISSING = 0.02
+PENALTY_POSTCODE_MISMATCH = 0.15
+PENALTY_POSTCODE_MISSING = 0.02
+PENALTY_INTERPOLATED = 0.04
+PENALTY_SUFFIX_MISSING = 0.03
+PENALTY_NO_NUMBER_FOUND = 0.15
+PENALTY_INTERSECTION = 0.05
+_M_PER_DEG_LAT = 110_540.0
+
+
+@dataclass
+class Street:
+    """One BAN street: its names, where it is, and its house numbers."""
+
+    key: str
+    name: str
+    street_type: str | None
+    core: str
+    postcode: str | None
+    citycode: str
+    city: str
+    numbers: dict[tuple[int, str], tuple[float, float, str]] = field(default_factory=dict)
+    ordered: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # numero, lon, lat
+
+    def middle(self) -> tuple[float, float]:
+        """The point of the street's middle number (its mean point when it has none)."""
+        if len(self.ordered) == 0:
+            pts = np.array([(v[0], v[1]) for v in self.numbers.values()])
+            return float(pts[:, 0].mean()), float(pts[:, 1].mean())
+        mid = self.ordered[len(self.ordered) // 2]
+        return float(mid[1]), float(mid[2])
+
+
+@dataclass
+class Place:
+    """A named place (lieu-dit) of the BAN."""
+
+    name: str
+    norm: str
+    lon: float
+    lat: float
+    postcode: str | None
+    citycode: str
+    ban_id: str
+
+
+class BanIndex:
+    """Streets, house numbers and named places of a BAN extract, ready to match queries."""
+
+    def __init__(self, streets: list[Street], places: list[Place]) -> None:
+        self.streets = streets
+        self.places = places
+        self._cores = [s.core for s in streets]
+        self._by_postcode: dict[str, list[int]] = {}
+        for i, s in enumerate(streets):
+            if s.postcode:
+                self._by_postcode.setdefault(s.postcode, []).append(i)
+        self._place_names = [street_core(p.norm)[1] or p.norm for p in places]
+
+    @classmethod
+    def from_frame(cls, ban: pd.DataFrame) -> BanIndex:
+        """Build the index from BAN rows (``ban_addresses`` columns).
+
+        Examples
+        --------
+        >>> rows = pd.DataFrame({
+        ...     "id": ["13201_0001_00001", "13201_0001_00003", "13201_0002_99999"],
+        ...     "street_key": ["13201_0001", "13201_0001", "13201_0002"],
+        ...     "numero": [1, 3, 99999], "rep": ["", "", ""],
+        ...     "nom_voie": ["Rue de Rome", "Rue de Rome", "Vieux-Port"],
+        ...     "code_postal": ["13001"] * 3, "code_insee": ["13201"] * 3,
+        ...     "nom_commune": ["Marseille 1er Arrondissement"] * 3,
+        ...     "lon": [5.3790, 5.3792, 5.3710], "lat": [43.2950, 43.2946, 43.2950]})
+        >>> index = BanIndex.from_frame(rows)
+        >>> len(index.streets), len(index.places)
+        (1, 1)
+        """
+        streets: dict[str, Street] = {}
+        places: list[Place] = []
+        frame = ban.sort_values(["street_key", "numero", "rep"], kind="stable")
+        text_columns = ("id", "street_key", "nom_voie", "code_insee", "nom_commune")
+        texts = {c: frame[c].astype(str).tolist() for c in text_columns}
+        reps = frame["rep"].fillna("").astype(str).str.strip().str.lower().tolist()
+        postcodes = [None if pd.isna(v) else str(v) for v in frame["code_postal"]]
+        numeros = frame["numero"].astype(int).tolist()
+        lons = frame["lon"].astype(float).tolist()
+        lats = frame["lat"].astype(float).tolist()
+        for i, numero in enumerate(numeros):
+            name, key, ban_id = texts["nom_voie"][i], texts["street_key"][i], texts["id"][i]
+            if numero == PLACE_NUMBER:
+                places.append(
+                    Place(
+                        name,
+                        normalize(name),
+                        lons[i],
+                        lats[i],
+                        postcodes[i],
+                        texts["code_insee"][i],
+                        ban_id,
+                    )
+                )
+                continue
+            street = streets.get(key)
+            if street is None:
+                street_type, core = street_core(normalize(name))
+                street = Street(
+                    key,
+                    name,
+                    street_type,
+                    core,
+                    postcodes[i],
+                    texts["code_insee"][i],
+                    texts["nom_commune"][i],
+                )
+                streets[key] = street
+            street.numbers[(numero, reps[i])] = (lons[i], lats[i], ban_id)
+        for street in streets.values():
+            plain = sorted((n, v) for (n, r), v in street.numbers.items() if r == "")
+            if plain:
+                street.ordered = np.array([(n, v[0], v[1]) for n, v in plain], dtype=float)
+        return cls(list(streets.values()), places)
+
+    # --- streets ---------------------------------------------------------------------------
+
+    def _street_candidates(self, core: str, postcode: str | None) -> list[tuple[int, float]]:
+        """``(street index, name ratio in [0, 1])``, best first, from the postcode and all."""
+        found: dict[int, float] = {}
+        pools: list[list[int] | None] = [None]
+        if postcode and postcode in self._by_postcode:
+            pools.insert(0, self._by_postcode[postcode])
+        for pool in pools:
+            choices = self._cores if pool is None else [self._cores[i] for i in pool]
+            for _, ratio, j in process.extract(
+                core, choices, scorer=fuzz.token_sort_ratio, limit=CANDIDATES, score_cutoff=40
+            ):
+                i = j if pool is None else pool[j]
+                found[i] = max(found.get(i, 0.0), ratio / 100.0)
+        return sorted(found.items(), key=lambda kv: -kv[1])
+
+    def _best_street(self, parsed: ParsedAddress) -> tuple[Street, float] | None:
+        if not parsed.core:
+            return None
+        best: tuple[Street, float] | None = None
+        for i, ratio in self._street_candidates(parsed.core, parsed.postcode):
+            street = self.streets[i]
+            score = ratio
+            if parsed.street_type is None:
+                score -= PENALTY_TYPE_MISSING
+            elif street.street_type != parsed.street_type:
+                score -= PENALTY_TYPE_MISMATCH
+            if parsed.postcode is None:
+                score -= PENALTY_POSTCODE_MISSING
+            elif street.postcode != parsed.postcode:
+                score -= PENALTY_POSTCODE_MISMATCH
+            if best is None or score > best[1]:
+                best = (street, score)
+        return best
+
+    def _house(
+        self, street: Street, number: int, suffix: str | None
+    ) -> tuple[float, float, str | None, bool, float]:
+        """Position of a number on a street: lon, lat, BAN id, interpolated, penalty."""
+        suffix = (suffix or "").lower()
+        for key, penalty in (((number, suffix), 0.0), ((number, ""), PENALTY_SUFFIX_MISSING)):
+            if key in street.numbers:
+                lon, lat, ban_id = street.numbers[key]
+                return lon, lat, ban_id, False, penalty if suffix else 0.0
+        same_side = street.ordered[street.ordered[:, 0] % 2 == number % 2]
+        pool = same_side if len(same_side) else street.ordered
+        if len(pool) == 0:
+            lon, lat = street.middle()
+            return lon, lat, None, False, PENALTY_NO_NUMBER_FOUND
+        below = pool[pool[:, 0] < number]
+        above = pool[pool[:, 0] > number]
+        if len(below) and len(above):
+            a, b = below[-1], above[0]
+            t = (number - a[0]) / (b[0] - a[0])
+            lon = a[1] + t * (b[1] - a[1])
+            lat = a[2] + t * (b[2] - a[2])
+            return float(lon), float(lat), None, True, PENALTY_INTERPOLATED
+        nearest = below[-1] if len(below) else above[0]
+        return float(nearest[1]), float(nearest[2]), None, True, 2 * PENALTY_INTERPOLATED
+
+    def _street_result(self, parsed: ParsedAddress) -> GeocodeResult | None:
+        found = self._best_street(parsed)
+        if found is None:
+            return None
+        street, score = found
+        if parsed.number is not None:
+            lon, lat, ban_id, interpolated, penalty = self._house(
+                street, parsed.number, parsed.suffix
+            )
+            suffix = f" {parsed.suffix}" if parsed.suffix else ""
+            label = f"{parsed.number}{suffix} {street.name} {street.postcode or ''} {street.city}"
+            precision = "housenumber" if penalty < PENALTY_NO_NUMBER_FOUND else "street"
+            return _result(
+                lon, lat, score - penalty, precision, label, street, ban_id, interpolated
+            )
+        lon, lat = street.middle()
+        label = f"{street.name} {street.postcode or ''} {street.city}"
+        return _result(lon, lat, score, "street", label, street, None, False)
+
+    # --- crossings and places --------------------------------------------------------------
+
+    def _crossing(self, parsed: ParsedAddress) -> GeocodeResult | None:
+        assert parsed.intersection is not None
+        sides = []
+        for text in parsed.intersection:
+            side = parse_address(text)
+            side = ParsedAddress(
+                raw=side.raw,
+                number=None,
+                suffix=None,
+                street=side.street,
+                street_type=side.street_type,
+                core=side.core or side.place,
+                postcode=parsed.postcode,
+                arrondissement=parsed.arrondissement,
+                city=parsed.city,
+                intersection=None,
+                place=None,
+            )
+            found = self._best_street(side)
+            if found is None:
+                return None
+            sides.append(found)
+        (a, score_a), (b, score_b) = sides
+        if a is b:
+            return None
+        point = _meeting_point(a, b)
+        if point is None:
+            return None
+        label = f"{a.name} / {b.name} {a.postcode or ''} {a.city}"
+        # streets that do not meet: the farther apart, the less sure the point is
+        score = min(score_a, score_b) - PENALTY_INTERSECTION - point[2] / 200.0
+        return _result(point[0], point[1], score, "street", label, a, None, False, True)
+
+    def _place(self, text: str, postcode: str | None) -> GeocodeResult | None:
+        if not self.places or not text:
+            return None
+        query = street_core(text)[1] or text
+        match = process.extractOne(query, self._place_names, scorer=fuzz.token_sort_ratio)
+        if match is None:
+            return None
+        place = self.places[match[2]]
+        score = match[1] / 100.0
+        if postcode is not None and place.postcode != postcode:
+            score -= PENALTY_POSTCODE_MISMATCH
+        return GeocodeResult(
+            lon=place.lon,
+            lat=place.lat,
+            score=round(max(0.0, min(1.0, score)), 4),
+            precision="locality",
+            label=f"{place.name} {place.postcode or ''}".strip(),
+            ban_id=place.ban_id,
+            postcode=place.postcode,
+            citycode=place.citycode,
+        )
+
+    # --- one query --------------------------------------------------------------------------
+
+    def geocode(self, text: str) -> GeocodeResult | None:
+        """The best placement of one address, or None when nothing scores ``MIN_SCORE``.
+
+        Examples
+        --------
+        >>> rows = pd.DataFrame({
+        ...     "id": ["13201_0001_00001", "13201_0001_00005", "13201_0002_99999"],
+        ...     "street_key": ["13201_0001", "13201_0001", "13201_0002"],
+        ...     "numero": [1, 5, 99999], "rep": ["", "", ""],
+        ...     "nom_voie": ["Rue de Rome", "Rue de Rome", "Vieux-Port"],
+        ...     "code_postal": ["13001"] * 3, "code_insee": ["13201"] * 3,
+        ...     "nom_commune": ["Marseille 1er Arrondissement"] * 3,
+        ...     "lon": [5.3790, 5.3794, 5.3710], "lat": [43.2950, 43.2942, 43.2950]})
+        >>> index = BanIndex.from_frame(rows)
+        >>> r = index.geocode("3 r de rome 13001")
+        >>> r.precision, r.interpolated, (round(r.lon, 4), round(r.lat, 4))
+        ('housenumber', True, (5.3792, 43.2946))
+        >>> index.geocode("vieux port").precision
+        'locality'
+        """
+        parsed = parse_address(text)
+        candidates: list[GeocodeResult] = []
+        if parsed.intersection is not None:
+            crossing = self._crossing(parsed)
+            if crossing is not None:
+                candidates.append(crossing)
+        else:
+            for reading in _readings(parsed):
+                street = self._street_result(reading)
+                if street is not None:
+                    candidates.append(street)
+            if parsed.number is None:
+                place = self._place(parsed.place or parsed.street or "", parsed.postcode)
+                if place is not None:
+                    candidates.append(place)
+        best = max(candidates, key=lambda r: r.score, default=None)
+        if best is None or best.score < MIN_SCORE:
+            return None
+        return best
+
+    def geocode_many(self, texts: Sequence[str]) -> list[GeocodeResult | None]:
+        """Each address placed (distinct texts are matched once)."""
+        done: dict[str, GeocodeResult | None] = {}
+        out = []
+        for text in texts:
+            if text not in done:
+                done[text] = self.geocode(text)
+            out.append(done[text])
+        return out
+
+
+def _readings(parsed: ParsedAddress) -> list[ParsedAddress]:
+    """The parse, and, when the street ends with a bare number ("rue de Rome 56"), the reading
+    with that number as the house number (the street name decides which one matches better).
+    """
+    words = (parsed.street or "").split()
+    if parsed.number is not None or len(words) < 2 or not words[-1].isdigit():
+        return [parsed]
+    if len(words[-1]) > 4:
+        return [parsed]
+    street = " ".join(words[:-1])
+    street_type, core = street_core(street)
+    return [
+        parsed,
+        replace(parsed, number=int(words[-1]), street=street, street_type=street_type, core=core),
+    ]
+
+
+def _result(
+    lon: float,
+    lat: float,
+    score: float,
+    precision: str,
+    label: str,
+    street: Street,
+    ban_id: str | None,
+    interpolated: bool,
+    intersection: bool = False,
+) -> GeocodeResult:
+    return GeocodeResult(
+        lon=round(lon, 7),
+        lat=round(lat, 7),
+        score=round(max(0.0, min(1.0, score)), 4),
+        precision=precision,
+        label=" ".join(label.split()),
+        interpolated=interpolated,
+        intersection=intersection,
+        ban_id=ban_id,
+        postcode=street.postcode,
+        citycode=street.citycode,
+    )
+
+
+def _meeting_point(a: Street, b: Street) -> tuple[float, float, float] | None:
+    """Where two streets meet (their axes' crossing, or the middle of their closest points),
+    and the gap in metres between the axes (0 when they cross)."""
+    if len(a.ordered) == 0 or len(b.ordered) == 0:
+        return None
+    lat0 = float(a.ordered[0, 2])
+    kx = _M_PER_DEG_LAT * math.cos(math.radians(lat0))
+
+    def axis(street: Street) -> shapely.Geometry:
+        xy = np.column_stack([street.ordered[:, 1] * kx, street.ordered[:, 2] * _M_PER_DEG_LAT])
+        if len(xy) > 2:  # odd and even numbers face each other: average neighbours
+            xy = (xy[:-1] + xy[1:]) / 2
+        return shapely.LineString(xy) if len(xy) > 1 else shapely.Point(xy[0])
+
+    line_a, line_b = axis(a), axis(b)
+    crossing = shapely.intersection(line_a, line_b)
+    if not crossing.is_empty:
+        c = crossing.centroid
+        gap = 0.0
+    else:
+        pa, pb = shapely.shortest_line(line_a, line_b).coords
+        c = shapely.Point((pa[0] + pb[0]) / 2, (pa[1] + pb[1]) / 2)
+        gap = math.dist(pa, pb)
+    return c.x / kx, c.y / _M_PER_DEG_LAT, gap

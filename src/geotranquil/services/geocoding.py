@@ -1,0 +1,190 @@
+"""Geocoding: the BAN index of the current release, batches of addresses, address-only events.
+
+Events whose source gives only an address are placed right after their ingestion (and again by
+``geotranquil geocode --retry`` once a better BAN is loaded). An address placed with a score
+under ``GEOTRANQUIL_GEOCODE_MIN_SCORE`` is not used: the event is kept, unplaced, and its
+reason recorded in ``event_geocoding`` — never dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from geotranquil.config import Settings
+from geotranquil.db import ban, geocoding
+from geotranquil.errors import InvalidInput, NotReady
+from geotranquil.geocode.geocoder import Geocoder, build_geocoder
+from geotranquil.geocode.result import GeocodeResult
+from geotranquil.grid.h3ids import FINE_RESOLUTION, cells_from_points, parent_ids
+
+#: geocoding precision -> the event's location precision
+EVENT_PRECISION = {"housenumber": "address", "street": "street", "locality": "area", "area": "area"}
+CHUNK = 5_000
+
+_cache: dict[tuple[str, str], tuple[int, Geocoder]] = {}
+_lock = threading.Lock()
+
+
+def current_geocoder(engine: Engine, name: str = "ban") -> tuple[int, Geocoder]:
+    """``(BAN release id, geocoder)`` for the database's latest release, built once per release.
+
+    NotReady when no BAN has been loaded.
+    """
+    with engine.connect() as conn:
+        release = ban.latest_release_id(conn=conn)
+        if release is None:
+            raise NotReady(
+                "aucune Base Adresse Nationale chargée : lancez « geotranquil addresses load »"
+            )
+        key = (str(engine.url), name)
+        with _lock:
+            cached = _cache.get(key)
+        if cached is not None and cached[0] == release:
+            return cached
+        frame = ban.addresses_frame(conn=conn)
+    built = (release, build_geocoder(name, frame))
+    with _lock:
+        _cache[key] = built
+    return built
+
+
+def ban_loaded(engine: Engine) -> bool:
+    """Whether a BAN release is in the database."""
+    with engine.connect() as conn:
+        return ban.latest_release_id(conn=conn) is not None
+
+
+def geocode_batch(
+    engine: Engine, settings: Settings, queries: Sequence[str]
+) -> list[GeocodeResult | None]:
+    """Each address placed by the current BAN geocoder (None where nothing matches)."""
+    _, geocoder = current_geocoder(engine)
+    return geocoder.geocode_many(list(queries))
+
+
+@dataclass
+class GeocodeSummary:
+    """What a geocoding pass over events did."""
+
+    considered: int = 0
+    placed: int = 0
+    unplaced: int = 0
+    by_precision: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _reason(result: GeocodeResult | None, min_score: float) -> str | None:
+    if result is None:
+        return "aucune adresse ressemblante"
+    if result.score < min_score:
+        return f"score {result.score:.2f} sous le seuil {min_score:.2f}"
+    return None
+
+
+def geocode_events(
+    engine: Engine,
+    settings: Settings,
+    *,
+    batch_id: int | None = None,
+    retry: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> GeocodeSummary:
+    """Place the address-only events (of one ingest batch, or all); record every outcome."""
+    started = time.perf_counter()
+    release, geocoder = current_geocoder(engine)
+    with engine.connect() as conn:
+        todo = geocoding.events_to_place(conn=conn, batch_id=batch_id, retry=retry)
+    summary = GeocodeSummary(considered=len(todo))
+    for first in range(0, len(todo), CHUNK):
+        chunk = todo.iloc[first : first + CHUNK]
+        results = geocoder.geocode_many(chunk["address"].tolist())
+        _store_chunk(engine, settings, chunk, results, release, summary)
+        if progress is not None:
+            progress(min(first + CHUNK, len(todo)), len(todo))
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _store_chunk(
+    engine: Engine,
+    settings: Settings,
+    chunk: pd.DataFrame,
+    results: list[GeocodeResult | None],
+    release: int,
+    summary: GeocodeSummary,
+) -> None:
+    reasons = [_reason(r, settings.geocode_min_score) for r in results]
+    good = [
+        (int(event_id), r)
+        for event_id, r, why in zip(chunk["event_id"], results, reasons, strict=True)
+        if why is None and r is not None
+    ]
+    placed = pd.DataFrame(
+        {
+            "event_id": [g[0] for g in good],
+            "lon": [g[1].lon for g in good],
+            "lat": [g[1].lat for g in good],
+            "precision": [EVENT_PRECISION[g[1].precision] for g in good],
+        }
+    )
+    fine = cells_from_points(placed["lon"].to_numpy(), placed["lat"].to_numpy(), FINE_RESOLUTION)
+    placed["h3_fine"] = fine
+    for res in (7, 8, 9, 10):
+        placed[f"h3_r{res}"] = parent_ids(fine, res)
+    with engine.begin() as conn:
+        done = set(
+            geocoding.place_events(conn=conn, placed=placed, buffer_m=settings.study_area_buffer_m)
+        )
+        rows: list[dict[str, Any]] = []
+        for (event_id, query), result, why in zip(
+            chunk[["event_id", "address"]].itertuples(index=False), results, reasons, strict=True
+        ):
+            if why is None and int(event_id) not in done:
+                why = "hors de la zone d'étude"
+            status = "placed" if why is None else "unplaced"
+            rows.append(
+                {
+                    "event_id": int(event_id),
+                    "query": query,
+                    "status": status,
+                    "score": None if result is None else result.score,
+                    "precision": None if result is None else result.precision,
+                    "matched": None if result is None else result.label,
+                    "interpolated": bool(result.interpolated) if result else False,
+                    "reason": why,
+                    "geocoder": "ban",
+                    "ban_release_id": release,
+                }
+            )
+            if why is None:
+                summary.placed += 1
+                assert result is not None
+                summary.by_precision[result.precision] = (
+                    summary.by_precision.get(result.precision, 0) + 1
+                )
+            else:
+                summary.unplaced += 1
+                key = why.split(" ")[0] if why.startswith("score") else why
+                summary.reasons[key] = summary.reasons.get(key, 0) + 1
+        geocoding.record_geocoding(conn=conn, rows=pd.DataFrame(rows))
+
+
+def reverse(engine: Engine, lon: float, lat: float) -> dict[str, Any]:
+    """The nearest BAN address of a point and the areas it lies in."""
+    if not (np.isfinite(lon) and np.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidInput(
+            "coordonnées invalides : longitude entre -180 et 180, latitude entre -90 et 90"
+        )
+    with engine.connect() as conn:
+        address = geocoding.nearest_address(conn=conn, lon=lon, lat=lat)
+        areas = geocoding.areas_at(conn=conn, lon=lon, lat=lat)
+    return {"address": address, "areas": areas}

@@ -1,0 +1,53 @@
+"""Geocoding over HTTP: ``/geocode`` and ``/reverse`` on a synthetic BAN loaded for real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, text
+
+from geotranquil.config import Settings
+from geotranquil.geocode.ban import write_ban_csv
+from geotranquil.geography.reference import load_geography
+from geotranquil.services.addresses import load_ban
+from geotranquil.synth.ban import ban_frame
+from geotranquil.synth.streets import street_network
+
+
+@pytest.fixture(scope="module")
+def ban(
+    loaded_engine: Engine, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> pd.DataFrame:
+    frame = ban_frame(street_network(load_geography(settings.reference_dir), seed=8))
+    with loaded_engine.begin() as conn:
+        conn.execute(text("TRUNCATE ban_addresses, ban_releases RESTART IDENTITY CASCADE"))
+    load_ban(settings, write_ban_csv(frame, tmp_path_factory.mktemp("ban") / "ban.csv"))
+    return frame
+
+
+def test_geocode_an_address(http: httpx.Client, ban: pd.DataFrame) -> None:
+    row = ban[(ban["numero"] < 99999) & (ban["rep"] == "")].iloc[100]
+    query = f"{row['numero']} {row['nom_voie']} {row['code_postal']}".upper()
+    body = http.get("/geocode", params={"q": query}).json()
+    result = body["result"]
+    assert result["ban_id"] == row["id"]
+    assert (result["lon"], result["lat"]) == pytest.approx((row["lon"], row["lat"]), abs=1e-7)
+    assert result["precision"] == "housenumber" and result["score"] > 0.9
+
+
+def test_unknown_address_and_bad_parameters(http: httpx.Client, ban: pd.DataFrame) -> None:
+    body = http.get("/geocode", params={"q": "12 impasse des Licornes Bleues 13001"}).json()
+    assert body["result"] is None or body["result"]["score"] < 0.8
+    assert http.get("/geocode").status_code == 400
+    assert http.get("/reverse", params={"lon": 200, "lat": 43}).status_code == 400
+
+
+def test_reverse(http: httpx.Client, ban: pd.DataFrame, tmp_path: Path) -> None:
+    row = ban[(ban["numero"] < 99999)].iloc[7]
+    body = http.get("/reverse", params={"lon": row["lon"], "lat": row["lat"]}).json()
+    assert body["address"]["id"] == row["id"]
+    assert body["address"]["distance_m"] < 0.01
+    assert set(body["areas"]) >= {"commune", "arrondissement"}
