@@ -489,7 +489,9 @@ def prepare_files(rows: int, seed: int) -> tuple[str, int, float, str]:
 def reset_tables(dsn: str) -> None:
     """Empty what a round wrote, so that every round starts from the same empty tables."""
     with psycopg.connect(dsn) as conn:
-        conn.execute("TRUNCATE events, ingest_rejections, ingest_batches RESTART IDENTITY")
+        conn.execute(
+            "TRUNCATE events, event_geocoding, ingest_rejections, ingest_batches RESTART IDENTITY"
+        )
         conn.execute("DROP TABLE IF EXISTS bench_copy")
         conn.commit()
 
@@ -709,7 +711,9 @@ def timed_ingest(dsn: str, csv_path: Path, chunk_rows: int, *, inline: bool) -> 
 
 def _truncate_events(dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
-        conn.execute("TRUNCATE events, ingest_rejections, ingest_batches RESTART IDENTITY")
+        conn.execute(
+            "TRUNCATE events, event_geocoding, ingest_rejections, ingest_batches RESTART IDENTITY"
+        )
         conn.commit()
     admin_sql(dsn, "VACUUM ANALYZE events", "CHECKPOINT")
 

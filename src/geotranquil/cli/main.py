@@ -298,6 +298,12 @@ def status() -> None:
     st = database_status(_settings())
     console.print(f"Révision du schéma : {st['revision']}")
     console.print(f"Zones : {st['areas']}   Grille : {st['grid']}")
+    ban = st["ban"]
+    console.print(
+        f"Adresses (BAN) : {_n(ban['addresses'])}"
+        + (f", version {ban['release']}" if ban["release"] else " (aucune chargée)")
+        + f"   Géocodés : {_n(ban['geocoded'])} placés, {_n(ban['unplaced'])} non placés"
+    )
     table = Table("source", "événements", "localisés", "à géocoder", title="Événements")
     for row in st["sources"]:
         table.add_row(row["slug"], _n(row["events"]), _n(row["located"]), _n(row["unlocated"]))

@@ -276,6 +276,20 @@ def latest_release_id(*, conn: Connection) -> int | None:
     return None if value is None else int(value)
 
 
+def latest_release_stamp(*, conn: Connection) -> str | None:
+    """What identifies the BAN content now (latest finished release: id, file, load time).
+
+    Ids alone can repeat (a table emptied and restarted); the stamp cannot.
+    """
+    row = conn.execute(
+        text(
+            "SELECT id, file_sha256, loaded_at FROM ban_releases WHERE rows_read > 0 "
+            "ORDER BY id DESC LIMIT 1"
+        )
+    ).first()
+    return None if row is None else f"{row[0]}:{row[1]}:{row[2].isoformat()}"
+
+
 def count_addresses(*, conn: Connection) -> dict[str, int]:
     """Number of addresses per commune (INSEE code)."""
     return {

@@ -29,7 +29,7 @@ from geotranquil.grid.h3ids import FINE_RESOLUTION, cells_from_points, parent_id
 EVENT_PRECISION = {"housenumber": "address", "street": "street", "locality": "area", "area": "area"}
 CHUNK = 5_000
 
-_cache: dict[tuple[str, str], tuple[int, Geocoder]] = {}
+_cache: dict[tuple[str, str], tuple[str, int, Geocoder]] = {}
 _lock = threading.Lock()
 
 
@@ -39,21 +39,22 @@ def current_geocoder(engine: Engine, name: str = "ban") -> tuple[int, Geocoder]:
     NotReady when no BAN has been loaded.
     """
     with engine.connect() as conn:
+        stamp = ban.latest_release_stamp(conn=conn)
         release = ban.latest_release_id(conn=conn)
-        if release is None:
+        if stamp is None or release is None:
             raise NotReady(
                 "aucune Base Adresse Nationale chargée : lancez « geotranquil addresses load »"
             )
         key = (str(engine.url), name)
         with _lock:
             cached = _cache.get(key)
-        if cached is not None and cached[0] == release:
-            return cached
+        if cached is not None and cached[0] == stamp:
+            return cached[1], cached[2]
         frame = ban.addresses_frame(conn=conn)
-    built = (release, build_geocoder(name, frame))
+    geocoder = build_geocoder(name, frame)
     with _lock:
-        _cache[key] = built
-    return built
+        _cache[key] = (stamp, release, geocoder)
+    return release, geocoder
 
 
 def ban_loaded(engine: Engine) -> bool:

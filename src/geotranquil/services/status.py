@@ -15,7 +15,7 @@ from geotranquil.db.grid import count_cells
 
 
 def status_of(conn: Connection) -> dict[str, Any]:
-    """Revision, areas, grid cells and events per source."""
+    """Revision, areas, grid cells, events per source, the BAN and geocoding outcomes."""
     sources = [
         dict(r._mapping)
         for r in conn.execute(
@@ -27,8 +27,22 @@ def status_of(conn: Connection) -> dict[str, Any]:
             )
         )
     ]
+    ban = conn.execute(
+        text(
+            "SELECT (SELECT count(*) FROM ban_addresses), "
+            "(SELECT max(id) FROM ban_releases WHERE rows_read > 0), "
+            "(SELECT count(*) FILTER (WHERE status = 'placed') FROM event_geocoding), "
+            "(SELECT count(*) FILTER (WHERE status = 'unplaced') FROM event_geocoding)"
+        )
+    ).one()
     return {
         "revision": current_revision(conn),
+        "ban": {
+            "addresses": ban[0],
+            "release": ban[1],
+            "geocoded": ban[2],
+            "unplaced": ban[3],
+        },
         "areas": count_areas(conn=conn),
         "grid": count_cells(conn=conn),
         "sources": sources,
