@@ -164,3 +164,27 @@ def test_geocode_vs_addok_smoke(settings: Settings, tmp_path: Path) -> None:
     assert len(results) == len(KINDS) + 2
     assert (tmp_path / "geocode_vs_addok.json").is_file()
     admin.drop_database(url)
+
+
+def test_forecast_vs_baselines_smoke(tmp_path: Path) -> None:
+    """Baselines, SEPP and our models on a 3 km patch of the NYC thefts, 4 weekly origins."""
+    env = {**os.environ, "GEOTRANQUIL_BENCH_OUT": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.forecast_vs_baselines", "--smoke"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    results = [line for line in lines if line.startswith("RESULT ")]
+    assert lines[-1].startswith("RESULT "), lines[-1]
+    names = [m["name"] for m in (RESULT.match(line) for line in results) if m]
+    assert names == ["forecast_pai5", "forecast_pai1", "forecast_pai10"], results
+    assert "PAI 5 %" in done.stdout
+    assert (tmp_path / "forecast_vs_baselines.csv").is_file()
+    assert (tmp_path / "forecast_vs_baselines_coverage.png").is_file()
+    assert (tmp_path / "forecast_vs_baselines.json").is_file()

@@ -694,6 +694,87 @@ def geocode_reverse(
             console.print(f"{kind} : {found['areas'][kind]['name']}")
 
 
+forecast_app = typer.Typer(
+    help="Prévision : où les incidents se concentreront la semaine prochaine.",
+    invoke_without_command=True,
+)
+app.add_typer(forecast_app, name="forecast")
+
+
+@forecast_app.callback()
+@friendly
+def forecast_main(
+    ctx: typer.Context,
+    method: Annotated[
+        str, typer.Option("--methode", "-m", help="naive, naive_year, kde, prospective, sepp, gbm.")
+    ] = "gbm",
+    resolution: Annotated[int, typer.Option("-r", help="Résolution H3 (9 ou 10).")] = 9,
+    categories: Annotated[
+        str | None, typer.Option("--categories", help="Codes séparés par des virgules.")
+    ] = None,
+) -> None:
+    """Calcule et enregistre la prévision de la semaine qui suit les dernières données."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.forecasting import compute_forecast
+
+    settings = _settings()
+    cats = tuple(c.strip() for c in categories.split(",")) if categories else None
+    with console.status("Prévision en cours…"):
+        s = compute_forecast(
+            make_engine(settings), settings, method=method, resolution=resolution, categories=cats
+        )
+    console.print(
+        f"Prévision {s.run_id} ({s.method}) pour la semaine du {s.origin} : {_n(s.n_cells)} "
+        f"cellules ; ajustement {s.seconds['fit']:.1f} s, prévision {s.seconds['predict']:.2f} s."
+    )
+    table = Table(
+        "rang", "hexagone", "attendus", "part de la zone", title="Cellules les plus exposées"
+    )
+    for rank, h3, expected, share in zip(
+        s.top["rank"], s.top["h3"], s.top["expected"], s.top["area_share"], strict=True
+    ):
+        table.add_row(str(rank), f"{int(h3):x}", f"{expected:.2f}", f"{share:.2%}")
+    console.print(table)
+
+
+@forecast_app.command("backtest")
+@friendly
+def forecast_backtest(
+    origins: Annotated[int, typer.Option("--origines", help="Semaines prévues et notées.")] = 26,
+    resolution: Annotated[int, typer.Option("-r", help="Résolution H3.")] = 9,
+    methods: Annotated[
+        str | None, typer.Option("--methodes", help="Méthodes séparées par des virgules.")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Dossier des images.")] = Path("var/forecast"),
+) -> None:
+    """Compare toutes les méthodes en prévoyant chaque semaine passée avec ce qui la précédait."""
+    from geotranquil.db.engine import make_engine
+    from geotranquil.forecast.registry import METHODS
+    from geotranquil.services.forecasting import run_backtest
+
+    settings = _settings()
+    chosen = tuple(m.strip() for m in methods.split(",")) if methods else tuple(METHODS)
+    with steps_bar("Backtest", origins * len(chosen)) as (bar, task):
+
+        def progress(_method: str, _done: int, _total: int) -> None:
+            bar.advance(task)
+
+        result, picture = run_backtest(
+            make_engine(settings),
+            settings,
+            methods=chosen,
+            resolution=resolution,
+            n_origins=origins,
+            out_dir=out,
+            progress=progress,
+        )
+    console.print(result.format_table(), soft_wrap=True)
+    if picture is not None:
+        console.print(f"Courbes de couverture : {picture}")
+
+
 @app.command("demo")
 @friendly
 def demo(

@@ -356,3 +356,40 @@ class EventGeocoding(Base):
     geocoded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class ForecastRun(Base):
+    """One forecast: the method, the origin and horizon, what it was fitted on."""
+
+    __tablename__ = "forecast_runs"
+    __table_args__ = (Index(None, "method", "resolution", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    method: Mapped[str] = mapped_column(Text)
+    resolution: Mapped[int] = mapped_column(SmallInteger)
+    origin: Mapped[date] = mapped_column(Date)
+    period_days: Mapped[int] = mapped_column(SmallInteger)
+    horizon: Mapped[int] = mapped_column(SmallInteger)
+    categories: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    data_window: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    code_version: Mapped[str] = mapped_column(Text)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    n_cells: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ForecastCell(Base):
+    """A cell's expected events for the forecast period, its rank and top-share class."""
+
+    __tablename__ = "forecast_cells"
+    __table_args__ = (Index(None, "h3"),)
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    h3: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    expected: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(Integer)
+    area_share: Mapped[float] = mapped_column(Float)  # share of the area ranked at or above
+    top_class: Mapped[int | None] = mapped_column(SmallInteger)  # 1, 5, 10 or 20 (%) or NULL

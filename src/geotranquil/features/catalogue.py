@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from geotranquil.db.forecasts import latest_forecast
 from geotranquil.db.runs import default_run
 from geotranquil.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from geotranquil.features.cql2 import Queryable
@@ -315,6 +316,53 @@ _RUN_PROPERTIES = (
 )
 
 
+def _forecast_source(run_id: int) -> SourceFn:
+    def source(ctx: SourceContext) -> tuple[str, dict[str, Any]]:
+        return (
+            "SELECT lower(to_hex(c.h3)) AS fid, g.geom, lower(to_hex(c.h3)) AS hex_id, "
+            "g.resolution, c.run_id, c.expected, c.rank, c.area_share, c.top_class, "
+            "round(g.population::numeric, 1)::float8 AS population, "
+            "g.arrondissement_code, g.quartier_code "
+            "FROM forecast_cells c JOIN grid_cells g ON g.h3 = c.h3 WHERE c.run_id = :run",
+            {"run": run_id},
+        )
+
+    return source
+
+
+_FORECAST_PROPERTIES = (
+    Property("hex_id", "string", "Hexagone H3"),
+    Property("resolution", "integer", "Résolution H3"),
+    Property("run_id", "integer", "Prévision"),
+    Property("expected", "number", "Événements attendus sur la période prévue"),
+    Property("rank", "integer", "Rang (1 = le plus exposé)"),
+    Property("area_share", "number", "Part de la zone classée à ce rang ou avant"),
+    Property("top_class", "integer", "Classe : 1, 5, 10 ou 20 % les plus exposés"),
+    Property("population", "number", "Habitants estimés"),
+    Property("arrondissement_code", "string", "Arrondissement"),
+    Property("quartier_code", "string", "Quartier"),
+)
+
+
+def _forecast_collection(cid: str, run: dict[str, Any]) -> Collection:
+    return Collection(
+        id=cid,
+        title=f"Prévision — {run['method']}, période du {run['origin']}",
+        description=(
+            f"Prévision {run['id']} ({run['method']}) : événements attendus par hexagone de "
+            f"résolution {run['resolution']} pour les {run['horizon']} période(s) de "
+            f"{run['period_days']} jour(s) à partir du {run['origin']}."
+        ),
+        access=AGGREGATES,
+        geometry_type="Polygon",
+        properties=_FORECAST_PROPERTIES,
+        source=_forecast_source(int(run["id"])),
+        resolution=int(run["resolution"]),
+        run_id=int(run["id"]),
+        keywords=("prévision", "h3"),
+    )
+
+
 def _area_source(kind: str) -> SourceFn:
     def source(ctx: SourceContext) -> tuple[str, dict[str, Any]]:
         return (
@@ -371,7 +419,8 @@ class Catalogue:
     def get(self, collection_id: str, role: Role, *, conn: Connection | None = None) -> Collection:
         """The collection ``collection_id`` if ``role`` may read it (``run-N`` looked up)."""
         found = self.collections.get(collection_id)
-        if found is None and collection_id.startswith("run-") and conn is not None:
+        dynamic = collection_id.startswith(("run-", "forecast-"))
+        if found is None and dynamic and conn is not None:
             found = _run_collection_by_id(conn, collection_id)
         if found is None:
             raise NotFound(
@@ -450,6 +499,9 @@ def load_catalogue(*, conn: Connection, public_max_resolution: int = 8) -> Catal
         run = default_run(conn=conn, kind=kind)
         if run is not None:
             out[cid] = _run_collection(cid, kind, run, latest=True)
+    forecast = latest_forecast(conn=conn)
+    if forecast is not None:
+        out["forecasts"] = _forecast_collection("forecasts", forecast)
     for cid, (kind, title) in AREA_COLLECTIONS.items():
         out[cid] = Collection(
             id=cid,
@@ -508,6 +560,14 @@ def _run_collection(cid: str, kind: str, run: dict[str, Any], *, latest: bool) -
 
 
 def _run_collection_by_id(conn: Connection, collection_id: str) -> Collection | None:
+    if collection_id.startswith("forecast-"):
+        suffix = collection_id.removeprefix("forecast-")
+        if not suffix.isdigit() or len(suffix) > 9:
+            return None
+        row = conn.execute(
+            text("SELECT * FROM forecast_runs WHERE id = :i"), {"i": int(suffix)}
+        ).first()
+        return None if row is None else _forecast_collection(collection_id, dict(row._mapping))
     suffix = collection_id.removeprefix("run-")
     if not suffix.isdigit() or len(suffix) > 9:
         return None

@@ -1,1 +1,1 @@
-"""forecast."""
+"""Forecasting where incidents concentrate next: baselines, our model, the backtest (pure)."""

@@ -1,0 +1,244 @@
+"""Forecasts from the database: the study area's data, a stored forecast run, the backtest."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, text
+
+from geotranquil import __version__
+from geotranquil.charts.forecast import coverage_figure
+from geotranquil.config import Settings
+from geotranquil.db.counts import CountQuery, count_cube
+from geotranquil.db.forecasts import ForecastRecord, insert_forecast
+from geotranquil.errors import InvalidInput
+from geotranquil.forecast.backtest import BacktestResult, rolling_origin
+from geotranquil.forecast.base import ForecastData
+from geotranquil.forecast.metrics import AREA_SHARES
+from geotranquil.forecast.registry import METHODS, make_method
+
+
+def _weeks(engine: Engine, timezone: str) -> tuple[date, date]:
+    """First Monday of the data and the Monday after its last event."""
+    with engine.connect() as conn:
+        first, last = conn.execute(
+            text(
+                "SELECT min(occurred_at AT TIME ZONE :tz)::date, "
+                "max(occurred_at AT TIME ZONE :tz)::date FROM events WHERE geom IS NOT NULL"
+            ),
+            {"tz": timezone},
+        ).one()
+    if first is None:
+        raise InvalidInput("aucun événement localisé : ingérez des données avant de prévoir")
+    start = first - timedelta(days=first.weekday())
+    end = last + timedelta(days=7 - last.weekday())
+    return start, end
+
+
+def load_forecast_data(
+    engine: Engine,
+    settings: Settings,
+    *,
+    resolution: int = 9,
+    categories: tuple[str, ...] | None = None,
+    end: date | None = None,
+) -> ForecastData:
+    """Weekly counts, event points and cell centroids (Lambert-93) of the study area."""
+    start, last_end = _weeks(engine, settings.timezone)
+    end = end or last_end
+    zone = ZoneInfo(settings.timezone)
+    query = CountQuery(resolution, start, end, "week", categories, settings.timezone)
+    with engine.connect() as conn:
+        cube = count_cube(conn=conn, query=query)
+        geo = conn.execute(
+            text(
+                "SELECT h3, ST_X(ST_Transform(ST_Centroid(geom), 2154)), "
+                "ST_Y(ST_Transform(ST_Centroid(geom), 2154)), area_m2 * land_share "
+                "FROM grid_cells WHERE resolution = :r ORDER BY h3"
+            ),
+            {"r": resolution},
+        ).all()
+        rows = conn.execute(
+            text(
+                f"SELECT h3_r{int(resolution)}, "
+                "EXTRACT(EPOCH FROM occurred_at - :t0) / 86400.0, "
+                "ST_X(ST_Transform(geom, 2154)), ST_Y(ST_Transform(geom, 2154)) FROM events "
+                "WHERE geom IS NOT NULL AND occurred_at >= :t0 AND occurred_at < :t1 "
+                "AND (CAST(:cats AS text[]) IS NULL OR category = ANY(CAST(:cats AS text[])))"
+            ),
+            {
+                "t0": datetime.combine(start, dtime(), zone),
+                "t1": datetime.combine(end, dtime(), zone),
+                "cats": list(categories) if categories else None,
+            },
+        ).all()
+    geo_frame = pd.DataFrame(geo, columns=["h3", "x", "y", "land_m2"]).set_index("h3")
+    geo_frame = geo_frame.loc[cube.cells]
+    keep = (geo_frame["land_m2"] > 0).to_numpy()  # cells of the study area, not the sea
+    cells = cube.cells[keep]
+    index = pd.Series(np.arange(len(cells)), index=cells)
+    events = pd.DataFrame(rows, columns=["h3", "t", "x", "y"])
+    events = events[events["h3"].isin(index.index)]
+    events = pd.DataFrame(
+        {
+            "t": events["t"].astype(float).to_numpy(),
+            "x": events["x"].astype(float).to_numpy(),
+            "y": events["y"].astype(float).to_numpy(),
+            "cell": index.loc[events["h3"]].to_numpy(),
+        }
+    )
+    return ForecastData(
+        cells=cells,
+        x=geo_frame["x"].to_numpy(dtype=float)[keep],
+        y=geo_frame["y"].to_numpy(dtype=float)[keep],
+        counts=cube.counts[keep],
+        periods=cube.bins,
+        period_days=7,
+        events=events,
+        population=cube.population[keep],
+    )
+
+
+def ranked_cells(cells: np.ndarray, expected: np.ndarray, area: np.ndarray) -> pd.DataFrame:
+    """Cells by decreasing expectation, with the share of area ranked so far and the class.
+
+    Examples
+    --------
+    >>> out = ranked_cells(np.array([10, 11, 12, 13]), np.array([0.1, 2.0, 0.5, 0.0]),
+    ...                    np.array([1.0, 1.0, 1.0, 97.0]))
+    >>> out[["h3", "rank", "top_class"]].values.tolist()
+    [[11, 1, 1], [12, 2, 5], [10, 3, 5], [13, 4, None]]
+    """
+    order = np.argsort(-expected, kind="stable")
+    share = np.cumsum(area[order]) / area.sum()
+    top = [next((int(s * 100) for s in AREA_SHARES if v <= s + 1e-12), None) for v in share]
+    return pd.DataFrame(
+        {
+            "h3": cells[order],
+            "expected": expected[order],
+            "rank": np.arange(1, len(order) + 1),
+            "area_share": share,
+            "top_class": pd.array(top, dtype="Int64"),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ForecastSummary:
+    """A stored forecast."""
+
+    run_id: int
+    method: str
+    origin: date
+    n_cells: int
+    top: pd.DataFrame
+    seconds: dict[str, float]
+
+
+def compute_forecast(
+    engine: Engine,
+    settings: Settings,
+    *,
+    method: str = "gbm",
+    resolution: int = 9,
+    categories: tuple[str, ...] | None = None,
+    horizon: int = 1,
+) -> ForecastSummary:
+    """Fit ``method`` on every full week of data and forecast the next ``horizon`` weeks."""
+    started = time.perf_counter()
+    data = load_forecast_data(engine, settings, resolution=resolution, categories=categories)
+    loaded = time.perf_counter()
+    model = make_method(method).fit(data)
+    fitted = time.perf_counter()
+    expected = np.asarray(model.predict(horizon), dtype=float)
+    predicted = time.perf_counter()
+    with engine.connect() as conn:
+        area = conn.execute(
+            text("SELECT h3, area_m2 * land_share FROM grid_cells WHERE h3 = ANY(:cells)"),
+            {"cells": data.cells.tolist()},
+        ).all()
+    by_cell = {int(h): float(a) for h, a in area}
+    areas = np.array([by_cell[int(h)] for h in data.cells], dtype=float)
+    cells = ranked_cells(data.cells, expected, areas)
+    origin = data.periods[-1] + timedelta(days=data.period_days)
+    timings = {
+        "load": round(loaded - started, 3),
+        "fit": round(fitted - loaded, 3),
+        "predict": round(predicted - fitted, 3),
+    }
+    record = ForecastRecord(
+        method=method,
+        resolution=resolution,
+        origin=origin,
+        period_days=data.period_days,
+        horizon=horizon,
+        categories=list(categories) if categories else None,
+        parameters=_parameters(model),
+        data_window={
+            "start": data.periods[0].isoformat(),
+            "end": origin.isoformat(),
+            "events": len(data.events),
+        },
+        code_version=__version__,
+        timings=timings,
+        n_cells=len(cells),
+    )
+    with engine.begin() as conn:
+        run_id = insert_forecast(conn=conn, run=record, cells=cells)
+    return ForecastSummary(run_id, method, origin, len(cells), cells.head(10), timings)
+
+
+def _parameters(model: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in vars(model).items():
+        if isinstance(value, bool | int | float | str) or value is None:
+            out[key] = value
+        elif isinstance(value, np.floating | np.integer):
+            out[key] = value.item()
+    return out
+
+
+def run_backtest(
+    engine: Engine,
+    settings: Settings,
+    *,
+    methods: tuple[str, ...] = tuple(METHODS),
+    resolution: int = 9,
+    n_origins: int = 26,
+    out_dir: Path | None = None,
+    progress: Any = None,
+) -> tuple[BacktestResult, Path | None]:
+    """Rolling-origin backtest of ``methods`` over the last ``n_origins`` weeks of data."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise InvalidInput(
+            f"méthode(s) inconnue(s) : {', '.join(unknown)} ; méthodes : {', '.join(METHODS)}"
+        )
+    data = load_forecast_data(engine, settings, resolution=resolution)
+    first = data.n_periods - n_origins
+    if first < 8:
+        raise InvalidInput(
+            f"pas assez de semaines de données ({data.n_periods}) pour {n_origins} origines"
+        )
+    result = rolling_origin(
+        data,
+        [METHODS[m][1] for m in methods],
+        first_origin=first,
+        n_origins=n_origins,
+        progress=progress,
+    )
+    picture = None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        picture = out_dir / "courbes_de_couverture.png"
+        curves = {m: result.coverage(m) for m in result.summary().index}
+        coverage_figure(curves, f"Backtest sur {n_origins} semaines").savefig(picture)
+    return result, picture
