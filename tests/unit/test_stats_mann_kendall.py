@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pymannkendall as pmk
 import pytest
@@ -104,12 +102,11 @@ def test_rejects_missing_values_and_bad_alpha() -> None:
         mann_kendall([[1.0, 2.0]], alpha=1.5)
 
 
-def test_thirty_thousand_series_of_52_is_fast() -> None:
+def test_thirty_thousand_series_of_52_match_row_by_row() -> None:
+    # speed is measured by benchmarks/emerging_vs_peers.py, never asserted in a test
     x = np.random.default_rng(13).poisson(3.0, size=(30_000, 52)).astype(float)
-    mann_kendall(x[:10])
-    t0 = time.perf_counter()
     r = mann_kendall(x)
-    elapsed = time.perf_counter() - t0
     assert r.s.shape == (30_000,)
-    # generous bound for a shared CI machine; about 0.15 s here
-    assert elapsed < 2.0
+    for i in (0, 12_345, 29_999):  # the batch gives each series its own result
+        one = mann_kendall(x[i : i + 1])
+        assert one.s[0] == r.s[i] and one.z[0] == r.z[i]

@@ -114,8 +114,8 @@ def ranked_cells(cells: np.ndarray, expected: np.ndarray, area: np.ndarray) -> p
     --------
     >>> out = ranked_cells(np.array([10, 11, 12, 13]), np.array([0.1, 2.0, 0.5, 0.0]),
     ...                    np.array([1.0, 1.0, 1.0, 97.0]))
-    >>> out[["h3", "rank", "top_class"]].values.tolist()
-    [[11, 1, 1], [12, 2, 5], [10, 3, 5], [13, 4, None]]
+    >>> out["h3"].tolist(), out["rank"].tolist(), out["top_class"].fillna(0).tolist()
+    ([11, 12, 10, 13], [1, 2, 3, 4], [1, 5, 5, 0])
     """
     order = np.argsort(-expected, kind="stable")
     share = np.cumsum(area[order]) / area.sum()
