@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import h3
 import httpx
 import pytest
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
-from geotranquil.services.forecasting import ForecastSummary, compute_forecast
+from geotranquil.services.forecasting import ForecastSummary, compute_forecast, forecast_picture
 from tests.api.conftest import headers_for
 from tests.api.served import Served
 from tests.integration.ingest_helpers import RUE_DE_ROME
@@ -59,3 +61,10 @@ def test_the_forecast_is_a_served_layer(
     rows = http.get("/collections/forecasts/h3", params={"f": "json"}, headers=planner).json()
     assert len(rows) == forecast.n_cells
     assert http.get("/collections/forecasts/items").status_code == 401
+
+
+def test_the_forecast_map_is_drawn(
+    forecast: ForecastSummary, loaded_engine: Engine, tmp_path: Path
+) -> None:
+    picture = forecast_picture(loaded_engine, forecast.run_id, tmp_path / "prevision.png")
+    assert picture.stat().st_size > 20_000

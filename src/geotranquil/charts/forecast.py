@@ -55,11 +55,11 @@ def forecast_map(cells: gpd.GeoDataFrame, outlines: gpd.GeoDataFrame, title: str
     for top, colour in sorted(TOP_CLASS_COLOURS.items(), reverse=True):
         part = metric[metric["top_class"] == top]
         if len(part):
-            part.plot(ax=ax, color=colour, linewidth=0, label=f"{top} % les plus exposés")
+            part.plot(ax=ax, color=colour, linewidth=0, label=f"les {top} % les plus exposés")
     outlines.to_crs(2154).boundary.plot(ax=ax, color="#333333", linewidth=0.6)
     ax.legend(
         handles=[
-            Patch(color=c, label=f"{t} % de la zone les plus exposés")
+            Patch(color=c, label=f"les {t} % de la zone les plus exposés")
             for t, c in sorted(TOP_CLASS_COLOURS.items())
         ],
         loc="lower left",

@@ -837,6 +837,16 @@ def demo(
         console.print(f"   analyse {stat} : calcul {run.run_id} ({_n(run.n_cells)} cellules)")
     pictures = write_overview(engine, settings.data_dir / "overview")
     console.print(f"5. Images pour les analystes : {pictures.map_png}, {pictures.weekly_png}")
+    from geotranquil.services.forecasting import compute_forecast, forecast_picture
+
+    with console.status("Prévision de la semaine suivante…"):
+        forecast = compute_forecast(engine, settings, method="gbm", resolution=9)
+        picture = forecast_picture(
+            engine, forecast.run_id, settings.data_dir / "overview" / "prevision.png"
+        )
+    console.print(
+        f"   Prévision {forecast.run_id} pour la semaine du {forecast.origin} : {picture}"
+    )
     from geotranquil.services.access import demo_keys
 
     console.print("6. Clés de démonstration (en-tête X-API-Key ; les précédentes sont révoquées) :")

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, text
 
 from geotranquil import __version__
-from geotranquil.charts.forecast import coverage_figure
+from geotranquil.charts.forecast import coverage_figure, forecast_map
 from geotranquil.config import Settings
 from geotranquil.db.counts import CountQuery, count_cube
 from geotranquil.db.forecasts import ForecastRecord, insert_forecast
@@ -242,3 +243,27 @@ def run_backtest(
         curves = {m: result.coverage(m) for m in result.summary().index}
         coverage_figure(curves, f"Backtest sur {n_origins} semaines").savefig(picture)
     return result, picture
+
+
+def forecast_picture(engine: Engine, run_id: int, path: Path) -> Path:
+    """The map of a forecast run: the top 1 / 5 / 10 / 20 % of the area (PNG)."""
+    with engine.connect() as conn:
+        cells = gpd.read_postgis(
+            text(
+                "SELECT c.h3, c.top_class, g.geom FROM forecast_cells c "
+                "JOIN grid_cells g ON g.h3 = c.h3 WHERE c.run_id = :r"
+            ),
+            conn,
+            geom_col="geom",
+            params={"r": run_id},
+        )
+        outlines = gpd.read_postgis(
+            text("SELECT geom FROM areas WHERE kind = 'arrondissement'"), conn, geom_col="geom"
+        )
+        run = conn.execute(
+            text("SELECT method, origin FROM forecast_runs WHERE id = :r"), {"r": run_id}
+        ).one()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    title = f"Prévision ({run[0]}) — semaine du {run[1]}"
+    forecast_map(cells, outlines, title).savefig(path)
+    return path
