@@ -23,29 +23,41 @@ RESULT = re.compile(
 )
 
 
-def test_ingest_vs_copy_smoke(settings: Settings, tmp_path: Path) -> None:
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench"
-    env = {
-        **os.environ,
-        "GEOTRANQUIL_BENCH_DATABASE_URL": url,
-        "GEOTRANQUIL_BENCH_OUT": str(tmp_path),
-    }
+def _run(module: str, args: list[str], env: dict[str, str], timeout: int = 900) -> str:
+    """Run ``python -m benchmarks.<module> <args>`` from the repository; its standard output."""
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.ingest_vs_copy", "--smoke", "--repeat", "1"],
+        [sys.executable, "-m", f"benchmarks.{module}", *args],
         cwd=REPO,
-        env=env,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    last = done.stdout.strip().splitlines()[-1]
+    return done.stdout
+
+
+def _result_lines(stdout: str) -> list[str]:
+    """The RESULT lines; the output must end with one."""
+    lines = stdout.strip().splitlines()
+    assert lines[-1].startswith("RESULT "), lines[-1]
+    return [line for line in lines if line.startswith("RESULT ")]
+
+
+def test_ingest_vs_copy_smoke(settings: Settings, tmp_path: Path) -> None:
+    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench"
+    env = {
+        "GEOTRANQUIL_BENCH_DATABASE_URL": url,
+        "GEOTRANQUIL_BENCH_OUT": str(tmp_path),
+    }
+    stdout = _run("ingest_vs_copy", ["--smoke", "--repeat", "1"], env, timeout=600)
+    last = stdout.strip().splitlines()[-1]
     match = RESULT.match(last)
     assert match, last
     assert match["name"] == "ingest_vs_copy"
     assert float(match["ratio"]) > 0
-    assert "rows in events vs bench_copy: identical" in done.stdout
+    assert "rows in events vs bench_copy: identical" in stdout
     assert (tmp_path / "ingest_vs_copy.json").is_file()
     admin.drop_database(url)
 
@@ -60,18 +72,9 @@ def test_ingest_vs_copy_smoke(settings: Settings, tmp_path: Path) -> None:
 def test_statistics_benchmarks_smoke(
     module: str, names: list[str], extra: list[str], tmp_path: Path
 ) -> None:
-    env = {**os.environ, "GEOTRANQUIL_BENCH_OUT": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{module}", "--smoke", *extra],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    results = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    env = {"GEOTRANQUIL_BENCH_OUT": str(tmp_path)}
+    stdout = _run(module, ["--smoke", *extra], env)
+    results = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
     assert [RESULT.match(line)["name"] for line in results if RESULT.match(line)] == names
     assert len(results) == len(names)
     assert (tmp_path / f"{module}.json").is_file()
@@ -81,23 +84,11 @@ def test_serving_vs_tipg_smoke(settings: Settings, tmp_path: Path) -> None:
     """Ours and tipg (its own ``.venv-tipg``, created if missing) on 20,000 events, one round."""
     url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench_serving"
     env = {
-        **os.environ,
         "GEOTRANQUIL_BENCH_SERVING_DATABASE_URL": url,
         "GEOTRANQUIL_BENCH_OUT": str(tmp_path),
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.serving_vs_tipg", "--smoke"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.strip().splitlines()
-    results = [line for line in lines if line.startswith("RESULT ")]
-    assert lines[-1].startswith("RESULT "), lines[-1]
+    stdout = _run("serving_vs_tipg", ["--smoke"], env)
+    results = _result_lines(stdout)
     assert all(RESULT.match(line) for line in results), results
     names = [m["name"] for m in (RESULT.match(line) for line in results) if m]
     assert sorted(names) == sorted(
@@ -113,7 +104,7 @@ def test_serving_vs_tipg_smoke(settings: Settings, tmp_path: Path) -> None:
         ]
     )
     assert all(float(m["ratio"]) > 0 for m in (RESULT.match(line) for line in results) if m)
-    assert "same counts: True" in done.stdout
+    assert "same counts: True" in stdout
     assert (tmp_path / "serving_vs_tipg.json").is_file()
     admin.drop_database(url)
 
@@ -125,24 +116,12 @@ def test_geocode_vs_addok_smoke(settings: Settings, tmp_path: Path) -> None:
 
     url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench_geocode"
     env = {
-        **os.environ,
         "GEOTRANQUIL_BENCH_GEOCODE_DATABASE_URL": url,
         "GEOTRANQUIL_BENCH_ADDOK_REDIS_DB": "9",
         "GEOTRANQUIL_BENCH_OUT": str(tmp_path),
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.geocode_vs_addok", "--smoke"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.strip().splitlines()
-    results = [line for line in lines if line.startswith("RESULT ")]
-    assert lines[-1].startswith("RESULT "), lines[-1]
+    stdout = _run("geocode_vs_addok", ["--smoke"], env)
+    results = _result_lines(stdout)
     share = r"(?:0|1)\.\d{4}"
     accuracy = re.compile(
         rf"^RESULT geocode_accuracy_(?P<kind>\w+) ours_within={share} addok_within={share} "
@@ -168,23 +147,12 @@ def test_geocode_vs_addok_smoke(settings: Settings, tmp_path: Path) -> None:
 
 def test_forecast_vs_baselines_smoke(tmp_path: Path) -> None:
     """Baselines, SEPP and our models on a 3 km patch of the NYC thefts, 4 weekly origins."""
-    env = {**os.environ, "GEOTRANQUIL_BENCH_OUT": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.forecast_vs_baselines", "--smoke"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.strip().splitlines()
-    results = [line for line in lines if line.startswith("RESULT ")]
-    assert lines[-1].startswith("RESULT "), lines[-1]
+    env = {"GEOTRANQUIL_BENCH_OUT": str(tmp_path)}
+    stdout = _run("forecast_vs_baselines", ["--smoke"], env)
+    results = _result_lines(stdout)
     names = [m["name"] for m in (RESULT.match(line) for line in results) if m]
     assert names == ["forecast_pai5", "forecast_pai1", "forecast_pai10"], results
-    assert "PAI 5 %" in done.stdout
+    assert "PAI 5 %" in stdout
     assert (tmp_path / "forecast_vs_baselines.csv").is_file()
     assert (tmp_path / "forecast_vs_baselines_coverage.png").is_file()
     assert (tmp_path / "forecast_vs_baselines.json").is_file()

@@ -19,40 +19,15 @@ import pandas as pd
 import psycopg
 from sqlalchemy import Connection, text
 
-#: Columns written through the staging table (those of an address frame).
-STAGE_COLUMNS = (
-    "id",
-    "street_key",
-    "numero",
-    "rep",
-    "nom_voie",
-    "code_postal",
-    "code_insee",
-    "nom_commune",
-    "nom_ancienne_commune",
-    "alias",
-    "nom_ld",
-    "type_position",
-    "source_position",
-    "lon",
-    "lat",
+from geotranquil.db.models import BanAddress
+
+#: Columns written through the staging table: those of the table but the geometry (made from
+#: lon/lat) and the release (stamped by the load).
+STAGE_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in BanAddress.__table__.columns if c.name not in ("geom", "release_id")
 )
 #: Columns read back by :func:`addresses_frame`.
-FRAME_COLUMNS = (
-    "id",
-    "street_key",
-    "numero",
-    "rep",
-    "nom_voie",
-    "code_postal",
-    "code_insee",
-    "nom_commune",
-    "nom_ancienne_commune",
-    "alias",
-    "nom_ld",
-    "lon",
-    "lat",
-)
+FRAME_COLUMNS = tuple(c for c in STAGE_COLUMNS if c not in ("type_position", "source_position"))
 _CONTENT = [c for c in STAGE_COLUMNS if c != "id"]
 
 #: First key of the session advisory lock that serialises BAN loads ("gban").
@@ -276,10 +251,11 @@ def latest_release_id(*, conn: Connection) -> int | None:
     return None if value is None else int(value)
 
 
-def latest_release_stamp(*, conn: Connection) -> str | None:
-    """What identifies the BAN content now (latest finished release: id, file, load time).
+def latest_release_stamp(*, conn: Connection) -> tuple[int, str] | None:
+    """The latest finished release's id, and a stamp that identifies the BAN content now.
 
-    Ids alone can repeat (a table emptied and restarted); the stamp cannot.
+    Ids alone can repeat (a table emptied and restarted); the stamp (id, file, load time)
+    cannot.
     """
     row = conn.execute(
         text(
@@ -287,7 +263,7 @@ def latest_release_stamp(*, conn: Connection) -> str | None:
             "ORDER BY id DESC LIMIT 1"
         )
     ).first()
-    return None if row is None else f"{row[0]}:{row[1]}:{row[2].isoformat()}"
+    return None if row is None else (int(row[0]), f"{row[0]}:{row[1]}:{row[2].isoformat()}")
 
 
 def count_addresses(*, conn: Connection) -> dict[str, int]:

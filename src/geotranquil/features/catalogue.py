@@ -227,15 +227,38 @@ def _suppress(expr: str, restricted: bool) -> str:
     return f"(CASE WHEN {expr} >= :min THEN {expr} END)"
 
 
+_HEX_HEAD = (
+    Property("hex_id", "string", "Hexagone H3"),
+    Property("resolution", "integer", "Résolution H3"),
+)
+_HEX_TAIL = (
+    Property("population", "number", "Habitants estimés"),
+    Property("arrondissement_code", "string", "Arrondissement"),
+    Property("quartier_code", "string", "Quartier"),
+)
+
+
+def _hexagon_properties(*own: Property) -> tuple[Property, ...]:
+    """A hexagon layer's properties: its id and resolution, its own, then where it lies."""
+    return (*_HEX_HEAD, *own, *_HEX_TAIL)
+
+
+def _per_cell_sql(table: str, columns: str) -> str:
+    """The rows of one run of a per-cell result table (``:run``) on their hexagons."""
+    return (
+        "SELECT lower(to_hex(c.h3)) AS fid, g.geom, lower(to_hex(c.h3)) AS hex_id, "
+        f"g.resolution, {columns}, round(g.population::numeric, 1)::float8 AS population, "
+        "g.arrondissement_code, g.quartier_code "
+        f"FROM {table} c JOIN grid_cells g ON g.h3 = c.h3 WHERE c.run_id = :run"
+    )
+
+
 def _counts_properties(categories: Sequence[Category]) -> tuple[Property, ...]:
     return (
-        Property("hex_id", "string", "Hexagone H3"),
-        Property("resolution", "integer", "Résolution H3"),
-        Property("count", "integer", "Nombre d'événements"),
-        Property("rate_per_1000", "number", "Événements pour 1 000 habitants"),
-        Property("population", "number", "Habitants estimés"),
-        Property("arrondissement_code", "string", "Arrondissement"),
-        Property("quartier_code", "string", "Quartier"),
+        *_hexagon_properties(
+            Property("count", "integer", "Nombre d'événements"),
+            Property("rate_per_1000", "number", "Événements pour 1 000 habitants"),
+        ),
         *(Property(f"n_{c.code}", "integer", c.label) for c in categories),
     )
 
@@ -254,14 +277,9 @@ def _grid_source(resolution: int) -> SourceFn:
     return source
 
 
-_GRID_PROPERTIES = (
-    Property("hex_id", "string", "Hexagone H3"),
-    Property("resolution", "integer", "Résolution H3"),
+_GRID_PROPERTIES = _hexagon_properties(
     Property("area_m2", "number", "Surface (m²)"),
     Property("land_share", "number", "Part terrestre"),
-    Property("population", "number", "Habitants estimés"),
-    Property("arrondissement_code", "string", "Arrondissement"),
-    Property("quartier_code", "string", "Quartier"),
 )
 
 
@@ -277,24 +295,18 @@ def _run_source(run_id: int) -> SourceFn:
             pattern_cases.append(f"WHEN :pn{i} THEN :pl{i}")
             params[f"pn{i}"] = name
             params[f"pl{i}"] = label
-        return (
-            "SELECT lower(to_hex(c.h3)) AS fid, g.geom, lower(to_hex(c.h3)) AS hex_id, "
-            "g.resolution, c.run_id, c.value, c.z, c.p, c.p_sim, c.significant, c.gi_bin, "
+        columns = (
+            "c.run_id, c.value, c.z, c.p, c.p_sim, c.significant, c.gi_bin, "
             f"CASE c.gi_bin {' '.join(gi_cases)} END AS gi_label, c.cluster, c.pattern, "
             f"CASE c.pattern {' '.join(pattern_cases)} END AS pattern_label, "
-            "c.trend_z, c.trend_p, c.hot_bins, c.cold_bins, "
-            "round(g.population::numeric, 1)::float8 AS population, "
-            "g.arrondissement_code, g.quartier_code "
-            "FROM hotspot_cells c JOIN grid_cells g ON g.h3 = c.h3 WHERE c.run_id = :run",
-            params,
+            "c.trend_z, c.trend_p, c.hot_bins, c.cold_bins"
         )
+        return _per_cell_sql("hotspot_cells", columns), params
 
     return source
 
 
-_RUN_PROPERTIES = (
-    Property("hex_id", "string", "Hexagone H3"),
-    Property("resolution", "integer", "Résolution H3"),
+_RUN_PROPERTIES = _hexagon_properties(
     Property("run_id", "integer", "Calcul"),
     Property("value", "number", "Valeur analysée (nombre ou taux)"),
     Property("z", "number", "Score z (Gi* ou Moran local)"),
@@ -310,37 +322,23 @@ _RUN_PROPERTIES = (
     Property("trend_p", "number", "Valeur p de tendance"),
     Property("hot_bins", "integer", "Périodes chaudes"),
     Property("cold_bins", "integer", "Périodes froides"),
-    Property("population", "number", "Habitants estimés"),
-    Property("arrondissement_code", "string", "Arrondissement"),
-    Property("quartier_code", "string", "Quartier"),
 )
 
 
 def _forecast_source(run_id: int) -> SourceFn:
     def source(ctx: SourceContext) -> tuple[str, dict[str, Any]]:
-        return (
-            "SELECT lower(to_hex(c.h3)) AS fid, g.geom, lower(to_hex(c.h3)) AS hex_id, "
-            "g.resolution, c.run_id, c.expected, c.rank, c.area_share, c.top_class, "
-            "round(g.population::numeric, 1)::float8 AS population, "
-            "g.arrondissement_code, g.quartier_code "
-            "FROM forecast_cells c JOIN grid_cells g ON g.h3 = c.h3 WHERE c.run_id = :run",
-            {"run": run_id},
-        )
+        columns = "c.run_id, c.expected, c.rank, c.area_share, c.top_class"
+        return _per_cell_sql("forecast_cells", columns), {"run": run_id}
 
     return source
 
 
-_FORECAST_PROPERTIES = (
-    Property("hex_id", "string", "Hexagone H3"),
-    Property("resolution", "integer", "Résolution H3"),
+_FORECAST_PROPERTIES = _hexagon_properties(
     Property("run_id", "integer", "Prévision"),
     Property("expected", "number", "Événements attendus sur la période prévue"),
     Property("rank", "integer", "Rang (1 = le plus exposé)"),
     Property("area_share", "number", "Part de la zone classée à ce rang ou avant"),
     Property("top_class", "integer", "Classe : 1, 5, 10 ou 20 % les plus exposés"),
-    Property("population", "number", "Habitants estimés"),
-    Property("arrondissement_code", "string", "Arrondissement"),
-    Property("quartier_code", "string", "Quartier"),
 )
 
 

@@ -44,6 +44,8 @@ class ForecastData:
         ``cell`` (index into ``cells``). Consistent with ``counts``.
     population : (n,) float64, optional
         Residents per cell.
+    area_m2 : (n,) float64, optional
+        Area of each cell inside the study area (m²), for area shares.
     """
 
     cells: IntArray
@@ -54,6 +56,7 @@ class ForecastData:
     period_days: int
     events: pd.DataFrame
     population: FloatArray | None = None
+    area_m2: FloatArray | None = None
 
     @property
     def n_cells(self) -> int:

@@ -47,15 +47,23 @@ def checked_request(
         timezone=settings.timezone,
         category_codes=tuple(c.code for c in catalogue.categories),
     )
-    if request.categories and is_restricted(role):
-        public = {c.code for c in catalogue.categories if c.public}
-        hidden = [c for c in request.categories if c not in public]
-        if hidden:
-            raise Forbidden(
-                f"catégorie(s) non publique(s) : {', '.join(hidden)} ; le public ne voit que "
-                f"{', '.join(sorted(public))}"
-            )
+    check_public_categories(catalogue, request.categories, role)
     return request
+
+
+def check_public_categories(
+    catalogue: Catalogue, categories: tuple[str, ...] | None, role: Role
+) -> None:
+    """Forbidden when a restricted role asks for a category that is not public."""
+    if not categories or not is_restricted(role):
+        return
+    public = {c.code for c in catalogue.categories if c.public}
+    hidden = [c for c in categories if c not in public]
+    if hidden:
+        raise Forbidden(
+            f"catégorie(s) non publique(s) : {', '.join(hidden)} ; le public ne voit que "
+            f"{', '.join(sorted(public))}"
+        )
 
 
 def read_items(
@@ -108,5 +116,7 @@ def find_collection(
     *, engine: Engine, catalogue: Catalogue, collection_id: str, role: Role
 ) -> Collection:
     """A collection the caller may read (``run-N`` collections looked up in the database)."""
+    if collection_id in catalogue.collections:  # no database round trip for the usual ones
+        return catalogue.get(collection_id, role)
     with engine.connect() as conn:
         return catalogue.get(collection_id, role, conn=conn)

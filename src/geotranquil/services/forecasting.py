@@ -105,6 +105,7 @@ def load_forecast_data(
         period_days=7,
         events=events,
         population=cube.population[keep],
+        area_m2=geo_frame["land_m2"].to_numpy(dtype=float)[keep],
     )
 
 
@@ -161,13 +162,8 @@ def compute_forecast(
     fitted = time.perf_counter()
     expected = np.asarray(model.predict(horizon), dtype=float)
     predicted = time.perf_counter()
-    with engine.connect() as conn:
-        area = conn.execute(
-            text("SELECT h3, area_m2 * land_share FROM grid_cells WHERE h3 = ANY(:cells)"),
-            {"cells": data.cells.tolist()},
-        ).all()
-    by_cell = {int(h): float(a) for h, a in area}
-    areas = np.array([by_cell[int(h)] for h in data.cells], dtype=float)
+    assert data.area_m2 is not None
+    areas = data.area_m2
     cells = ranked_cells(data.cells, expected, areas)
     origin = data.periods[-1] + timedelta(days=data.period_days)
     timings = {

@@ -39,12 +39,12 @@ def current_geocoder(engine: Engine, name: str = "ban") -> tuple[int, Geocoder]:
     NotReady when no BAN has been loaded.
     """
     with engine.connect() as conn:
-        stamp = ban.latest_release_stamp(conn=conn)
-        release = ban.latest_release_id(conn=conn)
-        if stamp is None or release is None:
+        latest = ban.latest_release_stamp(conn=conn)
+        if latest is None:
             raise NotReady(
                 "aucune Base Adresse Nationale chargée : lancez « geotranquil addresses load »"
             )
+        release, stamp = latest
         key = (str(engine.url), name)
         with _lock:
             cached = _cache.get(key)

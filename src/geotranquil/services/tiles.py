@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
-from geotranquil.errors import Forbidden, InvalidInput
+from geotranquil.errors import InvalidInput
 from geotranquil.features.catalogue import Catalogue, SourceContext
 from geotranquil.features.params import parse_categories, parse_datetime
 from geotranquil.roles import Role, is_restricted
+from geotranquil.services.features import check_public_categories, find_collection
 from geotranquil.services.tilecache import TileCache
 from geotranquil.tiles.mvt import basemap_sql, layer_for, render_tile
 from geotranquil.tiles.tms import check_tile
@@ -61,11 +62,7 @@ def tile_context(
     categories = parse_categories(
         query.get("categories"), tuple(c.code for c in catalogue.categories)
     )
-    if categories and is_restricted(role):
-        public = {c.code for c in catalogue.categories if c.public}
-        hidden = [c for c in categories if c not in public]
-        if hidden:
-            raise Forbidden(f"catégorie(s) non publique(s) : {', '.join(hidden)}")
+    check_public_categories(catalogue, categories, role)
     return SourceContext(
         role=role,
         start=start,
@@ -94,11 +91,9 @@ def get_tile(
     context = tile_context(query, catalogue, role, settings)
     layer = None
     if layer_id != BASEMAP:  # access is checked before the cache is read, every time
-        if layer_id in catalogue.collections:
-            collection = catalogue.get(layer_id, role)
-        else:
-            with engine.connect() as conn:
-                collection = catalogue.get(layer_id, role, conn=conn)
+        collection = find_collection(
+            engine=engine, catalogue=catalogue, collection_id=layer_id, role=role
+        )
         layer = layer_for(collection, catalogue, z)
         layer.collection.check_access(role)
     view = "public" if is_restricted(role) else "staff"
