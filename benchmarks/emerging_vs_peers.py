@@ -1,6 +1,6 @@
 """Emerging hot spot analysis: geotranquil against the same work composed from the peers.
 
-Data: the H3 resolution-10 cover of Marseille's commune (``/work/shared/data/marseille``; the
+Data: the H3 resolution-10 cover of Marseille's commune (``../shared/data/marseille``; the
 built-in coarse geography otherwise), grown ring by ring around its edge until it holds at
 least ``--cells`` cells (default 30,000; the commune alone covers about 16,800 cells at
 resolution 10, so the outer rings reach over the sea and the neighbouring communes), times
@@ -46,13 +46,14 @@ import h3
 import numpy as np
 import scipy.sparse as sp
 
+from geotranquil.config import shared_data_dir
 from geotranquil.geography.reference import load_geography
 from geotranquil.grid.h3ids import cover
 from geotranquil.stats.emerging import PATTERNS, classify_patterns, emerging_hot_spots
 
 NAME = "emerging_vs_peers"
 GOAL_RATIO = 5.0
-DATA_DIR = Path("/work/shared/data/marseille")
+DATA_DIR = (shared_data_dir() or Path("../shared/data")) / "marseille"
 OUT_DIR = Path(os.environ.get("GEOTRANQUIL_BENCH_OUT", Path(__file__).resolve().parent / "out"))
 RESULT_JSON = OUT_DIR / f"{NAME}.json"
 RESOLUTION = 10

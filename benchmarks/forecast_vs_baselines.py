@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geotranquil.config import shared_data_dir
 from geotranquil.forecast.backtest import BacktestResult, rolling_origin
 from geotranquil.forecast.base import ForecastData, Forecaster
 from geotranquil.forecast.baselines import (
@@ -90,15 +91,12 @@ OURS = ("gbm", "ensemble")
 
 
 def incidents_dir() -> Path:
-    """``../shared/data/incidents`` beside the checkout (or above the working directory)."""
+    """``shared/data/incidents`` (see :func:`geotranquil.config.shared_data_dir`)."""
     env = os.environ.get("GEOTRANQUIL_INCIDENTS_DIR")
     candidates = [Path(env)] if env else []
-    repo = Path(__file__).resolve().parents[1]
-    candidates += [repo.parent / "shared" / "data" / "incidents"]
-    candidates += [
-        b.parent / "shared" / "data" / "incidents" for b in (Path.cwd(), *Path.cwd().parents)
-    ]
-    candidates.append(Path("/work/shared/data/incidents"))
+    data = shared_data_dir()
+    if data is not None:
+        candidates.append(data / "incidents")
     for c in candidates:
         if (c / FILE).is_file():
             return c

@@ -8,7 +8,7 @@ it for France, on Redis at 127.0.0.1:6379 in two dedicated databases
 
 Data: the synthetic BAN of Marseille for ``--seed``: the street network of
 :func:`geotranquil.synth.streets.street_network` on the official geography
-(``/work/shared/data/marseille``; the built-in one otherwise) and its named places, as
+(``../shared/data/marseille``; the built-in one otherwise) and its named places, as
 :func:`geotranquil.synth.ban.ban_frame` rows, written once in the official BAN CSV format
 (:func:`geotranquil.geocode.ban.write_ban_csv`). The same file is
 

@@ -3,7 +3,7 @@
 Same values, same neighbours, same number of CPU threads, in one run:
 
 - data: the H3 resolution-10 cells covering the Marseille commune
-  (``load_geography(/work/shared/data/marseille)`` and ``grid.h3ids.cover``; about 30,000 cells
+  (``load_geography(../shared/data/marseille)`` and ``grid.h3ids.cover``; about 30,000 cells
   with the official boundary), Poisson counts with planted hot and cold areas (seeded);
   k = 1 ring neighbours (self included) built once by ``SpatialWeights.from_h3`` and handed to
   esda as the same matrix (``libpysal.weights.WSP``, binary, star=True fills the diagonal).
@@ -35,9 +35,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from geotranquil.config import shared_data_dir
+
 NAME = "gistar_vs_esda"
 OUT_DIR = Path(os.environ.get("GEOTRANQUIL_BENCH_OUT", Path(__file__).resolve().parent / "out"))
-GEO_DIR = Path("/work/shared/data/marseille")
+GEO_DIR = (shared_data_dir() or Path("../shared/data")) / "marseille"
 PERMUTATIONS = 999
 THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 

@@ -3,5 +3,6 @@
 # silos ingested, and the server on http://127.0.0.1:8000 (Ctrl-C to stop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/shared.sh
 bash scripts/setup.sh
 exec .venv/bin/geotranquil demo "$@"

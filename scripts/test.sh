@@ -2,6 +2,7 @@
 # The whole test suite: setup, lint (ruff), types (mypy), then pytest against a real PostGIS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/shared.sh
 bash scripts/setup.sh
 echo "[test] ruff"
 .venv/bin/ruff check src tests benchmarks migrations notebooks

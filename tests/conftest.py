@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from geotranquil.config import Settings
+from geotranquil.config import Settings, shared_data_dir
 from geotranquil.db import admin
 from geotranquil.db.engine import make_engine, psycopg_dsn
 from geotranquil.services.database import upgrade_database
@@ -25,7 +25,8 @@ TEST_DATABASE_URL = os.environ.get(
     "GEOTRANQUIL_TEST_DATABASE_URL",
     "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/geotranquil_test",
 )
-OFFICIAL_DIR = REPO.parent / "shared" / "data" / "marseille"
+SHARED_DATA = shared_data_dir() or REPO.parent / "shared" / "data"
+OFFICIAL_DIR = SHARED_DATA / "marseille"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -10,13 +11,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/geotranquil"
 
 
-def _default_reference_dir() -> Path | None:
-    """``../shared/data/marseille`` beside the working directory, when it exists."""
-    for base in (Path.cwd(), *Path.cwd().parents):
-        candidate = base.parent / "shared" / "data" / "marseille"
-        if candidate.is_dir():
-            return candidate
+def shared_data_dir() -> Path | None:
+    """The project's shared reference data (``shared/data``), or None when there is none.
+
+    ``GEOTRANQUIL_SHARED_DIR`` (the ``shared`` folder) when set; otherwise ``../shared`` beside
+    the checkout, or beside the working directory or one of its parents.
+    """
+    env = os.environ.get("GEOTRANQUIL_SHARED_DIR")
+    bases = [Path(env)] if env else []
+    repo = Path(__file__).resolve().parents[2]
+    bases += [p.parent / "shared" for p in (repo, Path.cwd(), *Path.cwd().parents)]
+    for base in bases:
+        if (base / "data").is_dir():
+            return base / "data"
     return None
+
+
+def _default_reference_dir() -> Path | None:
+    """``shared/data/marseille`` (see :func:`shared_data_dir`), when it exists."""
+    data = shared_data_dir()
+    candidate = None if data is None else data / "marseille"
+    return candidate if candidate is not None and candidate.is_dir() else None
 
 
 class Settings(BaseSettings):

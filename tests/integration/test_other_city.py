@@ -27,9 +27,9 @@ from geotranquil.ingest.pipeline import ingest_file
 from geotranquil.services.database import upgrade_database
 from geotranquil.services.geography import build_cells
 from geotranquil.services.hotspots import HotspotParams, compute_run
-from tests.conftest import IN_CI, REPO
+from tests.conftest import IN_CI, SHARED_DATA
 
-NYC = REPO.parent / "shared" / "data" / "incidents" / "nyc_vehicle_thefts_2014_2015.csv"
+NYC = SHARED_DATA / "incidents" / "nyc_vehicle_thefts_2014_2015.csv"
 
 MAPPING = """
 slug = "nypd_vehicle_thefts"
