@@ -8,12 +8,13 @@ compresses with Starlette's ``GZipMiddleware``, tipg with starlette-cramjam) and
 ``Content-Encoding`` of the answers is checked.
 
 Data (throw-away database ``geotranquil_bench_serving``, reused when it already holds the same
-events; ``--rebuild`` forces it): the official areas and the H3 grid (resolutions 7 to 10), N
-synthetic events (default 1,000,000; :func:`geotranquil.synth.generate_points`, two years,
-denser in the centre) written with one ``COPY`` into ``events``, one Gi* run at resolution 10
-on all of them, ``VACUUM ANALYZE``. The hot-spot layer that tipg serves is the view
-``public.bench_hotspots``: the very source SQL of our ``hotspots`` collection (the latest Gi*
-run joined to ``grid_cells``) with its bound values written in.
+events on the same geography; ``--rebuild`` forces it): the official areas and the H3 grid
+(resolutions 7 to 10), N synthetic events (default 1,000,000;
+:func:`geotranquil.synth.generate_points`, two years, denser in the centre) written with one
+``COPY`` into ``events``, one Gi* run at resolution 10 on all of them, ``VACUUM ANALYZE``. The
+hot-spot layer that tipg serves is the view ``public.bench_hotspots``: the very source SQL of
+our ``hotspots`` collection (the latest Gi* run joined to ``grid_cells``) with its bound values
+written in.
 
 Measures, each after a warm-up pass over the whole list on every server (so that PostgreSQL's
 cache is warm on both sides and our tile cache, when on, is full):
@@ -280,7 +281,8 @@ def prepare_data(database_url: str, events: int, seed: int, rebuild: bool) -> Da
     dsn = psycopg_dsn(database_url)
     reference = str(settings.reference_dir) if settings.reference_dir else "built-in"
     meta = None if rebuild else _meta(dsn)
-    if meta and meta["events"] == events and meta["seed"] == seed:
+    same = meta and (meta["events"], meta["seed"], meta["reference"]) == (events, seed, reference)
+    if same and meta:
         upgrade_database(settings)  # a newer schema revision applies in place
         if _meta(dsn) == meta:
             _log(
