@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from geotranquil.charts.overview import QUALITATIVE
+from geotranquil.forecast.backtest import BacktestResult
 
 #: top-share class (%) -> colour, darkest for the most exposed (ColorBrewer Reds)
 TOP_CLASS_COLOURS = {1: "#99000d", 5: "#ef3b2c", 10: "#fc9272", 20: "#fee0d2"}
@@ -42,6 +43,45 @@ def coverage_figure(
     ax.legend(frameon=False, loc="lower right")
     ax.set_title(title)
     return fig
+
+
+def backtest_coverage_figure(result: BacktestResult, title: str) -> Figure:
+    """Mean coverage curves of a backtest, one line per method (see :func:`coverage_figure`).
+
+    Parameters
+    ----------
+    result : BacktestResult
+        A rolling-origin backtest; each method's curve is the mean over its origins
+        (:meth:`BacktestResult.coverage`), in the order of ``result.methods``.
+    title : str
+        Title of the figure (French, like the labels).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Hit rate against the share of the area flagged (0 to 30 %), with the random line.
+
+    Examples
+    --------
+    >>> from datetime import date, timedelta
+    >>> import pandas as pd
+    >>> from geotranquil.forecast.backtest import rolling_origin
+    >>> from geotranquil.forecast.base import ForecastData
+    >>> from geotranquil.forecast.baselines import NaiveRecent
+    >>> counts = np.tile([[3], [1], [0], [0]], 12)
+    >>> data = ForecastData(np.arange(4), np.zeros(4), np.zeros(4), counts,
+    ...                     [date(2024, 1, 1) + timedelta(7 * k) for k in range(12)], 7,
+    ...                     pd.DataFrame({"t": [], "x": [], "y": [], "cell": []}))
+    >>> result = rolling_origin(data, [NaiveRecent(4)], first_origin=8)
+    >>> fig = backtest_coverage_figure(result, "Backtest")
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['naive_recent', 'au hasard']
+    >>> float(fig.axes[0].get_lines()[0].get_ydata()[25])  # top cell (25 % of the area): 3/4
+    0.75
+    >>> fig.axes[0].get_ylabel()
+    'part des événements capturés (taux de réussite)'
+    """
+    return coverage_figure({m: result.coverage(m) for m in result.methods}, title)
 
 
 def forecast_map(cells: gpd.GeoDataFrame, outlines: gpd.GeoDataFrame, title: str) -> Figure:

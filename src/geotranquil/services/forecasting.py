@@ -28,7 +28,12 @@ from geotranquil.forecast.registry import METHODS, make_method
 
 
 def _weeks(engine: Engine, timezone: str) -> tuple[date, date]:
-    """First Monday of the data and the Monday after its last event."""
+    """First Monday of the data and the end of its last *complete* week (a Monday).
+
+    A week the data only partly cover (they stop on a Wednesday) would look like a quiet week
+    to every method and to the backtest's scoring: it is left out, and the forecast is for the
+    week that starts after the last complete one.
+    """
     with engine.connect() as conn:
         first, last = conn.execute(
             text(
@@ -40,7 +45,12 @@ def _weeks(engine: Engine, timezone: str) -> tuple[date, date]:
     if first is None:
         raise InvalidInput("aucun événement localisé : ingérez des données avant de prévoir")
     start = first - timedelta(days=first.weekday())
-    end = last + timedelta(days=7 - last.weekday())
+    after = last + timedelta(days=1)
+    end = after - timedelta(days=after.weekday())
+    if end <= start:
+        raise InvalidInput(
+            "moins d'une semaine complète de données localisées : impossible de prévoir"
+        )
     return start, end
 
 
@@ -230,6 +240,7 @@ def run_backtest(
         [METHODS[m][1] for m in methods],
         first_origin=first,
         n_origins=n_origins,
+        area=data.area_m2,
         progress=progress,
     )
     picture = None
