@@ -196,3 +196,96 @@ def test_keys_create_list_revoke(cli_env: dict[str, str]) -> None:
         app, ["keys", "create", "--role", "public", "--name", "x"], env=cli_env
     )
     assert bad.exit_code == 2 and "rôle « public » inconnu" in bad.output
+
+
+def _weeks_of_reports(path: Path) -> str:
+    """16 full weeks (Monday 2025-01-06 to Sunday 2025-04-27) of residents' reports, three a
+    week at the Vieux-Port and one a week elsewhere, plus two on the Monday and Tuesday after
+    (a partial week). Returns the Vieux-Port's resolution-9 cell."""
+    import h3
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    rows = []
+    monday = np.datetime64("2025-01-06T10:00")
+    for week in range(16):
+        for k in range(3):
+            at = monday + np.timedelta64(7 * week + 2 * k, "D")
+            rows.append((str(at), 43.2951, 5.3745))
+        lat, lon = 43.30 + rng.uniform(-0.02, 0.02), 5.39 + rng.uniform(-0.02, 0.02)
+        rows.append((str(monday + np.timedelta64(7 * week + 3, "D")), lat, lon))
+    rows += [("2025-04-28T10:00", 43.2951, 5.3745), ("2025-04-29T10:00", 43.2951, 5.3745)]
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "report_id": i,
+                    "created": f"{at}:00+02:00",
+                    "category": "bruit",
+                    "location": {"lat": lat, "lon": lon},
+                }
+                for i, (at, lat, lon) in enumerate(rows)
+            ]
+        ),
+        "utf-8",
+    )
+    return str(h3.latlng_to_cell(43.2951, 5.3745, 9))
+
+
+def test_forecast_commands(
+    clean_events: object, settings: Settings, dsn: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "h.json"
+    hot = _weeks_of_reports(path)
+    mapping = packaged_mappings({c.code for c in load_taxonomy()})["habitants"]
+    assert ingest_file(dsn, path, mapping).inserted == 66
+    env = {"GEOTRANQUIL_DATABASE_URL": settings.database_url, "COLUMNS": "200"}
+
+    out = _run(env, "forecast", "-m", "kde")
+    # the partial week of 28-29 April is left out: the forecast is for the week it starts
+    assert "(kde) pour la semaine du 2025-04-28" in out
+    assert "Cellules les plus exposées" in out
+    top_line = next(line for line in out.splitlines() if line.strip().startswith("│ 1 "))
+    assert hot in top_line
+
+    out = _run(env, "forecast", "-m", "naive", "--periode", "day", "--horizon", "7")
+    assert "(naive) pour le 2025-04-30 (+6 période(s))" in out
+
+    eng = make_engine(settings)
+    with eng.connect() as conn:
+        runs = conn.execute(
+            text(
+                "SELECT method, origin, period_days, horizon FROM forecast_runs ORDER BY id DESC "
+                "LIMIT 2"
+            )
+        ).all()
+    eng.dispose()
+    assert [(m, str(o), p, h) for m, o, p, h in runs] == [
+        ("naive", "2025-04-30", 1, 7),
+        ("kde", "2025-04-28", 7, 1),
+    ]
+
+    pictures = tmp_path / "bt"
+    out = _run(
+        env,
+        "forecast",
+        "backtest",
+        "--origines",
+        "4",
+        "--methodes",
+        "naive,kde",
+        "--out",
+        str(pictures),
+    )
+    assert "kde" in out and "naive" in out and "PAI" in out
+    assert (pictures / "courbes_de_couverture.png").stat().st_size > 10_000
+
+    for args, message in (
+        (["forecast", "-m", "boule_de_cristal"], "inconnue"),
+        (["forecast", "--periode", "mois"], "période « mois » inconnue"),
+        (["forecast", "--horizon", "0"], "au moins une période"),
+        (["forecast", "backtest", "--origines", "40"], "pas assez de périodes"),
+    ):
+        bad = CliRunner().invoke(app, args, env=env)
+        assert bad.exit_code == 2, bad.output
+        assert message in bad.output

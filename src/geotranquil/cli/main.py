@@ -712,8 +712,12 @@ def forecast_main(
     categories: Annotated[
         str | None, typer.Option("--categories", help="Codes séparés par des virgules.")
     ] = None,
+    period: Annotated[
+        str, typer.Option("--periode", help="Période prévue : week (semaine) ou day (jour).")
+    ] = "week",
+    horizon: Annotated[int, typer.Option("--horizon", help="Nombre de périodes prévues.")] = 1,
 ) -> None:
-    """Calcule et enregistre la prévision de la semaine qui suit les dernières données."""
+    """Calcule et enregistre la prévision de la période qui suit les dernières données."""
     if ctx.invoked_subcommand is not None:
         return
     from geotranquil.db.engine import make_engine
@@ -723,10 +727,18 @@ def forecast_main(
     cats = tuple(c.strip() for c in categories.split(",")) if categories else None
     with console.status("Prévision en cours…"):
         s = compute_forecast(
-            make_engine(settings), settings, method=method, resolution=resolution, categories=cats
+            make_engine(settings),
+            settings,
+            method=method,
+            resolution=resolution,
+            categories=cats,
+            period=period,
+            horizon=horizon,
         )
+    what = "la semaine du" if period == "week" else "le"
+    span = f" (+{horizon - 1} période(s))" if horizon > 1 else ""
     console.print(
-        f"Prévision {s.run_id} ({s.method}) pour la semaine du {s.origin} : {_n(s.n_cells)} "
+        f"Prévision {s.run_id} ({s.method}) pour {what} {s.origin}{span} : {_n(s.n_cells)} "
         f"cellules ; ajustement {s.seconds['fit']:.1f} s, prévision {s.seconds['predict']:.2f} s."
     )
     table = Table(
@@ -742,14 +754,20 @@ def forecast_main(
 @forecast_app.command("backtest")
 @friendly
 def forecast_backtest(
-    origins: Annotated[int, typer.Option("--origines", help="Semaines prévues et notées.")] = 26,
+    origins: Annotated[int, typer.Option("--origines", help="Périodes prévues et notées.")] = 26,
     resolution: Annotated[int, typer.Option("-r", help="Résolution H3.")] = 9,
     methods: Annotated[
         str | None, typer.Option("--methodes", help="Méthodes séparées par des virgules.")
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Dossier des images.")] = Path("var/forecast"),
+    period: Annotated[
+        str, typer.Option("--periode", help="Période prévue : week (semaine) ou day (jour).")
+    ] = "week",
+    categories: Annotated[
+        str | None, typer.Option("--categories", help="Codes séparés par des virgules.")
+    ] = None,
 ) -> None:
-    """Compare toutes les méthodes en prévoyant chaque semaine passée avec ce qui la précédait."""
+    """Compare toutes les méthodes en prévoyant chaque période passée avec ce qui la précédait."""
     from geotranquil.db.engine import make_engine
     from geotranquil.forecast.registry import METHODS
     from geotranquil.services.forecasting import run_backtest
@@ -769,6 +787,8 @@ def forecast_backtest(
             n_origins=origins,
             out_dir=out,
             progress=progress,
+            period=period,
+            categories=tuple(c.strip() for c in categories.split(",")) if categories else None,
         )
     console.print(result.format_table(), soft_wrap=True)
     if picture is not None:

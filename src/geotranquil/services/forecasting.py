@@ -26,13 +26,17 @@ from geotranquil.forecast.base import ForecastData
 from geotranquil.forecast.metrics import AREA_SHARES
 from geotranquil.forecast.registry import METHODS, make_method
 
+#: forecast period name -> length in days
+PERIODS = {"week": 7, "day": 1}
 
-def _weeks(engine: Engine, timezone: str) -> tuple[date, date]:
-    """First Monday of the data and the end of its last *complete* week (a Monday).
 
-    A week the data only partly cover (they stop on a Wednesday) would look like a quiet week
-    to every method and to the backtest's scoring: it is left out, and the forecast is for the
-    week that starts after the last complete one.
+def _window(engine: Engine, timezone: str, period: str) -> tuple[date, date]:
+    """Start of the first period of the data and the end of its last *complete* period.
+
+    Weeks start on Mondays. A week the data only partly cover (they stop on a Wednesday) would
+    look like a quiet week to every method and to the backtest's scoring: it is left out, and
+    the forecast is for the week that starts after the last complete one. Days run to the last
+    day with an event (included).
     """
     with engine.connect() as conn:
         first, last = conn.execute(
@@ -44,14 +48,22 @@ def _weeks(engine: Engine, timezone: str) -> tuple[date, date]:
         ).one()
     if first is None:
         raise InvalidInput("aucun événement localisé : ingérez des données avant de prévoir")
-    start = first - timedelta(days=first.weekday())
     after = last + timedelta(days=1)
+    if period == "day":
+        return first, after
+    start = first - timedelta(days=first.weekday())
     end = after - timedelta(days=after.weekday())
     if end <= start:
         raise InvalidInput(
             "moins d'une semaine complète de données localisées : impossible de prévoir"
         )
     return start, end
+
+
+def _period_days(period: str) -> int:
+    if period not in PERIODS:
+        raise InvalidInput(f"période « {period} » inconnue ; périodes : {', '.join(PERIODS)}")
+    return PERIODS[period]
 
 
 def load_forecast_data(
@@ -61,12 +73,15 @@ def load_forecast_data(
     resolution: int = 9,
     categories: tuple[str, ...] | None = None,
     end: date | None = None,
+    period: str = "week",
 ) -> ForecastData:
-    """Weekly counts, event points and cell centroids (Lambert-93) of the study area."""
-    start, last_end = _weeks(engine, settings.timezone)
+    """Counts per period (``week`` or ``day``), event points and cell centroids (Lambert-93)
+    of the study area."""
+    period_days = _period_days(period)
+    start, last_end = _window(engine, settings.timezone, period)
     end = end or last_end
     zone = ZoneInfo(settings.timezone)
-    query = CountQuery(resolution, start, end, "week", categories, settings.timezone)
+    query = CountQuery(resolution, start, end, period, categories, settings.timezone)
     with engine.connect() as conn:
         cube = count_cube(conn=conn, query=query)
         geo = conn.execute(
@@ -112,7 +127,7 @@ def load_forecast_data(
         y=geo_frame["y"].to_numpy(dtype=float)[keep],
         counts=cube.counts[keep],
         periods=cube.bins,
-        period_days=7,
+        period_days=period_days,
         events=events,
         population=cube.population[keep],
         area_m2=geo_frame["land_m2"].to_numpy(dtype=float)[keep],
@@ -163,10 +178,16 @@ def compute_forecast(
     resolution: int = 9,
     categories: tuple[str, ...] | None = None,
     horizon: int = 1,
+    period: str = "week",
 ) -> ForecastSummary:
-    """Fit ``method`` on every full week of data and forecast the next ``horizon`` weeks."""
+    """Fit ``method`` on every complete period of data (``week`` or ``day``) and forecast the
+    next ``horizon`` periods."""
+    if horizon < 1:
+        raise InvalidInput("l'horizon doit être d'au moins une période")
     started = time.perf_counter()
-    data = load_forecast_data(engine, settings, resolution=resolution, categories=categories)
+    data = load_forecast_data(
+        engine, settings, resolution=resolution, categories=categories, period=period
+    )
     loaded = time.perf_counter()
     model = make_method(method).fit(data)
     fitted = time.perf_counter()
@@ -222,18 +243,23 @@ def run_backtest(
     n_origins: int = 26,
     out_dir: Path | None = None,
     progress: Any = None,
+    period: str = "week",
+    categories: tuple[str, ...] | None = None,
 ) -> tuple[BacktestResult, Path | None]:
-    """Rolling-origin backtest of ``methods`` over the last ``n_origins`` weeks of data."""
+    """Rolling-origin backtest of ``methods`` over the last ``n_origins`` periods of data."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise InvalidInput(
             f"méthode(s) inconnue(s) : {', '.join(unknown)} ; méthodes : {', '.join(METHODS)}"
         )
-    data = load_forecast_data(engine, settings, resolution=resolution)
+    data = load_forecast_data(
+        engine, settings, resolution=resolution, period=period, categories=categories
+    )
     first = data.n_periods - n_origins
-    if first < 8:
+    if n_origins < 1 or first < 8:
         raise InvalidInput(
-            f"pas assez de semaines de données ({data.n_periods}) pour {n_origins} origines"
+            f"pas assez de périodes de données ({data.n_periods}) pour {n_origins} origines "
+            "(il en faut au moins 8 avant la première)"
         )
     result = rolling_origin(
         data,
@@ -248,7 +274,8 @@ def run_backtest(
         out_dir.mkdir(parents=True, exist_ok=True)
         picture = out_dir / "courbes_de_couverture.png"
         curves = {m: result.coverage(m) for m in result.summary().index}
-        coverage_figure(curves, f"Backtest sur {n_origins} semaines").savefig(picture)
+        unit = "semaines" if period == "week" else "jours"
+        coverage_figure(curves, f"Backtest sur {n_origins} {unit}").savefig(picture)
     return result, picture
 
 
