@@ -13,9 +13,12 @@ export DEBIAN_FRONTEND=noninteractive
 
 if [ "${GEOTRANQUIL_SKIP_SYSTEM:-0}" != "1" ]; then
   missing=()
-  for pkg in "postgresql-$PG_VERSION" "postgresql-$PG_VERSION-postgis-3" gdal-bin; do
+  for pkg in "postgresql-$PG_VERSION" "postgresql-$PG_VERSION-postgis-3" gdal-bin chromium; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
+  # npm may come with another Node.js package (NodeSource's nodejs carries it): ask Debian for
+  # its npm only when there is none at all
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then missing+=(python3-venv); fi
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installation des paquets système : ${missing[*]}"
@@ -50,6 +53,19 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e '.[dev]'
   rm -f .venv/.geotranquil-* && touch "$stamp"
+fi
+
+# The web map's JavaScript (MapLibre GL JS) from the npm registry, re-installed when the lock
+# file changes; nothing of it is committed, nothing is fetched at run time.
+if [ -f web/package-lock.json ] && ! command -v npm >/dev/null 2>&1; then
+  say "npm introuvable : la carte web (/carte) restera indisponible (paquet Debian npm)"
+elif [ -f web/package-lock.json ]; then
+  web_stamp="web/node_modules/.geotranquil-$(sha256sum web/package-lock.json | cut -c1-16)"
+  if [ ! -f "$web_stamp" ]; then
+    say "installation de la carte web (npm ci dans web/)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    rm -f web/node_modules/.geotranquil-* && touch "$web_stamp"
+  fi
 fi
 
 say "base de données : création, migrations, catégories"

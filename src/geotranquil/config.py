@@ -27,6 +27,11 @@ def shared_data_dir() -> Path | None:
     return None
 
 
+def _default_web_vendor_dir() -> Path:
+    """MapLibre GL JS as ``scripts/setup.sh`` installs it (``web/node_modules``)."""
+    return Path(__file__).resolve().parents[2] / "web" / "node_modules" / "maplibre-gl" / "dist"
+
+
 def _default_reference_dir() -> Path | None:
     """``shared/data/marseille`` (see :func:`shared_data_dir`), when it exists."""
     data = shared_data_dir()
@@ -95,6 +100,18 @@ class Settings(BaseSettings):
     )
     tile_max_age_s: int = Field(
         300, ge=0, description="``Cache-Control: max-age`` of tiles and tile metadata."
+    )
+    web_vendor_dir: Path = Field(
+        default_factory=_default_web_vendor_dir,
+        description="MapLibre GL JS files (``maplibre-gl/dist``) served to the web map.",
+    )
+    web_basemap_url: str | None = Field(
+        None,
+        description="Optional raster base map under the web map, an XYZ URL template "
+        "(``https://…/{z}/{x}/{y}.png``); none by default: the map works offline.",
+    )
+    web_basemap_attribution: str = Field(
+        "", description="Attribution shown with the optional raster base map."
     )
     host: str = "127.0.0.1"
     port: int = 8000

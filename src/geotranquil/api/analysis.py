@@ -1,0 +1,49 @@
+"""What a map client needs besides layers: the categories, the runs, one cell in detail."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from geotranquil.api.deps import CallerDep, ServicesDep, access
+from geotranquil.roles import AGGREGATES, EVERYONE, is_restricted
+from geotranquil.services import cells
+
+router = APIRouter(tags=["Analyses"])
+
+
+@router.get(
+    "/categories",
+    summary="Canonical categories with their family (restricted roles: public ones only)",
+    **access(EVERYONE),
+)
+def categories(services: ServicesDep, caller: CallerDep) -> JSONResponse:
+    rows = cells.categories_for(engine=services.engine, restricted=is_restricted(caller.role))
+    return JSONResponse({"categories": rows})
+
+
+@router.get("/runs", summary="Hot-spot and forecast runs, newest first", **access(AGGREGATES))
+def runs(services: ServicesDep) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(cells.runs(engine=services.engine)))
+
+
+@router.get(
+    "/cells/{hex_id}",
+    summary="One hexagon in detail: counts by category and week, run results, latest events",
+    description="Parameters: datetime (as for items), categories (comma-separated codes), "
+    "hotspot_run, emerging_run, forecast_run (default: the map's default runs), events_limit. "
+    "Latest events only for the roles that may read raw events.",
+    **access(AGGREGATES),
+)
+def cell(hex_id: str, request: Request, services: ServicesDep, caller: CallerDep) -> JSONResponse:
+    _, catalogue = services.catalogue.get()
+    doc = cells.cell_detail(
+        engine=services.engine,
+        catalogue=catalogue,
+        hex_id=hex_id,
+        query=dict(request.query_params),
+        role=caller.role,
+        settings=services.settings,
+    )
+    return JSONResponse(jsonable_encoder(doc))

@@ -1,0 +1,105 @@
+"""The analysts' and planners' web map at ``/carte``: our page, MapLibre from ``web/``.
+
+The page is plain HTML, CSS and ES modules (``geotranquil/web/static``); MapLibre GL JS is the
+npm package installed by ``scripts/setup.sh`` and served from ``/carte/vendor/``. The page reads
+only the public HTTP API, with the visitor's API key if they signed in.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from geotranquil.api.deps import ServicesDep, access
+from geotranquil.errors import NotFound
+from geotranquil.features.catalogue import RESOLUTIONS
+from geotranquil.roles import EVERYONE
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
+VENDOR_FILES = ("maplibre-gl.js", "maplibre-gl.css", "maplibre-gl.js.map", "LICENSE.txt")
+router = APIRouter(tags=["Carte web"])
+
+MISSING_VENDOR = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Carte indisponible — geotranquil</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
+<h1>Carte indisponible</h1>
+<p>La bibliothèque cartographique MapLibre GL JS n'est pas installée sur ce serveur
+(dossier attendu : <code>{path}</code>).</p>
+<p>Lancez <code>bash scripts/setup.sh</code> (qui exécute <code>npm ci</code> dans
+<code>web/</code>), ou indiquez son dossier avec la variable
+<code>GEOTRANQUIL_WEB_VENDOR_DIR</code>, puis rechargez la page.</p>
+</body></html>
+"""
+
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+def _file(path: Path) -> FileResponse:
+    media_type, _ = mimetypes.guess_type(path.name)
+    if path.suffix == ".js":
+        media_type = "text/javascript"
+    return FileResponse(path, media_type=media_type, headers=NO_CACHE)
+
+
+@router.get(
+    "/carte", summary="The web map (HTML, French)", response_class=HTMLResponse, **access(EVERYONE)
+)
+def page(services: ServicesDep) -> Response:
+    vendor = services.settings.web_vendor_dir
+    if not (vendor / "maplibre-gl.js").is_file():
+        return HTMLResponse(MISSING_VENDOR.format(path=vendor), status_code=503)
+    return _file(STATIC_DIR / "index.html")
+
+
+@router.get("/carte/", include_in_schema=False, **access(EVERYONE))
+def page_slash() -> RedirectResponse:
+    return RedirectResponse("/carte", status_code=308)
+
+
+@router.get("/carte/config.json", summary="Settings of the web map", **access(EVERYONE))
+def config(services: ServicesDep) -> JSONResponse:
+    settings = services.settings
+    _, catalogue = services.catalogue.get()
+    first, last = catalogue.time_range
+    return JSONResponse(
+        {
+            "basemap_url": settings.web_basemap_url,
+            "basemap_attribution": settings.web_basemap_attribution,
+            "bounds": list(catalogue.bbox) if catalogue.bbox else None,
+            "time_range": [
+                first.astimezone().date().isoformat() if first else None,
+                last.astimezone().date().isoformat() if last else None,
+            ],
+            "resolutions": list(RESOLUTIONS),
+            "public_max_resolution": settings.public_max_resolution,
+            "timezone": settings.timezone,
+        },
+        headers=NO_CACHE,
+    )
+
+
+@router.get("/carte/static/{name}", include_in_schema=False, **access(EVERYONE))
+def static(name: str) -> FileResponse:
+    path = STATIC_DIR / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise NotFound(f"fichier « {name} » introuvable")
+    return _file(path)
+
+
+@router.get("/carte/vendor/{name}", include_in_schema=False, **access(EVERYONE))
+def vendor(name: str, services: ServicesDep) -> Response:
+    if name not in VENDOR_FILES:
+        raise NotFound(f"fichier « {name} » introuvable")
+    path = services.settings.web_vendor_dir / name
+    if not path.is_file():
+        return HTMLResponse(
+            MISSING_VENDOR.format(path=services.settings.web_vendor_dir), status_code=503
+        )
+    return FileResponse(
+        path,
+        media_type="text/javascript" if name.endswith(".js") else mimetypes.guess_type(name)[0],
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
