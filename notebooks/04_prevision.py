@@ -8,7 +8,7 @@
 # 2. **Backtest sur des données réelles** : les vols de véhicules de New York (2014-2015, dossier
 #    de données partagé), chaque semaine complète de 2015 (`--nyc-weeks` pour n'en garder que
 #    les premières). Si le dossier partagé manque, cette partie seule est sautée.
-# 3. **Prévision de la semaine suivante** avec la méthode recommandée (`--method`, `gbm` par
+# 3. **Prévision de la semaine suivante** avec la méthode recommandée (`--method`, `ensemble` par
 #    défaut), enregistrée dans la base (servie en `/collections/forecasts`), et sa carte.
 #
 # Base : `GEOTRANQUIL_DATABASE_URL` (par défaut, celle de la démonstration). Résumé chiffré :
@@ -32,7 +32,7 @@ from geotranquil.config import Settings, shared_data_dir
 from geotranquil.db.engine import make_engine
 from geotranquil.forecast.backtest import BacktestResult, rolling_origin
 from geotranquil.forecast.points import convex_hull_area, forecast_data_from_points
-from geotranquil.forecast.registry import METHODS
+from geotranquil.forecast.registry import METHODS, RECOMMENDED
 from geotranquil.services.forecasting import (
     compute_forecast,
     forecast_picture,
@@ -54,7 +54,7 @@ parser.add_argument("--weeks", type=int, default=26, help="semaines du backtest 
 parser.add_argument(
     "--nyc-weeks", type=int, default=None, help="semaines de 2015 (New York ; défaut : toutes)"
 )
-parser.add_argument("--method", default="gbm", choices=list(METHODS), help="méthode prévue")
+parser.add_argument("--method", default=RECOMMENDED, choices=list(METHODS), help="méthode prévue")
 args, _ = parser.parse_known_args()
 args.out.mkdir(parents=True, exist_ok=True)
 settings = Settings()

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 from geotranquil.config import Settings
 from geotranquil.forecast.backtest import rolling_origin
 from geotranquil.forecast.points import convex_hull_area, forecast_data_from_points
-from geotranquil.forecast.registry import METHODS
+from geotranquil.forecast.registry import METHODS, RECOMMENDED
 from geotranquil.geography.reference import load_geography
 from geotranquil.ingest.mapping import packaged_mappings
 from geotranquil.ingest.pipeline import ingest_file
@@ -214,7 +214,7 @@ def test_forecast_notebook(
 
     # next week's forecast: one more stored run, every land cell ranked
     forecast = summary["forecast"]
-    assert forecast["method"] == "gbm" and forecast["cells"] == data.n_cells
+    assert forecast["method"] == RECOMMENDED and forecast["cells"] == data.n_cells
     assert forecast["origin"] == (data.periods[-1] + timedelta(days=7)).isoformat()
     with clean_events.connect() as conn:
         runs = conn.execute(text("SELECT count(*) FROM forecast_runs")).scalar_one()
@@ -227,7 +227,7 @@ def test_forecast_notebook(
             {"r": forecast["run_id"]},
         ).all()
     assert runs == runs_before + 1
-    assert (stored.method, stored.origin.isoformat()) == ("gbm", forecast["origin"])
+    assert (stored.method, stored.origin.isoformat()) == (RECOMMENDED, forecast["origin"])
     assert len(ranks) == data.n_cells and ranks[0].h3 == forecast["first_cell"]
     expected = np.array([r.expected for r in ranks])
     assert (np.diff(expected) <= 0).all() and expected[0] > 0

@@ -706,8 +706,13 @@ app.add_typer(forecast_app, name="forecast")
 def forecast_main(
     ctx: typer.Context,
     method: Annotated[
-        str, typer.Option("--methode", "-m", help="naive, naive_year, kde, prospective, sepp, gbm.")
-    ] = "gbm",
+        str,
+        typer.Option(
+            "--methode",
+            "-m",
+            help="naive, naive_year, kde, prospective, sepp, gbm, multiscale, ensemble.",
+        ),
+    ] = "ensemble",
     resolution: Annotated[int, typer.Option("-r", help="Résolution H3 (9 ou 10).")] = 9,
     categories: Annotated[
         str | None, typer.Option("--categories", help="Codes séparés par des virgules.")
@@ -860,7 +865,7 @@ def demo(
     from geotranquil.services.forecasting import compute_forecast, forecast_picture
 
     with console.status("Prévision de la semaine suivante…"):
-        forecast = compute_forecast(engine, settings, method="gbm", resolution=9)
+        forecast = compute_forecast(engine, settings, resolution=9)
         picture = forecast_picture(
             engine, forecast.run_id, settings.data_dir / "overview" / "prevision.png"
         )

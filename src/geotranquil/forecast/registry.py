@@ -1,4 +1,10 @@
-"""The forecasting methods a user may choose, by name (baselines kept available next to ours)."""
+"""The forecasting methods a user may choose, by name (baselines kept available next to ours).
+
+:data:`RECOMMENDED` is the default of the service, the command line and the demo: the mean of
+our multi-scale model and the self-exciting process (``ensemble``), the best of our models on
+the New York benchmark at 1, 5 and 10 % of the area (``benchmarks/forecast_vs_baselines.py``;
+its partner, SEPP, was chosen on a validation inside the training year).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,9 @@ from geotranquil.forecast.baselines import (
     NaiveYear,
     ProspectiveHotspot,
 )
-from geotranquil.forecast.boosting import BoostedForecaster
+from geotranquil.forecast.boosting import BoostedForecaster, EnsembleForecaster
 from geotranquil.forecast.sepp import SeppGrid
+from geotranquil.forecast.stacking import MultiScaleForecaster
 
 #: name -> (French description, factory of a fresh, unfitted instance)
 METHODS: dict[str, tuple[str, Callable[[], Forecaster]]] = {
@@ -29,7 +36,18 @@ METHODS: dict[str, tuple[str, Callable[[], Forecaster]]] = {
         "gradient boosting sur indicateurs spatio-temporels (le nôtre)",
         lambda: BoostedForecaster(),
     ),
+    "multiscale": (
+        "régression de Poisson sur densités de noyau à plusieurs échelles (le nôtre)",
+        lambda: MultiScaleForecaster(name="multiscale"),
+    ),
+    "ensemble": (
+        "moyenne du modèle multi-échelles et du processus auto-excitant (le nôtre, recommandé)",
+        lambda: EnsembleForecaster([MultiScaleForecaster(), SeppGrid()], name="ensemble"),
+    ),
 }
+
+#: the method used when none is chosen
+RECOMMENDED = "ensemble"
 
 
 def make_method(name: str) -> Forecaster:

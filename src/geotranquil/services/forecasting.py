@@ -24,7 +24,7 @@ from geotranquil.errors import InvalidInput
 from geotranquil.forecast.backtest import BacktestResult, rolling_origin
 from geotranquil.forecast.base import ForecastData
 from geotranquil.forecast.metrics import AREA_SHARES
-from geotranquil.forecast.registry import METHODS, make_method
+from geotranquil.forecast.registry import METHODS, RECOMMENDED, make_method
 
 #: forecast period name -> length in days
 PERIODS = {"week": 7, "day": 1}
@@ -174,7 +174,7 @@ def compute_forecast(
     engine: Engine,
     settings: Settings,
     *,
-    method: str = "gbm",
+    method: str = RECOMMENDED,
     resolution: int = 9,
     categories: tuple[str, ...] | None = None,
     horizon: int = 1,
