@@ -800,6 +800,67 @@ def forecast_backtest(
         console.print(f"Courbes de couverture : {picture}")
 
 
+@forecast_app.command("fichier")
+@friendly
+def forecast_file(
+    points: Annotated[Path, typer.Argument(help="Points datés : CSV (lon, lat) ou GeoJSON.")],
+    zone: Annotated[
+        Path | None,
+        typer.Option("--zone", help="Zone d'étude (GeoJSON, GeoPackage…) ; défaut : enveloppe."),
+    ] = None,
+    time_column: Annotated[
+        str | None, typer.Option("--colonne-temps", help="Colonne de la date et de l'heure.")
+    ] = None,
+    resolution: Annotated[int, typer.Option("-r", help="Résolution H3.")] = 9,
+    period: Annotated[
+        str, typer.Option("--periode", help="Période prévue : week (semaine) ou day (jour).")
+    ] = "week",
+    origins: Annotated[int, typer.Option("--origines", help="Périodes prévues et notées.")] = 26,
+    methods: Annotated[
+        str | None,
+        typer.Option("--methodes", help="Méthodes comparées, séparées par des virgules."),
+    ] = None,
+    method: Annotated[
+        str, typer.Option("--methode", "-m", help="Méthode de la prévision écrite.")
+    ] = "ensemble",
+    out: Annotated[Path, typer.Option("--out", help="Dossier des résultats.")] = Path(
+        "var/forecast/fichier"
+    ),
+) -> None:
+    """Backtest et prévision sur un fichier de points de n'importe quelle ville (sans la base)."""
+    from geotranquil.forecast.registry import METHODS
+    from geotranquil.services.points_forecast import forecast_points, read_area, read_points
+
+    frame = read_points(points, time_column=time_column)
+    area = read_area(zone) if zone is not None else None
+    chosen = tuple(m.strip() for m in methods.split(",")) if methods else tuple(METHODS)
+    with steps_bar("Backtest", origins * len(chosen)) as (bar, task):
+
+        def progress(_method: str, _done: int, _total: int) -> None:
+            bar.advance(task)
+
+        done = forecast_points(
+            frame,
+            area,
+            out,
+            resolution=resolution,
+            period=period,
+            methods=chosen,
+            method=method,
+            n_origins=origins,
+            progress=progress,
+        )
+    data = done.data
+    console.print(
+        f"{_n(len(data.events))} points sur {_n(data.n_cells)} cellules et {data.n_periods} "
+        f"périodes ({data.periods[0]} → {data.periods[-1]}) ; {_n(done.dropped)} écarté(s) "
+        "(sans date ou position, ou hors de la zone)."
+    )
+    console.print(done.result.format_table(), soft_wrap=True)
+    console.print(f"Courbes de couverture : {done.coverage_png}")
+    console.print(f"Prévision ({done.method}) de la période suivante : {done.forecast_geojson}")
+
+
 @app.command("demo")
 @friendly
 def demo(
