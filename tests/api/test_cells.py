@@ -99,6 +99,9 @@ def test_the_map_page_and_its_files(http: httpx.Client) -> None:
         .startswith("text/javascript")
     )
     assert http.get("/carte/static/carte.js").status_code == 200
+    palettes = http.get("/carte/static/palettes.json")  # a JSON module: its type matters
+    assert palettes.headers["content-type"].startswith("application/json")
+    assert len(palettes.json()["patterns"]) == 17
     assert http.get("/carte/static/..%2Fapi%2Fweb.py").status_code == 404
     assert http.get("/carte/vendor/package.json").status_code == 404
     config = http.get("/carte/config.json").json()
@@ -111,3 +114,56 @@ def test_the_page_says_when_maplibre_is_not_installed(settings: Settings, tmp_pa
         page = client.get("/carte")
     assert page.status_code == 503
     assert "MapLibre GL JS n'est pas installée" in page.text and "scripts/setup.sh" in page.text
+
+
+def _sql_series(engine: Engine, h: int, bin: str, t0: str, t1: str) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT date_trunc(:bin, occurred_at AT TIME ZONE 'Europe/Paris')::date, count(*) "
+                "FROM events WHERE h3_r9 = :h AND occurred_at >= CAST(:t0 AS date) "
+                "AT TIME ZONE 'Europe/Paris' AND occurred_at < CAST(:t1 AS date) "
+                "AT TIME ZONE 'Europe/Paris' GROUP BY 1"
+            ),
+            {"bin": bin, "h": h, "t0": t0, "t1": t1},
+        ).all()
+    return {r[0].isoformat(): int(r[1]) for r in rows}
+
+
+def test_a_cell_series_by_day_week_or_month(
+    http: httpx.Client, served: Served, api_keys: dict[str, str], loaded_engine: Engine
+) -> None:
+    planner = headers_for("planner", api_keys)
+    h = h3.str_to_int(ROME_R9)
+    period = "2025-05-15/2025-07-14"  # both ends included: 61 days over three months
+    docs = {
+        b: http.get(
+            f"/cells/{ROME_R9}", params={"datetime": period, "bin": b}, headers=planner
+        ).json()
+        for b in ("day", "week", "month")
+    }
+    default = http.get(f"/cells/{ROME_R9}", params={"datetime": period}, headers=planner).json()
+    assert default["bin"] == "week" and default["series"] == docs["week"]["series"]
+    count = docs["day"]["count"]
+    assert count > 0
+    for b, doc in docs.items():
+        assert doc["bin"] == b
+        assert sum(x["n"] for x in doc["series"]) == count, b
+        expected = _sql_series(loaded_engine, h, b, "2025-05-15", "2025-07-15")
+        assert {x["start"]: x["n"] for x in doc["series"] if x["n"]} == expected, b
+        assert doc["weekly"] == docs["week"]["weekly"]  # the weekly series stays weekly
+    assert len(docs["day"]["series"]) == 61 and docs["day"]["series"][0]["start"] == "2025-05-15"
+    assert [x["start"] for x in docs["month"]["series"]] == [
+        "2025-05-01",
+        "2025-06-01",
+        "2025-07-01",
+    ]
+    weeks = [x["start"] for x in docs["week"]["series"]]
+    assert weeks[0] == "2025-05-12" and weeks[-1] == "2025-07-14" and len(weeks) == 10
+    assert [{"week": x["start"], "n": x["n"]} for x in docs["week"]["series"]] == (
+        docs["week"]["weekly"]
+    )
+
+    bad = http.get(f"/cells/{ROME_R9}", params={"bin": "year"}, headers=planner)
+    assert bad.status_code == 400
+    assert "pas de temps « year » inconnu" in bad.json()["description"]

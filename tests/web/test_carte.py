@@ -7,6 +7,7 @@ shows against the HTTP API and the pixels it draws.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 from datetime import timedelta
@@ -29,8 +30,13 @@ ROME = f"zoom=13.5&centre={RUE_DE_ROME[0]},{RUE_DE_ROME[1]}"
 PERIOD = f"debut={START.isoformat()}&fin={(END - timedelta(days=1)).isoformat()}"
 BACKGROUND = np.array([0xEE, 0xF0, 0xF2])
 OPACITY = 0.8
-GI_COLOURS = {3: (0xB2, 0x18, 0x2B), 2: (0xEF, 0x8A, 0x62), 1: (0xFD, 0xDB, 0xC7)}
 REPO = Path(__file__).resolve().parents[2]
+PALETTES = json.loads((REPO / "src/geotranquil/web/static/palettes.json").read_text("utf-8"))
+GI_COLOURS = {
+    b["bin"]: tuple(int(b["color"][i : i + 2], 16) for i in (1, 3, 5))
+    for b in PALETTES["gi_bins"]
+    if b["bin"] > 0
+}
 
 
 def _blend(rgb: tuple[int, int, int]) -> np.ndarray:

@@ -30,8 +30,9 @@ def runs(services: ServicesDep) -> JSONResponse:
 
 @router.get(
     "/cells/{hex_id}",
-    summary="One hexagon in detail: counts by category and week, run results, latest events",
+    summary="One hexagon in detail: counts by category and time bin, run results, latest events",
     description="Parameters: datetime (as for items), categories (comma-separated codes), "
+    "bin (day, week or month: the bins of ``series``; ``weekly`` is always by week), "
     "hotspot_run, emerging_run, forecast_run (default: the map's default runs), events_limit. "
     "Latest events only for the roles that may read raw events.",
     **access(AGGREGATES),

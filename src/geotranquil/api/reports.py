@@ -46,6 +46,11 @@ class ReportBody(BaseModel):
         None, description="Last day, included; default: the Sunday ending the last data week"
     )
     categories: list[str] | None = Field(None, description="Category codes; default: all")
+    bin: str = Field(
+        "week",
+        max_length=10,
+        description="Bins of ``series``: day, week or month (``weekly`` is always by week)",
+    )
 
 
 class ZoneBody(BaseModel):
@@ -78,6 +83,7 @@ def report(
         start=body.start,
         end=body.end,
         categories=tuple(body.categories) if body.categories else None,
+        bin=body.bin,
     )
     doc = polygon_report(engine=services.engine, request=request, settings=services.settings)
     if f == "csv":

@@ -1,4 +1,4 @@
-"""One hexagon in detail: its grid record, counts, weekly series, run results, latest events."""
+"""One hexagon in detail: its grid record, counts, series per time bin, run results, events."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from geotranquil.db.counts import BIN_SIZES
 from geotranquil.errors import InvalidInput, NotFound
 
 RESOLUTIONS = (7, 8, 9, 10)
@@ -69,6 +70,40 @@ def counts_by_category(
     return {str(r[0]): int(r[1]) for r in rows}
 
 
+def binned_counts(
+    *,
+    conn: Connection,
+    h3: int,
+    resolution: int,
+    categories: list[str],
+    start: datetime,
+    end: datetime,
+    timezone: str,
+    bin: str = "week",
+) -> list[dict[str, Any]]:
+    """Events of the cell per local day, week (Monday) or month, zeros included, ``[start, end)``.
+
+    Each bin is ``{"start": first local day, "n": events}``.
+    """
+    if bin not in BIN_SIZES:
+        raise InvalidInput(f"pas de temps « {bin} » inconnu : {', '.join(BIN_SIZES)}")
+    where, params = _filters(resolution, categories, start, end)
+    rows = conn.execute(
+        text(
+            "WITH bins AS (SELECT generate_series("
+            "date_trunc(:bin, CAST(:t0 AS timestamptz) AT TIME ZONE :tz), "
+            "CAST(:t1 AS timestamptz) AT TIME ZONE :tz - interval '1 microsecond', "
+            "CAST(:step AS interval)) AS bin), "
+            "n AS (SELECT date_trunc(:bin, occurred_at AT TIME ZONE :tz) AS bin, "
+            f"count(*) AS n FROM events WHERE {where} GROUP BY 1) "
+            "SELECT bins.bin::date, coalesce(n.n, 0) FROM bins "
+            "LEFT JOIN n ON n.bin = bins.bin ORDER BY 1"
+        ),
+        {**params, "h": h3, "tz": timezone, "bin": bin, "step": f"1 {bin}"},
+    ).all()
+    return [{"start": r[0].isoformat(), "n": int(r[1])} for r in rows]
+
+
 def weekly_counts(
     *,
     conn: Connection,
@@ -80,21 +115,17 @@ def weekly_counts(
     timezone: str,
 ) -> list[dict[str, Any]]:
     """Events of the cell per local week (Monday), zeros included, over ``[start, end)``."""
-    where, params = _filters(resolution, categories, start, end)
-    rows = conn.execute(
-        text(
-            "WITH weeks AS (SELECT generate_series("
-            "date_trunc('week', CAST(:t0 AS timestamptz) AT TIME ZONE :tz), "
-            "CAST(:t1 AS timestamptz) AT TIME ZONE :tz - interval '1 microsecond', "
-            "interval '1 week') AS week), "
-            "n AS (SELECT date_trunc('week', occurred_at AT TIME ZONE :tz) AS week, "
-            f"count(*) AS n FROM events WHERE {where} GROUP BY 1) "
-            "SELECT weeks.week::date, coalesce(n.n, 0) FROM weeks "
-            "LEFT JOIN n ON n.week = weeks.week ORDER BY 1"
-        ),
-        {**params, "h": h3, "tz": timezone},
-    ).all()
-    return [{"week": r[0].isoformat(), "n": int(r[1])} for r in rows]
+    series = binned_counts(
+        conn=conn,
+        h3=h3,
+        resolution=resolution,
+        categories=categories,
+        start=start,
+        end=end,
+        timezone=timezone,
+        bin="week",
+    )
+    return [{"week": b["start"], "n": b["n"]} for b in series]
 
 
 def hotspot_result(*, conn: Connection, h3: int, run_id: int) -> dict[str, Any] | None:

@@ -1,8 +1,8 @@
 """One hexagon in detail, for the map's side panel: what a click on a cell shows.
 
-Counts by category and per week for a period and categories, the cell's Gi* z-score and class,
-its emerging pattern and its forecast rank in the chosen runs, and (for the roles that may read
-raw events) its latest events.
+Counts by category and per time bin (day, week or month) for a period and categories, the cell's
+Gi* z-score and class, its emerging pattern and its forecast rank in the chosen runs, and (for the
+roles that may read raw events) its latest events.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine
 
 from geotranquil.config import Settings
 from geotranquil.db import cells
+from geotranquil.db.counts import BIN_SIZES
 from geotranquil.db.forecasts import latest_forecast
 from geotranquil.db.runs import default_run, get_run
 from geotranquil.errors import InvalidInput
@@ -32,6 +33,7 @@ CELL_PARAMETERS = (
     "emerging_run",
     "forecast_run",
     "events_limit",
+    "bin",
     "api_key",
 )
 EVENTS_LIMIT = 20
@@ -50,6 +52,23 @@ def parse_hex(value: str) -> int:
     if not 1 <= len(text) <= 16 or any(ch not in "0123456789abcdef" for ch in text):
         raise InvalidInput(f"identifiant d'hexagone « {value} » invalide : H3 en hexadécimal")
     return int(text, 16)
+
+
+def parse_bin(value: str | None) -> str:
+    """The time bin of a series: ``day``, ``week`` (the default) or ``month``.
+
+    Examples
+    --------
+    >>> parse_bin(None), parse_bin("month")
+    ('week', 'month')
+    """
+    if value is None:
+        return "week"
+    if value not in BIN_SIZES:
+        raise InvalidInput(
+            f"paramètre bin : pas de temps « {value} » inconnu ; valeurs : {', '.join(BIN_SIZES)}"
+        )
+    return value
 
 
 def _int_param(query: Mapping[str, str], name: str) -> int | None:
@@ -89,6 +108,7 @@ def cell_detail(
     )
     first, last = catalogue.time_range
     events_limit = _int_param(query, "events_limit") or EVENTS_LIMIT
+    bin = parse_bin(query.get("bin"))
     labels = {c.code: c.label for c in catalogue.categories}
     with engine.connect() as conn:
         cell = cells.grid_cell(conn=conn, h3=h3)
@@ -98,19 +118,24 @@ def cell_detail(
         )
         week_start = start or first
         week_end = end or (last + timedelta(seconds=1) if last else None)
-        weekly = (
-            cells.weekly_counts(
-                conn=conn,
-                h3=h3,
-                resolution=resolution,
-                categories=categories,
-                start=week_start,
-                end=week_end,
-                timezone=settings.timezone,
+        series: list[dict[str, Any]] = []
+        weekly: list[dict[str, Any]] = []
+        if week_start is not None and week_end is not None:
+            window: dict[str, Any] = {
+                "conn": conn,
+                "h3": h3,
+                "resolution": resolution,
+                "categories": categories,
+                "start": week_start,
+                "end": week_end,
+                "timezone": settings.timezone,
+            }
+            series = cells.binned_counts(**window, bin=bin)
+            weekly = (
+                [{"week": b["start"], "n": b["n"]} for b in series]
+                if bin == "week"
+                else cells.weekly_counts(**window)
             )
-            if week_start is not None and week_end is not None
-            else []
-        )
         hot = _hot_spot(conn, h3, _int_param(query, "hotspot_run"), "gi_star")
         emerging = _hot_spot(conn, h3, _int_param(query, "emerging_run"), "emerging")
         forecast = _forecast(conn, h3, _int_param(query, "forecast_run"))
@@ -140,6 +165,8 @@ def cell_detail(
         "by_category": [
             {"category": c, "label": labels[c], "n": counts.get(c, 0)} for c in categories
         ],
+        "bin": bin,
+        "series": series,
         "weekly": weekly,
         "hot_spot": None,
         "emerging": None,

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, text
 
 from geotranquil.config import Settings
+from geotranquil.db.counts import BIN_SIZES
 from geotranquil.db.reports import last_event_day, run_report
 from geotranquil.db.runs import default_run
 from geotranquil.errors import InvalidInput, NotFound
@@ -37,6 +38,7 @@ class ReportRequest:
     start: date | None = None
     end: date | None = None  # inclusive
     categories: tuple[str, ...] | None = None
+    bin: str = "week"  # of the series: day, week or month
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class ReportQuery:
     categories: list[str]
     labels: dict[str, str]
     runs: dict[str, Any]
+    bin: str = "week"
 
 
 def prepare_report(*, conn: Connection, request: ReportRequest, settings: Settings) -> ReportQuery:
@@ -70,6 +73,10 @@ def prepare_report(*, conn: Connection, request: ReportRequest, settings: Settin
             f"catégorie(s) inconnue(s) : {', '.join(unknown) or '(aucune)'} ; "
             f"catégories : {', '.join(labels)}"
         )
+    if request.bin not in BIN_SIZES:
+        raise InvalidInput(
+            f"bin : pas de temps « {request.bin} » inconnu ; valeurs : {', '.join(BIN_SIZES)}"
+        )
     start, end = _period(conn, request, settings)
     length = end - start
     tz = ZoneInfo(settings.timezone)
@@ -88,6 +95,10 @@ def prepare_report(*, conn: Connection, request: ReportRequest, settings: Settin
         "cats": categories,
         "w0": start - timedelta(days=start.weekday()),
         "w1": end - timedelta(days=1),
+        "bin": request.bin,
+        "step": f"1 {request.bin}",
+        "s0": _bin_start(start, request.bin),
+        "s1": end - timedelta(days=1),
         "hot_run": hot["id"] if hot else None,
         "emerging_run": emerging["id"] if emerging else None,
         "hot_labels": [GI_BIN_LABELS_FR[b] for b in (1, 2, 3)],
@@ -105,7 +116,22 @@ def prepare_report(*, conn: Connection, request: ReportRequest, settings: Settin
         "hot_spots": _run_info(hot),
         "emerging": _run_info(emerging),
     }
-    return ReportQuery(params, zone, period, categories, labels, runs)
+    return ReportQuery(params, zone, period, categories, labels, runs, request.bin)
+
+
+def _bin_start(day: date, bin: str) -> date:
+    """The first day of the bin holding ``day``.
+
+    Examples
+    --------
+    >>> [_bin_start(date(2025, 6, 12), b).isoformat() for b in ("day", "week", "month")]
+    ['2025-06-12', '2025-06-09', '2025-06-01']
+    """
+    if bin == "week":
+        return day - timedelta(days=day.weekday())
+    if bin == "month":
+        return day.replace(day=1)
+    return day
 
 
 def _run_info(run: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -239,6 +265,8 @@ def finish_report(query: ReportQuery, raw: dict[str, Any]) -> dict[str, Any]:
         "totals": totals,
         "by_category": lines,
         "weekly": raw["weekly"],
+        "bin": query.bin,
+        "series": raw["series"],
         "hot_cells": {"type": "FeatureCollection", "features": raw["hot_cells"]},
         "emerging_cells": {"type": "FeatureCollection", "features": raw["emerging_cells"]},
         "runs": query.runs,

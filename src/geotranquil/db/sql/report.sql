@@ -2,8 +2,9 @@
 -- previous period of the same length, the weekly series, residents (area-weighted from the
 -- resolution-10 grid), the city-wide figures, and the hot and emerging cells inside.
 -- Binds: :area_id (int or NULL) or :wkt (EPSG:4326), :t0, :t1, :p0 (previous period start),
--- :tz, :cats (text[]), :w0, :w1 (first and last week, local dates), :hot_run, :emerging_run
--- (int or NULL), :hot_labels, :pattern_names, :pattern_labels (text[]).
+-- :tz, :cats (text[]), :w0, :w1 (first and last week, local dates), :bin ('day', 'week' or
+-- 'month'), :step (its interval), :s0, :s1 (first and last bin, local dates), :hot_run,
+-- :emerging_run (int or NULL), :hot_labels, :pattern_names, :pattern_labels (text[]).
 WITH zone AS (
     SELECT coalesce(
         (SELECT geom FROM areas WHERE id = CAST(:area_id AS integer)),
@@ -36,6 +37,15 @@ weeks AS (
 ),
 weekly AS (
     SELECT date_trunc('week', occurred_at AT TIME ZONE :tz)::date AS week, count(*) AS n
+    FROM ev WHERE occurred_at >= :t0 GROUP BY 1
+),
+bins AS (
+    SELECT b::date AS start
+    FROM generate_series(CAST(:s0 AS date), CAST(:s1 AS date), CAST(:step AS interval)) AS b
+),
+binned AS (
+    SELECT date_trunc(CAST(:bin AS text), occurred_at AT TIME ZONE :tz)::date AS start,
+           count(*) AS n
     FROM ev WHERE occurred_at >= :t0 GROUP BY 1
 ),
 -- A cell's residents live on its part inside the study area (land_share of it): the share of
@@ -80,6 +90,11 @@ SELECT json_build_object(
     'weekly', coalesce((
         SELECT json_agg(json_build_object('week', w.week, 'n', coalesce(k.n, 0)) ORDER BY w.week)
         FROM weeks w LEFT JOIN weekly k ON k.week = w.week
+    ), '[]'::json),
+    'series', coalesce((
+        SELECT json_agg(json_build_object('start', b.start, 'n', coalesce(k.n, 0))
+               ORDER BY b.start)
+        FROM bins b LEFT JOIN binned k ON k.start = b.start
     ), '[]'::json),
     'hot_cells', coalesce((
         SELECT json_agg(json_build_object(

@@ -2,8 +2,8 @@
 import { ApiError, apiKey, authHeaders, detectRole, getJson, send, setApiKey } from "./api.js";
 import { PolygonDrawing } from "./dessin.js";
 import {
-  COUNT_BREAKS, FILL_OPACITY, RATE_BREAKS, forecastFill, giFill, giOpacity, legendItems,
-  patternFill, patternOpacity, stepFill,
+  FILL_OPACITY, forecastFill, giFill, giOpacity, legendItems, patternFill, patternOpacity,
+  quantileBreaks, sequential, stepFill,
 } from "./palettes.js";
 import { cellPanel, esc, publicCellPanel, reportPanel } from "./panneau.js";
 
@@ -18,10 +18,44 @@ const LAYERS = [
   { id: "forecast", label: "Prévision (période suivante)", staff: true, kind: "forecast" },
 ];
 const PUBLIC_MIN_COUNT = 5;
+// time bins: the API's names and the URL's (French) ones
+const BINS = [
+  { id: "day", url: "jour", label: "Jour" },
+  { id: "week", url: "semaine", label: "Semaine" },
+  { id: "month", url: "mois", label: "Mois" },
+];
+const VALUES_PAGE = 10000;
+// MapLibre's own texts, in French
+const MAPLIBRE_FR = {
+  "AttributionControl.ToggleAttribution": "Afficher ou masquer les sources",
+  "AttributionControl.MapFeedback": "Signaler une erreur de carte",
+  "FullscreenControl.Enter": "Plein écran",
+  "FullscreenControl.Exit": "Quitter le plein écran",
+  "GeolocateControl.FindMyLocation": "Me localiser",
+  "GeolocateControl.LocationNotAvailable": "Position indisponible",
+  "LogoControl.Title": "MapLibre",
+  "Map.Title": "Carte de Marseille",
+  "Marker.Title": "Repère",
+  "NavigationControl.ResetBearing": "Remettre le nord en haut",
+  "NavigationControl.ZoomIn": "Zoom avant",
+  "NavigationControl.ZoomOut": "Zoom arrière",
+  "Popup.Close": "Fermer",
+  "ScaleControl.Feet": "pi",
+  "ScaleControl.Meters": "m",
+  "ScaleControl.Kilometers": "km",
+  "GlobeControl.Enable": "Activer le globe",
+  "GlobeControl.Disable": "Désactiver le globe",
+  "TerrainControl.Enable": "Activer le relief",
+  "TerrainControl.Disable": "Désactiver le relief",
+  "CooperativeGesturesHandler.WindowsHelpText": "Ctrl + molette pour zoomer",
+  "CooperativeGesturesHandler.MacHelpText": "⌘ + molette pour zoomer",
+  "CooperativeGesturesHandler.MobileHelpText": "Deux doigts pour déplacer la carte",
+};
 
 const app = {
   map: null, role: "public", config: null, categories: [], runs: null, zones: [],
-  state: null, drawing: null, report: null, reportBody: null, cell: null, labels: new Map(),
+  state: null, drawing: null, report: null, reportBody: null, reportTarget: null, cell: null,
+  labels: new Map(), classes: null, loads: 0,
 };
 window.carte = app;
 
@@ -33,6 +67,7 @@ function readState() {
     layer: p.get("couche") || "",
     start: p.get("debut") || "",
     end: p.get("fin") || "",
+    bin: (BINS.find((b) => b.url === p.get("pas")) || BINS[1]).id,
     cats: p.get("categories") ? p.get("categories").split(",") : null,
     res: Number(p.get("resolution")) || 0,
     run: p.get("calcul") || "",
@@ -48,6 +83,7 @@ function writeState() {
   p.set("couche", s.layer);
   if (s.start) p.set("debut", s.start);
   if (s.end) p.set("fin", s.end);
+  p.set("pas", BINS.find((b) => b.id === s.bin).url);
   if (s.cats) p.set("categories", s.cats.join(","));
   p.set("resolution", String(s.res));
   if (s.run) p.set("calcul", s.run);
@@ -78,7 +114,11 @@ function mayReadRaw() { return RAW.has(app.role); }
 function runsOf(kind) {
   if (!app.runs) return [];
   if (kind === "forecast") return app.runs.forecast_runs;
-  return app.runs.hotspot_runs.filter((r) => r.kind === kind);
+  const runs = app.runs.hotspot_runs.filter((r) => r.kind === kind);
+  if (kind !== "emerging") return runs;
+  // the emerging analysis follows the chosen time bin, when a run was computed with it
+  const same = runs.filter((r) => r.bin === app.state.bin);
+  return same.length ? same : runs;
 }
 
 function availableLayers() {
@@ -124,6 +164,8 @@ function buildControls() {
       ${r === s.res ? "selected" : ""}>${r}</option>`).join("");
   $("debut").value = s.start;
   $("fin").value = s.end;
+  $("pas").innerHTML = BINS.map((b) => `<option value="${b.id}" ${b.id === s.bin ? "selected" : ""}>
+      ${b.label}</option>`).join("");
   const families = new Map();
   for (const c of app.categories) {
     if (!families.has(c.family)) families.set(c.family, { label: c.family_label, items: [] });
@@ -151,11 +193,16 @@ function buildRunSelect() {
   select.innerHTML = '<option value="">Par défaut</option>' + runs.map((r) => {
     const text = kind === "forecast"
       ? `n° ${r.id} — ${r.method}, à partir du ${r.origin}, rés. ${r.resolution}`
-      : `n° ${r.id} — du ${r.period_start} au ${r.period_end}, rés. ${r.resolution}`;
+      : `n° ${r.id} — du ${r.period_start} au ${r.period_end}, rés. ${r.resolution}, pas : ${binLabel(r.bin)}`;
     return `<option value="${r.id}" ${String(r.id) === s.run ? "selected" : ""}>${esc(text)}</option>`;
   }).join("");
   select.disabled = runs.length === 0;
   $("resolution").disabled = !["counts", "rates"].includes(s.layer);
+}
+
+function binLabel(id) {
+  const found = BINS.find((b) => b.id === id);
+  return found ? found.label.toLowerCase() : id;
 }
 
 function bindControls() {
@@ -169,6 +216,12 @@ function bindControls() {
   $("calcul").addEventListener("change", (e) => { app.state.run = e.target.value; refresh(); });
   $("debut").addEventListener("change", (e) => { app.state.start = e.target.value; refresh(); });
   $("fin").addEventListener("change", (e) => { app.state.end = e.target.value; refresh(); });
+  $("pas").addEventListener("change", (e) => {
+    app.state.bin = e.target.value;
+    if (app.state.layer === "emerging") { app.state.run = ""; buildRunSelect(); }
+    refresh();
+    if (app.report && app.reportTarget) requestReport(app.reportTarget.target, app.reportTarget.geometry);
+  });
   $("evenements").addEventListener("change", (e) => { app.state.events = e.target.checked; refresh(); });
   $("familles").addEventListener("change", () => { readCategories(); refresh(); });
   $("toutes").addEventListener("click", () => { setAllCategories(true); });
@@ -208,8 +261,11 @@ function collectionOf(layer) {
   const s = app.state;
   switch (layer) {
     case "hotspots":
-    case "emerging":
       return s.run ? `run-${s.run}` : layer;
+    case "emerging": {
+      const run = runRecord();
+      return run ? `run-${run.id}` : layer;
+    }
     case "forecast":
       return s.run ? `forecast-${s.run}` : "forecasts";
     default:
@@ -232,8 +288,8 @@ function fillPaint(layer) {
   switch (layer) {
     case "hotspots": return { "fill-color": giFill(), "fill-opacity": giOpacity() };
     case "emerging": return { "fill-color": patternFill(), "fill-opacity": patternOpacity() };
-    case "counts": return { "fill-color": stepFill("count", COUNT_BREAKS), "fill-opacity": FILL_OPACITY };
-    case "rates": return { "fill-color": stepFill("rate_per_1000", RATE_BREAKS), "fill-opacity": FILL_OPACITY };
+    case "counts": return { "fill-color": stepFill("count", classBreaks()), "fill-opacity": FILL_OPACITY };
+    case "rates": return { "fill-color": stepFill("rate_per_1000", classBreaks()), "fill-opacity": FILL_OPACITY };
     default: return { "fill-color": forecastFill(), "fill-opacity": FILL_OPACITY };
   }
 }
@@ -282,11 +338,27 @@ function renderLayers() {
   describe();
 }
 
+function legendItem(i) {
+  const data = i.from === undefined ? ""
+    : ` data-de="${i.from}" data-a="${i.to ?? ""}" data-n="${i.n}"`;
+  const symbol = i.symbol ? `<span class="symbole" aria-hidden="true">${esc(i.symbol)}</span>` : "";
+  const count = i.n === undefined ? "" : ` <span class="effectif">(${i.n} hex.)</span>`;
+  return `<li${data}><span class="pastille" aria-hidden="true"
+      style="background:${i.color};opacity:${i.opacity}"></span>${symbol}${esc(i.label)}${count}</li>`;
+}
+
 function renderLegend() {
   const s = app.state;
   const layer = LAYERS.find((l) => l.id === s.layer);
-  let html = `<h2>${esc(layer.label)}</h2><ul>${legendItems(s.layer).map((i) => `<li>
-      <span class="pastille" style="background:${i.color}"></span>${esc(i.label)}</li>`).join("")}</ul>`;
+  const classed = ["counts", "rates"].includes(s.layer);
+  const items = legendItems(s.layer, classed ? currentClasses() : null);
+  let html = `<h2>${esc(layer.label)}</h2>`;
+  if (classed) {
+    html += items.length
+      ? `<p class="aide">Classes par quantiles des ${app.classes.values.length} hexagones non vides.</p>`
+      : '<p class="aide">Aucun hexagone non vide pour ce choix.</p>';
+  }
+  html += `<ul>${items.map(legendItem).join("")}</ul>`;
   if (["counts", "rates"].includes(s.layer) && !isStaff()) {
     html += `<p class="aide">Nombres inférieurs à ${PUBLIC_MIN_COUNT} masqués.</p>`;
   }
@@ -341,14 +413,55 @@ function describe() {
       const name = s.layer === "hotspots" ? "Points chauds (Gi*)" : "Tendances émergentes (Gi* espace-temps)";
       text = `${name}, calcul n° ${run.id} : résolution ${run.resolution}, du ${run.period_start} ` +
         `au ${run.period_end} (fin exclue), ${run.categories ? run.categories.join(", ") : "toutes catégories"}, ` +
-        `${run.value === "counts" ? "nombres" : run.value} ; calculé le ${dateFr(run.created_at)}.`;
+        `pas : ${binLabel(run.bin)}, ${run.value === "counts" ? "nombres" : run.value} ; ` +
+        `calculé le ${dateFr(run.created_at)}.`;
     }
   }
   if (s.events && mayReadRaw()) text += ` Événements bruts ${period}, ${categoriesText()}.`;
   $("description").textContent = text;
 }
 
-function refresh() {
+// --- class limits from the data (counts and rates) ---------------------------------------------
+function valueProperty(layer) {
+  return layer === "rates" ? "rate_per_1000" : "count";
+}
+
+function classKey() {
+  const s = app.state;
+  return JSON.stringify([s.layer, s.res, datetimeParam(), s.cats, app.role]);
+}
+
+function classBreaks() {
+  return app.classes && app.classes.key === classKey() ? app.classes.breaks : [];
+}
+
+function currentClasses() {
+  if (!app.classes || app.classes.key !== classKey()) return [];
+  return sequential(app.classes.breaks, app.classes.values);
+}
+
+// The values of the current layer, from the public items API (the same numbers as the tiles).
+async function loadClasses() {
+  const s = app.state;
+  const key = classKey();
+  if (app.classes && app.classes.key === key) return true;
+  const property = valueProperty(s.layer);
+  const params = {
+    properties: property, filter: `${property} > 0`, limit: VALUES_PAGE,
+    datetime: datetimeParam(), categories: s.cats ? s.cats.join(",") : null,
+  };
+  const values = [];
+  for (let offset = 0; ; offset += VALUES_PAGE) {
+    const page = await getJson(`/collections/counts-r${s.res}/items`, { ...params, offset });
+    for (const f of page.features) values.push(f.properties[property]);
+    if (page.features.length < VALUES_PAGE) break;
+  }
+  if (key !== classKey()) return false; // the state changed meanwhile: a newer load follows
+  app.classes = { key, values, breaks: quantileBreaks(values) };
+  return true;
+}
+
+async function refresh() {
   document.body.dataset.carte = "chargement";
   writeState();
   if (app.state.cats && app.state.cats.length === 0) {
@@ -359,6 +472,16 @@ function refresh() {
     return;
   }
   message("");
+  if (["counts", "rates"].includes(app.state.layer)) {
+    app.loads += 1;
+    try {
+      if (!(await loadClasses())) return;
+    } catch (err) {
+      failed(err);
+      document.body.dataset.carte = "inactive";
+      return;
+    } finally { app.loads -= 1; }
+  }
   renderLayers();
   if (app.cell) showCell(app.cell.hex, app.cell.props);
 }
@@ -436,16 +559,32 @@ async function showCell(hex, props) {
   }
   const s = app.state;
   const kind = LAYERS.find((l) => l.id === s.layer).kind;
-  const params = { datetime: datetimeParam(), categories: s.cats ? s.cats.join(",") : null };
+  const params = {
+    datetime: datetimeParam(), categories: s.cats ? s.cats.join(",") : null, bin: s.bin,
+  };
   if (s.run && kind === "gi_star") params.hotspot_run = s.run;
-  if (s.run && kind === "emerging") params.emerging_run = s.run;
+  if (kind === "emerging" && runRecord()) params.emerging_run = String(runRecord().id);
   if (s.run && kind === "forecast") params.forecast_run = s.run;
   panel.dataset.contenu = "chargement";
   try {
     const doc = await getJson(`/cells/${hex}`, params);
-    panel.innerHTML = cellPanel(doc, app.role);
+    panel.innerHTML = cellPanel(doc, app.role, binLabel(doc.bin));
+    app.report = null;
     panel.dataset.contenu = "hexagone";
   } catch (err) { failed(err); }
+}
+
+// The keyboard's click: Enter on the map acts at its centre (Space adds a vertex when drawing).
+function onMapKey(e) {
+  if (e.key !== "Enter" && e.key !== " ") return;
+  const map = app.map;
+  const lngLat = map.getCenter();
+  const at = { lngLat, point: map.project(lngLat) };
+  if (app.drawing.active) {
+    if (e.key === " ") { e.preventDefault(); app.drawing.add(lngLat); }
+    return; // Enter finishes the drawing (dessin.js)
+  }
+  if (e.key === "Enter") { e.preventDefault(); onClick(at); }
 }
 
 async function onClick(e) {
@@ -488,21 +627,23 @@ async function requestReport(target, geometry) {
   if (s.start) body.start = s.start;
   if (s.end) body.end = s.end;
   if (s.cats) body.categories = s.cats;
+  body.bin = s.bin;
   const panel = $("panneau");
   panel.dataset.contenu = "chargement";
   try {
     const doc = await (await send("POST", "/reports", body)).json();
     app.report = doc;
     app.reportBody = body;
+    app.reportTarget = { target, geometry };
     app.cell = null;
-    panel.innerHTML = reportPanel(doc, Boolean(geometry));
+    panel.innerHTML = reportPanel(doc, true, binLabel(doc.bin));
     panel.dataset.contenu = "rapport";
     let outline = geometry;
     if (!outline && target.zone_id) outline = (await getJson(`/zones/${target.zone_id}`)).geometry;
     const features = doc.hot_cells.features.map((f) => ({ ...f, properties: { ...f.properties, kind: "hot" } }));
     if (outline) features.push({ type: "Feature", properties: { kind: "zone" }, geometry: outline });
     app.map.getSource("selection").setData({ type: "FeatureCollection", features });
-    bindReportButtons(geometry);
+    bindReportButtons(target, geometry);
     panel.focus();
   } catch (err) { failed(err); panel.dataset.contenu = "erreur"; }
 }
@@ -517,7 +658,15 @@ function download(blob, name) {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
-function bindReportButtons(geometry) {
+// The outline to save: the drawn polygon, the clicked area's or the picked zone's.
+async function outlineOf(target, geometry) {
+  if (geometry) return geometry;
+  if (target.zone_id) return (await getJson(`/zones/${target.zone_id}`)).geometry;
+  const collection = `${target.area.kind}s`;
+  return (await getJson(`/collections/${collection}/items/${encodeURIComponent(target.area.code)}`)).geometry;
+}
+
+function bindReportButtons(target, geometry) {
   $("export-csv").addEventListener("click", async () => {
     try {
       const response = await send("POST", "/reports", app.reportBody, { f: "csv" });
@@ -535,11 +684,16 @@ function bindReportButtons(geometry) {
   });
   const save = $("enregistrer-zone");
   if (!save) return;
-  save.addEventListener("click", () => { $("form-zone").hidden = false; $("nom-zone").focus(); });
+  save.addEventListener("click", () => {
+    $("form-zone").hidden = false;
+    if (!$("nom-zone").value && !geometry) $("nom-zone").value = app.report.zone.name;
+    $("nom-zone").focus();
+  });
   $("form-zone").addEventListener("submit", async (e) => {
     e.preventDefault();
     try {
-      const zone = await (await send("POST", "/zones", { name: $("nom-zone").value, geometry })).json();
+      const outline = await outlineOf(target, geometry);
+      const zone = await (await send("POST", "/zones", { name: $("nom-zone").value, geometry: outline })).json();
       app.zones = (await getJson("/zones")).zones;
       buildControls();
       $("zone-enregistree").value = String(zone.id);
@@ -605,6 +759,7 @@ async function start() {
     attributionControl: { compact: false, customAttribution: "geotranquil — limites : IGN Admin Express" },
     transformRequest: (url) => (url.startsWith(window.location.origin) ? { url, headers: authHeaders() } : { url }),
     maxZoom: 17,
+    locale: MAPLIBRE_FR,
   };
   if (app.state.center && app.state.zoom !== null) {
     options.center = app.state.center;
@@ -624,17 +779,16 @@ async function start() {
   });
   app.drawing = new PolygonDrawing(map, (geometry) => requestReport({ geometry }, geometry), drawingChanged);
   map.on("load", () => {
-    document.body.dataset.carte = "chargement";
-    writeState();
-    renderLayers();
+    refresh();
     map.on("click", onClick);
+    map.getCanvas().addEventListener("keydown", onMapKey);
     map.on("moveend", writeState);
     map.on("mouseenter", "donnees-remplissage", () => { if (!app.drawing.active) map.getCanvas().style.cursor = "pointer"; });
     map.on("mouseleave", "donnees-remplissage", () => { if (!app.drawing.active) map.getCanvas().style.cursor = ""; });
   });
   map.on("idle", () => {
     updateLabels();
-    document.body.dataset.carte = "inactive";
+    if (app.loads === 0) document.body.dataset.carte = "inactive";
   });
 }
 

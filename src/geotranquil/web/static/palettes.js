@@ -1,60 +1,59 @@
-// Colours and legends of the layers. Palettes chosen to stay readable for colour-blind users:
-// ColorBrewer RdBu (diverging) for Gi*, YlGnBu (sequential) for counts and rates, Purples for the
-// forecast; emerging patterns pair warm hues (hot) with cool hues (cold), light to dark by kind.
+// Colours and legends of the layers. The colours live in palettes.json, read by this module and
+// by the colour-blindness test (tests/web/test_palettes.py): neighbouring classes of every legend
+// stay distinct under deuteranopia, protanopia and tritanopia. The sixteen emerging patterns
+// cannot all be told apart by colour alone: warm (hot) and cool (cold) families and neighbours in
+// the legend are distinct, and each pattern carries a symbol (▲/▼ and a letter) shown in the
+// legend and in the panel.
+import PALETTES from "./palettes.json" with { type: "json" };
 
-export const GI_BINS = [
-  { bin: 3, label: "Point chaud — 99 %", color: "#b2182b" },
-  { bin: 2, label: "Point chaud — 95 %", color: "#ef8a62" },
-  { bin: 1, label: "Point chaud — 90 %", color: "#fddbc7" },
-  { bin: 0, label: "Non significatif", color: "#f7f7f7" },
-  { bin: -1, label: "Point froid — 90 %", color: "#d1e5f0" },
-  { bin: -2, label: "Point froid — 95 %", color: "#67a9cf" },
-  { bin: -3, label: "Point froid — 99 %", color: "#2166ac" },
-];
+export const GI_BINS = PALETTES.gi_bins;
+export const PATTERNS = PALETTES.patterns;
+export const SEQUENTIAL = PALETTES.sequential;
+export const FORECAST_CLASSES = PALETTES.forecast;
+export const FILL_OPACITY = PALETTES.fill_opacity;
+export const CLASS_COUNT = SEQUENTIAL.length;
 
-export const PATTERNS = [
-  { code: "new_hot", label: "Nouveau point chaud", color: "#fdd0a2" },
-  { code: "consecutive_hot", label: "Point chaud consécutif", color: "#fdae6b" },
-  { code: "intensifying_hot", label: "Point chaud en intensification", color: "#e6550d" },
-  { code: "persistent_hot", label: "Point chaud persistant", color: "#a63603" },
-  { code: "diminishing_hot", label: "Point chaud en diminution", color: "#fcbba1" },
-  { code: "sporadic_hot", label: "Point chaud sporadique", color: "#fb6a4a" },
-  { code: "oscillating_hot", label: "Point chaud oscillant", color: "#cb181d" },
-  { code: "historical_hot", label: "Point chaud historique", color: "#67000d" },
-  { code: "new_cold", label: "Nouveau point froid", color: "#c6dbef" },
-  { code: "consecutive_cold", label: "Point froid consécutif", color: "#9ecae1" },
-  { code: "intensifying_cold", label: "Point froid en intensification", color: "#4292c6" },
-  { code: "persistent_cold", label: "Point froid persistant", color: "#08519c" },
-  { code: "diminishing_cold", label: "Point froid en diminution", color: "#ccece6" },
-  { code: "sporadic_cold", label: "Point froid sporadique", color: "#66c2a4" },
-  { code: "oscillating_cold", label: "Point froid oscillant", color: "#238b45" },
-  { code: "historical_cold", label: "Point froid historique", color: "#00441b" },
-  { code: "no_pattern", label: "Aucune tendance", color: "#e0e0e0" },
-];
+// Class limits from the data --------------------------------------------------------------------
+// Quantile classes: the positive values sorted, the limits are the values at ranks
+// floor(k × N / 7) for k = 0…6, repeated limits dropped (ties make fewer classes). Class k holds
+// the values from its limit up to (not including) the next one; the last one is open.
+export function quantileBreaks(values, classes = CLASS_COUNT) {
+  const sorted = values.filter((v) => typeof v === "number" && v > 0).sort((a, b) => a - b);
+  if (sorted.length === 0) return [];
+  const breaks = [];
+  for (let k = 0; k < classes; k += 1) {
+    const b = sorted[Math.floor((k * sorted.length) / classes)];
+    if (breaks.length === 0 || b > breaks[breaks.length - 1]) breaks.push(b);
+  }
+  return breaks;
+}
 
-const SEQUENTIAL = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"];
-export const COUNT_BREAKS = [1, 3, 5, 10, 20, 50, 100];
-export const RATE_BREAKS = [0.5, 1, 2, 5, 10, 20, 50];
+// Colours for n classes, spread over the sequential ramp (light to dark).
+function rampColours(n) {
+  if (n === 1) return [SEQUENTIAL[Math.floor(SEQUENTIAL.length / 2)]];
+  return Array.from({ length: n }, (_, i) => SEQUENTIAL[Math.round((i * (SEQUENTIAL.length - 1)) / (n - 1))]);
+}
 
-export const FORECAST_CLASSES = [
-  { top: 1, label: "1 % de la zone le plus exposé", color: "#3f007d" },
-  { top: 5, label: "5 % (au-delà du 1 %)", color: "#6a51a3" },
-  { top: 10, label: "10 % (au-delà des 5 %)", color: "#9e9ac8" },
-];
-
-export const FILL_OPACITY = 0.8;
-
-export function sequential(breaks) {
-  return breaks.map((b, i) => ({ from: b, to: breaks[i + 1], color: SEQUENTIAL[i] }));
+export function sequential(breaks, values = []) {
+  const colours = rampColours(breaks.length);
+  return breaks.map((b, i) => {
+    const to = breaks[i + 1];
+    const n = values.filter((v) => typeof v === "number" && v >= b && (to === undefined || v < to)).length;
+    return { from: b, to, color: colours[i], n };
+  });
 }
 
 // MapLibre paint expressions ------------------------------------------------------------------
+function opacityOf(entry) {
+  return entry.opacity ?? FILL_OPACITY;
+}
+
 export function giFill() {
   return ["match", ["get", "gi_bin"], ...GI_BINS.flatMap((b) => [b.bin, b.color]), "#f7f7f7"];
 }
 
 export function giOpacity() {
-  return ["case", ["==", ["get", "gi_bin"], 0], 0.25, FILL_OPACITY];
+  return ["match", ["get", "gi_bin"], ...GI_BINS.flatMap((b) => [b.bin, opacityOf(b)]), FILL_OPACITY];
 }
 
 export function patternFill() {
@@ -62,13 +61,13 @@ export function patternFill() {
 }
 
 export function patternOpacity() {
-  return ["case", ["==", ["get", "pattern"], "no_pattern"], 0.2, FILL_OPACITY];
+  return ["match", ["get", "pattern"], ...PATTERNS.flatMap((p) => [p.code, opacityOf(p)]), 0.2];
 }
 
 export function stepFill(property, breaks) {
-  const classes = sequential(breaks);
+  if (breaks.length === 0) return "rgba(0,0,0,0)";
   const expr = ["step", ["coalesce", ["get", property], 0], "rgba(0,0,0,0)"];
-  for (const c of classes) expr.push(c.from, c.color);
+  for (const c of sequential(breaks)) expr.push(c.from, c.color);
   return expr;
 }
 
@@ -78,25 +77,32 @@ export function forecastFill() {
 }
 
 // Legends ------------------------------------------------------------------------------------
-const fmt = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
+const fmtCount = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 0 });
+const fmtRate = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 3 });
 
-export function legendItems(layer) {
+export function patternOf(code) {
+  return PATTERNS.find((p) => p.code === code);
+}
+
+// items: { label, color, opacity, symbol?, from?, to?, n? }
+export function legendItems(layer, classes = null) {
   switch (layer) {
     case "hotspots":
-      return GI_BINS.map((b) => ({ label: b.label, color: b.color }));
+      return GI_BINS.map((b) => ({ label: b.label, color: b.color, opacity: opacityOf(b) }));
     case "emerging":
-      return PATTERNS.map((p) => ({ label: p.label, color: p.color }));
+      return PATTERNS.map((p) => ({ label: p.label, color: p.color, opacity: opacityOf(p), symbol: p.symbol }));
     case "counts":
     case "rates": {
-      const breaks = layer === "counts" ? COUNT_BREAKS : RATE_BREAKS;
-      return sequential(breaks).map((c) => ({
+      const fmt = layer === "counts" ? fmtCount : fmtRate;
+      return (classes || []).map((c) => ({
         label: c.to === undefined ? `${fmt.format(c.from)} et plus`
+          : layer === "counts" && c.to === c.from + 1 ? `${fmt.format(c.from)}`
           : `${fmt.format(c.from)} à moins de ${fmt.format(c.to)}`,
-        color: c.color,
+        color: c.color, opacity: FILL_OPACITY, from: c.from, to: c.to, n: c.n,
       }));
     }
     case "forecast":
-      return FORECAST_CLASSES.map((c) => ({ label: c.label, color: c.color }));
+      return FORECAST_CLASSES.map((c) => ({ label: c.label, color: c.color, opacity: FILL_OPACITY }));
     default:
       return [];
   }

@@ -1,5 +1,7 @@
 // The side panel: one hexagon in detail, or a zone's report. Numbers go into cells marked with
 // data-* attributes so that what is shown can be checked against the API.
+import { patternOf } from "./palettes.js";
+
 const num = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 3 });
 
 export function esc(value) {
@@ -12,33 +14,37 @@ export function show(value, missing = "—") {
   return typeof value === "number" ? num.format(value) : esc(value);
 }
 
-// A bar chart of weekly counts in plain SVG, with an accessible text summary.
-export function weeklyChart(weeks, title) {
-  if (!weeks || weeks.length === 0) return '<p class="aide">Pas de série hebdomadaire.</p>';
+const BIN_WORDS = { jour: ["jour", "jours", "du"], semaine: ["semaine", "semaines", "semaine du"],
+  mois: ["mois", "mois", "mois de"] };
+
+// A bar chart of counts per time bin in plain SVG, with an accessible text summary.
+export function binChart(series, bin, title) {
+  if (!series || series.length === 0) return '<p class="aide">Pas de série sur la période.</p>';
+  const [one, many, prefix] = BIN_WORDS[bin] || [bin, bin, ""];
   const w = 320, h = 120, pad = 22;
-  const max = Math.max(1, ...weeks.map((x) => x.n));
-  const bw = (w - pad - 4) / weeks.length;
-  const bars = weeks.map((x, i) => {
+  const max = Math.max(1, ...series.map((x) => x.n));
+  const bw = (w - pad - 4) / series.length;
+  const bars = series.map((x, i) => {
     const bh = ((h - pad - 6) * x.n) / max;
     return `<rect class="barre" x="${(pad + i * bw).toFixed(1)}" y="${(h - pad - bh).toFixed(1)}"
-      width="${Math.max(1, bw - 1).toFixed(1)}" height="${bh.toFixed(1)}" data-week="${esc(x.week)}"
-      data-n="${x.n}"><title>semaine du ${esc(x.week)} : ${x.n}</title></rect>`;
+      width="${Math.max(1, bw - 1).toFixed(1)}" height="${bh.toFixed(1)}" data-debut="${esc(x.start)}"
+      data-n="${x.n}"><title>${prefix} ${esc(x.start)} : ${x.n}</title></rect>`;
   }).join("");
-  const total = weeks.reduce((s, x) => s + x.n, 0);
+  const total = series.reduce((s, x) => s + x.n, 0);
   return `<figure>
-    <svg class="graphique" viewBox="0 0 ${w} ${h}" role="img"
-      aria-label="${esc(title)} : ${total} événements sur ${weeks.length} semaines, au plus ${max} par semaine">
+    <svg class="graphique" viewBox="0 0 ${w} ${h}" role="img" data-pas="${esc(bin)}"
+      aria-label="${esc(title)} : ${total} événements sur ${series.length} ${series.length > 1 ? many : one}, au plus ${max} par ${one}">
       <line x1="${pad}" y1="${h - pad}" x2="${w}" y2="${h - pad}" stroke="#888"/>
       <text x="2" y="12">${max}</text><text x="2" y="${h - pad}">0</text>
-      <text x="${pad}" y="${h - 6}">${esc(weeks[0].week)}</text>
-      <text x="${w - 2}" y="${h - 6}" text-anchor="end">${esc(weeks[weeks.length - 1].week)}</text>
+      <text x="${pad}" y="${h - 6}">${esc(series[0].start)}</text>
+      <text x="${w - 2}" y="${h - 6}" text-anchor="end">${esc(series[series.length - 1].start)}</text>
       ${bars}
     </svg>
     <figcaption class="aide">${esc(title)}</figcaption>
   </figure>`;
 }
 
-export function cellPanel(doc, role) {
+export function cellPanel(doc, role, bin) {
   const rows = doc.by_category.filter((c) => c.n > 0 || doc.by_category.length <= 12)
     .map((c) => `<tr data-categorie="${esc(c.category)}"><td>${esc(c.label)}</td>
       <td data-n="${c.n}">${show(c.n)}</td></tr>`).join("");
@@ -62,14 +68,16 @@ export function cellPanel(doc, role) {
       <dt>Habitants estimés</dt><dd>${show(doc.population)}</dd>
       <dt>Score z Gi*</dt><dd data-champ="z">${hot ? show(hot.z) : "—"}</dd>
       <dt>Classe Gi*</dt><dd data-champ="gi_label">${hot ? show(hot.gi_label) : "pas de calcul à cette résolution"}</dd>
-      <dt>Tendance émergente</dt><dd data-champ="pattern_label">${emerging ? show(emerging.pattern_label) : "—"}</dd>
+      <dt>Tendance émergente</dt><dd>${emerging && patternOf(emerging.pattern)
+        ? `<span class="symbole" aria-hidden="true">${esc(patternOf(emerging.pattern).symbol)}</span>` : ""}<span
+        data-champ="pattern_label">${emerging ? show(emerging.pattern_label) : "—"}</span></dd>
       <dt>Rang de prévision</dt><dd data-champ="rank">${forecast ? `${show(forecast.rank)} (${forecast.top_class ? `${forecast.top_class} % les plus exposés` : "hors 20 %"})` : "—"}</dd>
     </dl>
     <h3>Par catégorie</h3>
     <table class="par-categorie"><thead><tr><th>Catégorie</th><th>Nombre</th></tr></thead>
       <tbody>${rows}</tbody></table>
-    <h3>Par semaine</h3>
-    ${weeklyChart(doc.weekly, "Événements par semaine dans l'hexagone")}
+    <h3>Par ${bin}</h3>
+    ${binChart(doc.series, bin, `Événements par ${bin} dans l'hexagone`)}
     ${events}`;
 }
 
@@ -91,7 +99,7 @@ export function publicCellPanel(props, categories, threshold) {
       Connectez-vous avec une clé API pour le détail.</p>`;
 }
 
-export function reportPanel(doc, canSave) {
+export function reportPanel(doc, canSave, bin) {
   const t = doc.totals;
   const rows = doc.by_category.map((c) => `<tr data-categorie="${esc(c.category)}">
       <td>${esc(c.label)}</td><td data-n="${c.n}">${show(c.n)}</td>
@@ -128,7 +136,7 @@ export function reportPanel(doc, canSave) {
     <table class="par-categorie"><thead><tr><th>Catégorie</th><th>Nombre</th><th>Avant</th>
       <th>Évol.</th><th>‰ hab.</th><th>/ ville</th></tr></thead><tbody>${rows}</tbody></table>
     </div>
-    <h3>Par semaine</h3>
-    ${weeklyChart(doc.weekly, "Événements par semaine dans la zone")}
+    <h3>Par ${bin}</h3>
+    ${binChart(doc.series, bin, `Événements par ${bin} dans la zone`)}
     ${doc.notes.length ? `<p class="aide">${doc.notes.map(esc).join(" ; ")}</p>` : ""}`;
 }
