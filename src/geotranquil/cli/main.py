@@ -940,6 +940,10 @@ def demo(
         console.print(f"   {role:8} {key}", soft_wrap=True)
     base = f"http://{settings.host}:{settings.port}"
     console.print(
+        f"   Carte : {base}/carte (connexion avec une clé ci-dessus ; sans clé : vue publique)",
+        soft_wrap=True,
+    )
+    console.print(
         f"   Collections : {base}/collections — tuiles : {base}/tiles/hotspots.json — "
         f"QGIS : ajoutez une connexion OGC API Features sur {base}",
         soft_wrap=True,
