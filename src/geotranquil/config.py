@@ -113,6 +113,38 @@ class Settings(BaseSettings):
     web_basemap_attribution: str = Field(
         "", description="Attribution shown with the optional raster base map."
     )
+    open311_retention_days: int = Field(
+        365,
+        ge=1,
+        description="Days after which a resident's personal data (contact, photo) are deleted "
+        "(``geotranquil signalements purge``).",
+    )
+    open311_photo_max_bytes: int = Field(
+        8_000_000, ge=10_000, description="Largest photo accepted with a resident's report."
+    )
+    open311_photo_max_side: int = Field(
+        2048, ge=256, description="Longest side (pixels) of a stored, re-encoded photo."
+    )
+    open311_photo_max_pixels: int = Field(
+        50_000_000, ge=1_000_000, description="Largest decoded photo (pixels): bomb guard."
+    )
+    open311_rate_key_per_minute: float = Field(
+        600.0, gt=0, description="Reports per minute one API key may file (token bucket)."
+    )
+    open311_rate_key_burst: int = Field(120, ge=1, description="Burst allowed per API key.")
+    open311_rate_client_per_minute: float = Field(
+        10.0, gt=0, description="Reports per minute one client address may file."
+    )
+    open311_rate_client_burst: int = Field(5, ge=1, description="Burst allowed per client.")
+    open311_duplicate_radius_m: float = Field(
+        50.0, ge=0, description="A new report this close to an open one of the same service..."
+    )
+    open311_duplicate_hours: float = Field(
+        48.0, ge=0, description="...and this recent is linked to it as a duplicate."
+    )
+    open311_agency: str = Field(
+        "Ville de Marseille", description="``agency_responsible`` of residents' reports."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

@@ -33,3 +33,15 @@ class NotReady(GeotranquilError):
 
 class NotAuthenticated(Forbidden):
     """No key, or a key that is unknown or revoked, where a key is required."""
+
+
+class TooLarge(InvalidInput):
+    """An upload (a photo, a request body) exceeds the configured size."""
+
+
+class TooManyRequests(GeotranquilError):
+    """A rate limit is exhausted; ``retry_after`` is the wait in whole seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

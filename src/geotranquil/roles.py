@@ -7,7 +7,9 @@ route table and checks every role against every endpoint.
   public categories only, no free text.
 - ``partner``: a partner service pushing data; otherwise sees what the public sees.
 - ``planner``: aggregates, hot spots, polygon reports, saved zones; never raw events.
-- ``analyst``: everything a planner sees, plus raw events.
+- ``agent``: city staff handling residents' reports (Open311): what a planner sees, plus the
+  reports with their personal data and photos, and their workflow.
+- ``analyst``: everything a planner sees, plus raw events (and residents' reports, as agents).
 - ``admin``: everything, including key management.
 """
 
@@ -22,11 +24,12 @@ class Role(StrEnum):
     PUBLIC = "public"
     PARTNER = "partner"
     PLANNER = "planner"
+    AGENT = "agent"
     ANALYST = "analyst"
     ADMIN = "admin"
 
 
-KEY_ROLES = (Role.ADMIN, Role.ANALYST, Role.PLANNER, Role.PARTNER)
+KEY_ROLES = (Role.ADMIN, Role.ANALYST, Role.AGENT, Role.PLANNER, Role.PARTNER)
 """Roles an API key may be created with (``public`` needs no key)."""
 
 
@@ -56,7 +59,7 @@ class Access(frozenset[Role]):
 
 EVERYONE = Access("everyone", set(Role))
 """Public figures: area outlines, the grid, thresholded coarse counts."""
-AGGREGATES = Access("aggregates", {Role.PLANNER, Role.ANALYST, Role.ADMIN})
+AGGREGATES = Access("aggregates", {Role.PLANNER, Role.AGENT, Role.ANALYST, Role.ADMIN})
 """Fine aggregated figures, hot spots, reports and saved zones."""
 RAW_EVENTS = Access("raw_events", {Role.ANALYST, Role.ADMIN})
 """Individual events with their free text."""
@@ -64,6 +67,10 @@ INGESTION = Access("ingestion", {Role.PARTNER, Role.ADMIN})
 """Pushing data."""
 ADMINISTRATION = Access("administration", {Role.ADMIN})
 """Key management."""
+REPORTING = Access("reporting", set(KEY_ROLES))
+"""Filing a resident's report (Open311 ``POST requests``): any valid key (Open311 ``api_key``)."""
+RESIDENT_REPORTS = Access("resident_reports", {Role.AGENT, Role.ANALYST, Role.ADMIN})
+"""Residents' reports with their personal data and photos, and their workflow."""
 
 
 def is_restricted(role: Role) -> bool:

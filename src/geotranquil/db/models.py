@@ -22,6 +22,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     Text,
@@ -199,7 +200,7 @@ class GridCell(Base):
     quartier_code: Mapped[str | None] = mapped_column(Text)
 
 
-KEY_ROLES = ("admin", "analyst", "planner", "partner")
+KEY_ROLES = ("admin", "analyst", "agent", "planner", "partner")
 
 
 class ApiKey(Base):
@@ -393,3 +394,105 @@ class ForecastCell(Base):
     rank: Mapped[int] = mapped_column(Integer)
     area_share: Mapped[float] = mapped_column(Float)  # share of the area ranked at or above
     top_class: Mapped[int | None] = mapped_column(SmallInteger)  # 1, 5, 10 or 20 (%) or NULL
+
+
+SERVICE_REQUEST_STATES = (
+    "received",
+    "in_progress",
+    "resolved",
+    "rejected_duplicate",
+    "rejected_abuse",
+)
+
+
+class ServiceRequest(Base):
+    """A resident's report (Open311 GeoReport v2 service request), without personal data."""
+
+    __tablename__ = "service_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'closed')", name="status"),
+        CheckConstraint(_in("state", SERVICE_REQUEST_STATES), name="state"),
+        CheckConstraint("char_length(description) <= 4000", name="description_length"),
+        Index(None, "requested_at"),
+        Index(None, "service_code", "status", "requested_at"),
+        Index(None, "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    service_request_id: Mapped[str] = mapped_column(Text, unique=True)
+    token: Mapped[str] = mapped_column(Text, unique=True)
+    service_code: Mapped[str] = mapped_column(ForeignKey("categories.code", onupdate="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(Text, server_default=text("'open'"))
+    state: Mapped[str] = mapped_column(Text, server_default=text("'received'"))
+    status_notes: Mapped[str | None] = mapped_column(Text)
+    service_notice: Mapped[str | None] = mapped_column(Text)
+    agency_responsible: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    description: Mapped[str | None] = mapped_column(Text)
+    address_string: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    location_precision: Mapped[str] = mapped_column(Text)
+    media_url: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    duplicate_of: Mapped[int | None] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="SET NULL")
+    )
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+
+
+class ServiceRequestContact(Base):
+    """Personal data of a report's author, apart from the report; deleted after retention."""
+
+    __tablename__ = "service_request_contacts"
+    __table_args__ = (Index(None, "delete_after"),)
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    email: Mapped[str | None] = mapped_column(Text)
+    first_name: Mapped[str | None] = mapped_column(Text)
+    last_name: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    delete_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ServiceRequestMedia(Base):
+    """A report's photo, re-encoded without any metadata; served to staff only."""
+
+    __tablename__ = "service_request_media"
+    __table_args__ = (Index(None, "delete_after"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="CASCADE"), unique=True
+    )
+    mime_type: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    delete_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ServiceRequestHistory(Base):
+    """Every state change of a report: from, to, the note shown to the resident, who."""
+
+    __tablename__ = "service_request_history"
+    __table_args__ = (Index(None, "request_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    from_state: Mapped[str | None] = mapped_column(Text)
+    to_state: Mapped[str] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
