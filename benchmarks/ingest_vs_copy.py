@@ -490,7 +490,8 @@ def reset_tables(dsn: str) -> None:
     """Empty what a round wrote, so that every round starts from the same empty tables."""
     with psycopg.connect(dsn) as conn:
         conn.execute(
-            "TRUNCATE events, event_geocoding, ingest_rejections, ingest_batches RESTART IDENTITY"
+            "TRUNCATE events, event_geocoding, ingest_rejections, ingest_batches "
+            "RESTART IDENTITY CASCADE"
         )
         conn.execute("DROP TABLE IF EXISTS bench_copy")
         conn.commit()
@@ -712,7 +713,8 @@ def timed_ingest(dsn: str, csv_path: Path, chunk_rows: int, *, inline: bool) -> 
 def _truncate_events(dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
         conn.execute(
-            "TRUNCATE events, event_geocoding, ingest_rejections, ingest_batches RESTART IDENTITY"
+            "TRUNCATE events, event_geocoding, ingest_rejections, ingest_batches "
+            "RESTART IDENTITY CASCADE"
         )
         conn.commit()
     admin_sql(dsn, "VACUUM ANALYZE events", "CHECKPOINT")

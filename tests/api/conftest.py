@@ -81,7 +81,7 @@ def api_keys(loaded_engine: Engine) -> dict[str, str]:
 
     out = {}
     with loaded_engine.begin() as conn:
-        for role in ("admin", "analyst", "planner", "partner"):
+        for role in ("admin", "analyst", "agent", "planner", "partner"):
             key, _ = create_key(conn=conn, name=f"test {role}", role=role)
             out[role] = key
     return out

@@ -23,6 +23,8 @@ from geotranquil.roles import (
     EVERYONE,
     INGESTION,
     RAW_EVENTS,
+    REPORTING,
+    RESIDENT_REPORTS,
     Access,
     Role,
 )
@@ -30,7 +32,18 @@ from geotranquil.services.access import KeyResolver
 from tests.api.conftest import headers_for
 from tests.api.served import Served
 
-ACCESS_BY_NAME = {a.name: a for a in (EVERYONE, AGGREGATES, RAW_EVENTS, INGESTION, ADMINISTRATION)}
+ACCESS_BY_NAME = {
+    a.name: a
+    for a in (
+        EVERYONE,
+        AGGREGATES,
+        RAW_EVENTS,
+        INGESTION,
+        ADMINISTRATION,
+        REPORTING,
+        RESIDENT_REPORTS,
+    )
+}
 ROLES = [r.value for r in Role]
 # rue de Rome at zoom 13 (x, y) and the same tile in OGC order (row = y, col = x)
 TILE = {

@@ -10,7 +10,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from geotranquil import __version__
-from geotranquil.api import analysis, exports, geocoding, ogc_features, reports, tiles, web
+from geotranquil.api import (
+    analysis,
+    exports,
+    geocoding,
+    ogc_features,
+    open311,
+    reports,
+    tiles,
+    web,
+)
 from geotranquil.api.deps import Services, access
 from geotranquil.api.errors import install_error_handlers
 from geotranquil.config import Settings
@@ -52,6 +61,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(geocoding.router)
     app.include_router(analysis.router)
     app.include_router(web.router)
+    app.include_router(open311.router)
+    app.include_router(open311.staff)
 
     @app.get("/health", tags=["service"], summary="Service and database health", **access(EVERYONE))
     def health(request: Request) -> JSONResponse:

@@ -6,10 +6,14 @@ import logging
 import uuid
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from geotranquil.api.open311_format import PREFIX as OPEN311_PREFIX
+from geotranquil.api.open311_format import error_response as open311_error
 from geotranquil.errors import (
     Forbidden,
     GeotranquilError,
@@ -18,6 +22,8 @@ from geotranquil.errors import (
     NotAuthenticated,
     NotFound,
     NotReady,
+    TooLarge,
+    TooManyRequests,
 )
 
 log = logging.getLogger("geotranquil.api")
@@ -25,6 +31,8 @@ log = logging.getLogger("geotranquil.api")
 #: Domain error -> HTTP status. The most specific class listed first wins.
 STATUS_BY_ERROR: dict[type[Exception], int] = {
     NotFound: 404,
+    TooManyRequests: 429,
+    TooLarge: 413,
     NotAuthenticated: 401,
     InvalidGeometry: 422,
     InvalidInput: 400,
@@ -41,34 +49,60 @@ def _status_for(exc: Exception) -> int:
     return 500
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers: every error is JSON ``{"code", "description"}``, no traceback."""
+def _open311(request: Request) -> bool:
+    """Whether a request is Open311's: its errors are the specification's error list."""
+    return request.url.path.startswith(OPEN311_PREFIX)
 
-    async def domain(_: Request, exc: Exception) -> JSONResponse:
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers: every error is JSON ``{"code", "description"}``, no traceback.
+
+    Under ``/open311/`` the same errors are Open311 GeoReport v2 error lists
+    (``[{"code": 400, "description": ...}]``, or ``<errors>`` for ``.xml`` paths).
+    """
+
+    async def domain(request: Request, exc: Exception) -> Response:
         status = _status_for(exc)
         headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
+        if _open311(request):
+            return open311_error(request.url.path, status, str(exc), headers)
         return JSONResponse(
             {"code": type(exc).__name__, "description": str(exc)},
             status_code=status,
             headers=headers,
         )
 
-    async def invalid(_: Request, exc: Exception) -> JSONResponse:
+    async def invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
         )
+        if _open311(request):
+            return open311_error(request.url.path, 400, problems)
         return JSONResponse(
             {"code": "InvalidParameterValue", "description": problems}, status_code=400
         )
 
-    async def database(_: Request, exc: Exception) -> JSONResponse:
+    async def database(request: Request, exc: Exception) -> Response:
+        if _open311(request):
+            return open311_error(request.url.path, 503, "base de données indisponible, réessayez")
         return JSONResponse(
             {"code": "ServiceUnavailable", "description": "database unreachable, retry later"},
             status_code=503,
         )
 
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if _open311(request):
+            description = {404: "ressource Open311 inconnue", 405: "méthode non permise"}.get(
+                exc.status_code, str(exc.detail)
+            )
+            return open311_error(request.url.path, exc.status_code, description, exc.headers)
+        return await http_exception_handler(request, exc)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
         reference = uuid.uuid4().hex[:12]
         log.error(
             "unexpected error %s on %s %s",
@@ -77,6 +111,8 @@ def install_error_handlers(app: FastAPI) -> None:
             request.url.path,
             exc_info=exc,
         )
+        if _open311(request):
+            return open311_error(request.url.path, 500, f"erreur interne, référence {reference}")
         return JSONResponse(
             {
                 "code": "InternalError",
@@ -90,3 +126,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(OperationalError, database)
+    app.add_exception_handler(StarletteHTTPException, http)

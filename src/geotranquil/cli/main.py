@@ -486,7 +486,8 @@ def hotspots(
 @friendly
 def keys_create(
     role: Annotated[
-        str, typer.Option(help="Rôle : admin, analyst, planner ou partner.", show_default=False)
+        str,
+        typer.Option(help="Rôle : admin, analyst, agent, planner ou partner.", show_default=False),
     ],
     name: Annotated[str, typer.Option(help="Qui utilise la clé (service, personne).")],
 ) -> None:
@@ -532,6 +533,27 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="Numéro de la clé."
 
     info = revoke_key(engine=make_engine(_settings()), key_id=key_id)
     console.print(f"Clé n° {info.id} « {info.name} » révoquée.")
+
+
+signalements_app = typer.Typer(
+    help="Signalements des habitants (Open311) : données personnelles.", no_args_is_help=True
+)
+app.add_typer(signalements_app, name="signalements")
+
+
+@signalements_app.command("purge")
+@friendly
+def signalements_purge() -> None:
+    """Supprime les coordonnées et photos des signalements au-delà de la durée de conservation."""
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.open311 import purge
+
+    settings = _settings()
+    contacts, photos = purge(make_engine(settings), settings)
+    console.print(
+        f"Données personnelles supprimées (conservation {settings.open311_retention_days} "
+        f"jours) : {_n(contacts)} coordonnée(s), {_n(photos)} photo(s)."
+    )
 
 
 addresses_app = typer.Typer(

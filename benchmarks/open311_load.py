@@ -1,0 +1,287 @@
+"""Open311 load: residents' reports with 1 MB photos at a steady rate, over loopback.
+
+    .venv/bin/python -m benchmarks.open311_load            # 50 reports/s for 60 s, 1 MB photos
+    .venv/bin/python -m benchmarks.open311_load --smoke    # 10 reports/s for 3 s, small photos
+
+Our server (``uvicorn --workers 1``, a subprocess) on its own database
+(``GEOTRANQUIL_BENCH_DATABASE_URL``, default ``geotranquil_bench_open311`` on the test server,
+rebuilt each run: areas loaded, no events). The client sends ``POST /open311/v2/requests.json``
+(multipart, a JPEG carrying GPS EXIF) on an open-loop schedule (report *i* leaves at ``i / rate``
+seconds whatever the latency of the others), from a bounded pool of threads. Then it checks that
+every accepted report is stored exactly once (with its event and its photo, which must carry no
+EXIF) and that no answer was a 5xx. There is no peer to compare with: the goal is the p95
+latency (``--goal-ms``, 1,000 ms), and the RESULT line's ratio is p95 / goal (PASS needs <= 1,
+all reports stored exactly once, no 5xx, and the achieved rate within 5 % of the target).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from PIL import Image
+
+from benchmarks import _servers
+from geotranquil.config import Settings
+from geotranquil.db import admin
+from geotranquil.db.engine import make_engine
+
+NAME = "open311_load"
+OUT_DIR = Path(os.environ.get("GEOTRANQUIL_BENCH_OUT", "var/benchmarks"))
+DEFAULT_URL = "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/geotranquil_bench_open311"
+SERVICES = ("depot_sauvage", "nuisance_sonore", "tag_graffiti", "voirie_degradee")
+CENTRE = (5.4050, 43.3000)  # eastern central Marseille, well inside the commune (no sea)
+
+
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def photo(target_bytes: int, seed: int) -> bytes:
+    """A JPEG of about ``target_bytes`` (noise compresses badly), with GPS EXIF."""
+    rng = np.random.default_rng(seed)
+    side = 64
+    exif = Image.Exif()
+    exif[0x010F] = "BenchCamera"
+    exif[0x8825] = {1: "N", 2: (43.0, 17.0, 42.0), 3: "E", 4: (5.0, 22.0, 11.0)}
+    while True:
+        pixels = rng.integers(0, 255, size=(side, side, 3), dtype=np.uint8)
+        out = io.BytesIO()
+        Image.fromarray(pixels).save(out, format="JPEG", quality=92, exif=exif)
+        if out.tell() >= target_bytes:
+            return out.getvalue()
+        side = int(side * 1.25) + 8
+
+
+def prepare(database_url: str) -> None:
+    """A fresh database with the schema and the areas (reports need the commune outline)."""
+    from geotranquil.services.database import upgrade_database
+    from geotranquil.services.geography import load_areas
+
+    settings = Settings(database_url=database_url)
+    admin.drop_database(database_url)
+    upgrade_database(settings)
+    engine = make_engine(settings)
+    try:
+        load_areas(engine, settings.reference_dir)
+    finally:
+        engine.dispose()
+
+
+def create_key(database_url: str) -> str:
+    from geotranquil.services.access import create_key as new_key
+
+    engine = make_engine(Settings(database_url=database_url))
+    try:
+        key, _ = new_key(engine=engine, name="benchmark open311", role="partner")
+        return key
+    finally:
+        engine.dispose()
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    database_url = os.environ.get("GEOTRANQUIL_BENCH_DATABASE_URL", DEFAULT_URL)
+    _log(f"preparing {database_url.rsplit('/', 1)[-1]}")
+    prepare(database_url)
+    key = create_key(database_url)
+    photos = [photo(args.photo_bytes, seed) for seed in range(4)]
+    _log(f"photos: {', '.join(f'{len(p) / 1e6:.2f} MB' for p in photos)}")
+    total = round(args.rate * args.seconds)
+    marker = f"bench-{uuid.uuid4().hex[:8]}"
+    server = _servers.ours_server(
+        "ours",
+        database_url,
+        OUT_DIR / f"{NAME}_logs",
+        {
+            "GEOTRANQUIL_OPEN311_RATE_KEY_PER_MINUTE": "1000000",
+            "GEOTRANQUIL_OPEN311_RATE_KEY_BURST": "100000",
+            "GEOTRANQUIL_OPEN311_RATE_CLIENT_PER_MINUTE": "1000000",
+            "GEOTRANQUIL_OPEN311_RATE_CLIENT_BURST": "100000",
+        },
+    )
+    rng = random.Random(7)
+    points = [
+        (CENTRE[0] + rng.uniform(-0.015, 0.015), CENTRE[1] + rng.uniform(-0.012, 0.012))
+        for _ in range(total)
+    ]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    accepted: dict[str, str] = {}
+    failures: list[str] = []
+    lock = threading.Lock()
+    local = threading.local()
+
+    def client() -> httpx.Client:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=server.base_url, timeout=60)
+        return local.client  # type: ignore[no-any-return]
+
+    def submit(i: int, due: float) -> None:
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        lon, lat = points[i]
+        description = f"{marker}-{i:06d}"
+        started = time.perf_counter()
+        try:
+            r = client().post(
+                "/open311/v2/requests.json",
+                data={
+                    "api_key": key,
+                    "service_code": SERVICES[i % len(SERVICES)],
+                    "lat": f"{lat:.6f}",
+                    "long": f"{lon:.6f}",
+                    "description": description,
+                    "email": f"resident{i}@example.org",
+                },
+                files={"media": ("photo.jpg", photos[i % len(photos)], "image/jpeg")},
+            )
+            status = r.status_code
+        except httpx.HTTPError as exc:
+            status = 0
+            with lock:
+                failures.append(f"{i}: {type(exc).__name__}")
+            r = None
+        elapsed = (time.perf_counter() - started) * 1000
+        with lock:
+            statuses[status] = statuses.get(status, 0) + 1
+            latencies.append(elapsed)
+            if r is not None and status == 201:
+                accepted[description] = r.json()[0]["service_request_id"]
+            elif r is not None and len(failures) < 20:
+                failures.append(f"{i}: {status} {r.text[:200]}")
+
+    _log(f"server starting; then {total} reports at {args.rate:g}/s for {args.seconds:g} s")
+    server.start()
+    try:
+        with ThreadPoolExecutor(max_workers=args.clients) as pool:
+            t0 = time.perf_counter() + 0.5
+            futures = [pool.submit(submit, i, t0 + i / args.rate) for i in range(total)]
+            for f in futures:
+                f.result()
+            wall = time.perf_counter() - t0
+        cpu = server.cpu_seconds()
+    finally:
+        server.stop()
+
+    engine = make_engine(Settings(database_url=database_url))
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        stored = {
+            str(d): int(n)
+            for d, n in conn.execute(
+                text(
+                    "SELECT r.description, count(*) FROM service_requests r "
+                    "JOIN events e ON e.id = r.event_id "
+                    "JOIN service_request_media m ON m.request_id = r.id "
+                    "WHERE r.description LIKE :m GROUP BY r.description"
+                ),
+                {"m": f"{marker}-%"},
+            )
+        }
+        sample = conn.execute(
+            text("SELECT content FROM service_request_media ORDER BY random() LIMIT 5")
+        ).scalars()
+        exif_free = all(
+            not dict(Image.open(io.BytesIO(bytes(c))).getexif()) and b"BenchCamera" not in bytes(c)
+            for c in sample
+        )
+    engine.dispose()
+    once = sum(1 for d in accepted if stored.get(d) == 1)
+    extra = sum(n - 1 for n in stored.values() if n > 1) + len(set(stored) - set(accepted))
+    server_errors = sum(n for s, n in statuses.items() if s >= 500 or s == 0)
+    p50, p95, p99 = (percentile(latencies, q) for q in (50, 95, 99))
+    achieved = total / wall if wall > 0 else 0.0
+    ok = (
+        once == total
+        and extra == 0
+        and server_errors == 0
+        and exif_free
+        and p95 <= args.goal_ms
+        and achieved >= 0.95 * args.rate
+    )
+    return {
+        "sent": total,
+        "accepted": len(accepted),
+        "stored_once": once,
+        "stored_extra": extra,
+        "statuses": statuses,
+        "server_errors": server_errors,
+        "exif_free": exif_free,
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "p99_ms": p99,
+        "max_ms": max(latencies) if latencies else float("nan"),
+        "target_rate": args.rate,
+        "achieved_rate": achieved,
+        "photo_bytes": [len(p) for p in photos],
+        "server_cpu_s": cpu,
+        "goal_ms": args.goal_ms,
+        "pass": ok,
+        "failures": failures[:20],
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--smoke", action="store_true", help="10/s for 3 s with 100 kB photos")
+    parser.add_argument("--rate", type=float, help="reports per second (50)")
+    parser.add_argument("--seconds", type=float, help="duration (60)")
+    parser.add_argument("--photo-bytes", type=int, help="photo size (1,000,000)")
+    parser.add_argument("--clients", type=int, default=64, help="client threads (64)")
+    parser.add_argument("--goal-ms", type=float, default=1000.0, help="p95 goal (1,000 ms)")
+    args = parser.parse_args(argv)
+    args.rate = args.rate or (10.0 if args.smoke else 50.0)
+    args.seconds = args.seconds or (3.0 if args.smoke else 60.0)
+    args.photo_bytes = args.photo_bytes or (100_000 if args.smoke else 1_000_000)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = run(args)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / f"{NAME}.json").write_text(json.dumps(out, indent=2) + "\n", "utf-8")
+    print(f"{'sent':>22} {out['sent']}")
+    print(f"{'accepted (201)':>22} {out['accepted']}")
+    print(f"{'stored exactly once':>22} {out['stored_once']}  (extra rows: {out['stored_extra']})")
+    print(f"{'statuses':>22} {out['statuses']}")
+    print(f"{'photos without EXIF':>22} {out['exif_free']}")
+    print(f"{'rate target/achieved':>22} {out['target_rate']:.1f} / {out['achieved_rate']:.1f} /s")
+    print(
+        f"{'latency ms':>22} p50 {out['p50_ms']:.0f}  p95 {out['p95_ms']:.0f}  "
+        f"p99 {out['p99_ms']:.0f}  max {out['max_ms']:.0f}"
+    )
+    print(f"{'server CPU':>22} {out['server_cpu_s']:.1f} s")
+    for failure in out["failures"]:
+        print(f"  failure {failure}")
+    print(
+        f"RESULT {NAME} p95_ms={out['p95_ms']:.1f} rate_per_s={out['achieved_rate']:.1f} "
+        f"stored_once={out['stored_once']} sent={out['sent']} errors_5xx={out['server_errors']} "
+        f"ratio={out['p95_ms'] / out['goal_ms']:.3f} goal={out['goal_ms']:.0f} "
+        f"{'PASS' if out['pass'] else 'FAIL'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

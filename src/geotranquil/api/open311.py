@@ -1,0 +1,253 @@
+"""Open311 GeoReport v2 at ``/open311/v2/`` (``.json`` and ``.xml``), and the staff routes.
+
+- ``services``, ``services/{code}``, ``requests`` (GET, POST), ``requests/{id}``,
+  ``tokens/{token}``: the specification, for residents' apps; ``POST requests`` needs an
+  ``api_key`` (any valid key: the mobile app and civic apps use ``partner`` keys). Extensions:
+  ``duplicate_of`` and ``workflow_state`` on requests; ``lat``, ``long``, ``radius`` on
+  ``GET requests`` (open reports near a point).
+- ``/signalements/{id}`` (GET with the author's data, PATCH to move it through the workflow),
+  ``/signalements/{id}/photo``: staff only (``agent``, ``analyst``, ``admin``).
+
+Personal data (contact, photo) never appear in the Open311 responses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from geotranquil.api.deps import KEY_HEADER, CallerDep, ServicesDep, access, get_services
+from geotranquil.api.open311_format import FORMATS, respond
+from geotranquil.errors import InvalidInput, NotFound, TooLarge
+from geotranquil.roles import EVERYONE, REPORTING, RESIDENT_REPORTS
+from geotranquil.services import open311 as svc
+from geotranquil.services.open311_ratelimit import ReportLimits, TokenBuckets
+
+router = APIRouter(tags=["open311"])
+staff = APIRouter(tags=["signalements"])
+BASE = "/open311/v2"
+PHOTO_FIELDS = ("media", "photo")
+#: room for the text fields of a multipart report beside its photo
+FORM_OVERHEAD = 256 * 1024
+
+
+def _fmt(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise NotFound(f"format « {fmt} » inconnu : json ou xml")
+    return fmt
+
+
+def limits_of(request: Request) -> ReportLimits:
+    """The rate limits of the application (built once per application)."""
+    found = getattr(request.app.state, "open311_limits", None)
+    if found is None:
+        settings = get_services(request).settings
+        found = ReportLimits(
+            per_key=TokenBuckets(
+                settings.open311_rate_key_per_minute, settings.open311_rate_key_burst
+            ),
+            per_client=TokenBuckets(
+                settings.open311_rate_client_per_minute, settings.open311_rate_client_burst
+            ),
+        )
+        request.app.state.open311_limits = found
+    return found
+
+
+async def _form_key(request: Request) -> None:
+    """Open311 sends ``api_key`` in the POST body: resolve it before the access check."""
+    services = get_services(request)
+    length = request.headers.get("content-length", "")
+    limit = services.settings.open311_photo_max_bytes + FORM_OVERHEAD
+    if length.isdigit() and int(length) > limit:
+        raise TooLarge(
+            "requête trop lourde : photo de "
+            f"{services.settings.open311_photo_max_bytes / 1e6:.1f} Mo au plus"
+        )
+    if request.headers.get(KEY_HEADER) or request.query_params.get("api_key"):
+        return
+    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+        return
+    form = await request.form(max_files=2, max_fields=200, max_part_size=64 * 1024)
+    key = form.get("api_key")
+    if isinstance(key, str) and key.strip():
+        request.state.caller = await run_in_threadpool(services.keys.caller, key.strip())
+
+
+def _reporting() -> dict[str, Any]:
+    spec = access(REPORTING)
+    spec["dependencies"] = [Depends(_form_key), *spec["dependencies"]]
+    return spec
+
+
+def _service_body(service: Any) -> dict[str, Any]:
+    return {
+        "service_code": service.code,
+        "service_name": service.name,
+        "description": service.description,
+        "metadata": bool(service.attributes),
+        "type": "realtime",
+        "keywords": service.keywords,
+        "group": service.group,
+    }
+
+
+@router.get(f"{BASE}/services.{{fmt}}", summary="Open311: reportable services", **access(EVERYONE))
+def list_services(fmt: str) -> Response:
+    body = [_service_body(s) for s in svc.services().values()]
+    return respond(_fmt(fmt), "services", "service", body)
+
+
+@router.get(
+    f"{BASE}/services/{{service_code}}.{{fmt}}",
+    summary="Open311: a service definition (its attributes)",
+    **access(EVERYONE),
+)
+def service_definition(service_code: str, fmt: str) -> Response:
+    fmt = _fmt(fmt)
+    service = svc.service(service_code)
+    attributes = [
+        {
+            "variable": True,
+            "code": a.code,
+            "datatype": a.datatype,
+            "required": a.required,
+            "datatype_description": None,
+            "order": a.order,
+            "description": a.description,
+            **({"values": [{"key": k, "name": n} for k, n in a.values]} if a.values else {}),
+        }
+        for a in service.attributes
+    ]
+    body = {"service_code": service.code, "attributes": attributes}
+    return respond(fmt, "service_definition", "attribute", body)
+
+
+@router.get(
+    f"{BASE}/requests.{{fmt}}",
+    summary="Open311: service requests (90 days by default, at most 1,000)",
+    **access(EVERYONE),
+)
+def list_requests(fmt: str, request: Request, services: ServicesDep) -> Response:
+    fmt = _fmt(fmt)
+    rows = svc.list_requests(services.engine, services.settings, request.query_params)
+    return respond(fmt, "service_requests", "request", rows)
+
+
+@router.post(
+    f"{BASE}/requests.{{fmt}}",
+    summary="Open311: file a service request (api_key required)",
+    status_code=201,
+    **_reporting(),
+)
+async def create_request(
+    fmt: str, request: Request, services: ServicesDep, caller: CallerDep
+) -> Response:
+    fmt = _fmt(fmt)
+    limits_of(request).check(
+        key_id=caller.key_id, client=request.client.host if request.client else None
+    )
+    form = await request.form(max_files=2, max_fields=200, max_part_size=64 * 1024)
+    fields: dict[str, list[str]] = {}
+    photo: bytes | None = None
+    max_bytes = services.settings.open311_photo_max_bytes
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(name, []).append(value)
+        elif name in PHOTO_FIELDS and photo is None:
+            data = await value.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise TooLarge(f"photo trop lourde : {max_bytes / 1e6:.1f} Mo au plus")
+            photo = data
+        else:
+            raise InvalidInput(f"fichier inattendu dans le champ {name} : une photo dans « media »")
+    submission = svc.parse_submission(fields, photo)
+    filed = await run_in_threadpool(
+        svc.file_request, services.engine, services.settings, submission, key_id=caller.key_id
+    )
+    body: dict[str, Any] = {
+        "service_request_id": filed.service_request_id,
+        "token": filed.token,
+        "service_notice": filed.service_notice,
+        "account_id": None,
+        "duplicate_of": filed.duplicate_of,
+    }
+    return respond(fmt, "service_requests", "request", [body], status_code=201)
+
+
+@router.get(
+    f"{BASE}/requests/{{service_request_id}}.{{fmt}}",
+    summary="Open311: one service request",
+    **access(EVERYONE),
+)
+def get_request(service_request_id: str, fmt: str, services: ServicesDep) -> Response:
+    fmt = _fmt(fmt)
+    row = svc.get_request(services.engine, services.settings, service_request_id)
+    return respond(fmt, "service_requests", "request", [row])
+
+
+@router.get(
+    f"{BASE}/tokens/{{token}}.{{fmt}}",
+    summary="Open311: the request a token stands for",
+    **access(EVERYONE),
+)
+def get_token(token: str, fmt: str, services: ServicesDep) -> Response:
+    fmt = _fmt(fmt)
+    row = svc.request_of_token(services.engine, token)
+    return respond(fmt, "service_requests", "request", [row])
+
+
+class StateChange(BaseModel):
+    """A workflow move by staff; ``notes`` are shown to the resident as ``status_notes``."""
+
+    state: str = Field(
+        description="received, in_progress, resolved, rejected_duplicate, rejected_abuse"
+    )
+    notes: str | None = Field(None, max_length=2000)
+    expected_datetime: str | None = Field(
+        None, description="W3C date-time, e.g. 2025-06-01T12:00:00+02:00"
+    )
+
+
+@staff.get(
+    "/signalements/{service_request_id}",
+    summary="A resident's report with its author's data and history (staff)",
+    **access(RESIDENT_REPORTS),
+)
+def staff_get(service_request_id: str, services: ServicesDep) -> JSONResponse:
+    return JSONResponse(svc.staff_view(services.engine, services.settings, service_request_id))
+
+
+@staff.patch(
+    "/signalements/{service_request_id}",
+    summary="Move a resident's report through the workflow (staff)",
+    **access(RESIDENT_REPORTS),
+)
+def staff_patch(
+    service_request_id: str, change: StateChange, services: ServicesDep, caller: CallerDep
+) -> JSONResponse:
+    view = svc.change_state(
+        services.engine,
+        services.settings,
+        service_request_id,
+        state=change.state,
+        notes=change.notes,
+        expected_datetime=change.expected_datetime,
+        who=caller.key_name,
+        key_id=caller.key_id,
+    )
+    return JSONResponse(view)
+
+
+@staff.get(
+    "/signalements/{service_request_id}/photo",
+    summary="A report's photo, re-encoded without metadata (staff)",
+    **access(RESIDENT_REPORTS),
+)
+def staff_photo(service_request_id: str, services: ServicesDep) -> Response:
+    mime, content = svc.photo_of(services.engine, service_request_id)
+    return Response(content, media_type=mime, headers={"Cache-Control": "private, no-store"})

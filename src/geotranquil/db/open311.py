@@ -1,0 +1,357 @@
+"""Residents' reports (Open311): the SQL of requests, their events, contacts, photos, history.
+
+Public reads (:func:`public_requests`) never touch the personal-data tables; only
+:func:`staff_request` and :func:`media_content` do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.expression import bindparam
+
+_POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
+
+#: what any caller may read of a request (no join with contacts or media)
+PUBLIC_COLUMNS = """
+    r.id, r.service_request_id, r.token, r.status, r.state, r.status_notes, c.label AS service_name,
+    r.service_code, r.description, r.agency_responsible, r.service_notice, r.requested_at,
+    r.updated_at, r.expected_at, r.address_string, ST_Y(r.geom) AS lat, ST_X(r.geom) AS lon,
+    r.media_url, d.service_request_id AS duplicate_of
+"""
+_FROM = """
+    FROM service_requests r
+    JOIN categories c ON c.code = r.service_code
+    LEFT JOIN service_requests d ON d.id = r.duplicate_of
+"""
+
+
+def residents_source_id(*, conn: Connection, slug: str, name: str, owner: str) -> int:
+    """Id of the residents' source, created (as an ``open311`` source) when missing."""
+    conn.execute(
+        text(
+            "INSERT INTO sources (slug, name, kind, owner) VALUES (:s, :n, 'open311', :o) "
+            "ON CONFLICT (slug) DO NOTHING"
+        ),
+        {"s": slug, "n": name, "o": owner},
+    )
+    return int(
+        conn.execute(text("SELECT id FROM sources WHERE slug = :s"), {"s": slug}).scalar_one()
+    )
+
+
+def inside_study_area(*, conn: Connection, lon: float, lat: float, buffer_m: float) -> bool:
+    """Whether a point lies in the commune (widened by ``buffer_m``); False without areas."""
+    found = conn.execute(
+        text(
+            f"SELECT EXISTS (SELECT 1 FROM areas WHERE kind = 'commune' AND "
+            f"(ST_Intersects(geom, {_POINT}) OR (:buf > 0 AND "
+            f"ST_DWithin(geom::geography, {_POINT}::geography, :buf))))"
+        ),
+        {"lon": lon, "lat": lat, "buf": buffer_m},
+    ).scalar_one()
+    return bool(found)
+
+
+def next_request_number(*, conn: Connection) -> int:
+    """The next id of ``service_requests`` (so the public id can be derived from it)."""
+    return int(
+        conn.execute(
+            text("SELECT nextval(pg_get_serial_sequence('service_requests', 'id'))")
+        ).scalar_one()
+    )
+
+
+def find_open_duplicate(
+    *,
+    conn: Connection,
+    service_code: str,
+    lon: float,
+    lat: float,
+    radius_m: float,
+    hours: float,
+    at: datetime,
+) -> tuple[int, str] | None:
+    """The open report of the same service nearest the point within the radius and hours.
+
+    A match that is itself a duplicate gives the report it duplicates (links stay one deep).
+    """
+    row = conn.execute(
+        text(
+            f"""
+            SELECT coalesce(d.id, r.id), coalesce(d.service_request_id, r.service_request_id)
+            FROM service_requests r
+            LEFT JOIN service_requests d ON d.id = r.duplicate_of
+            WHERE r.service_code = :code AND r.status = 'open'
+              AND r.requested_at >= CAST(:at AS timestamptz) - make_interval(secs => :secs)
+              AND r.requested_at <= :at
+              AND ST_DWithin(r.geom::geography, {_POINT}::geography, :radius)
+            ORDER BY ST_Distance(r.geom::geography, {_POINT}::geography), r.id
+            LIMIT 1
+            """
+        ),
+        {
+            "code": service_code,
+            "lon": lon,
+            "lat": lat,
+            "radius": radius_m,
+            "secs": hours * 3600.0,
+            "at": at,
+        },
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def insert_event(*, conn: Connection, event: dict[str, Any]) -> int:
+    """Insert a report's event (placed on the grid); its id."""
+    return int(
+        conn.execute(
+            text(
+                f"""
+                INSERT INTO events (source_id, external_id, category, native_category,
+                    occurred_at, reported_at, geom, h3_fine, h3_r7, h3_r8, h3_r9, h3_r10,
+                    location_precision, address, attributes)
+                VALUES (:source_id, :external_id, :category, :native_category, :occurred_at,
+                    :reported_at, {_POINT}, :h3_fine, :h3_r7, :h3_r8, :h3_r9, :h3_r10,
+                    :location_precision, :address, :attributes)
+                RETURNING id
+                """
+            ).bindparams(bindparam("attributes", type_=JSONB)),
+            event,
+        ).scalar_one()
+    )
+
+
+def insert_request(*, conn: Connection, request: dict[str, Any]) -> None:
+    """Insert a service request (``request`` holds every column but the defaults)."""
+    conn.execute(
+        text(
+            f"""
+            INSERT INTO service_requests (id, service_request_id, token, service_code, event_id,
+                agency_responsible, service_notice, requested_at, updated_at, description,
+                address_string, geom, location_precision, media_url, attributes, duplicate_of,
+                api_key_id)
+            VALUES (:id, :service_request_id, :token, :service_code, :event_id,
+                :agency_responsible, :service_notice, :requested_at, :requested_at, :description,
+                :address_string, {_POINT}, :location_precision, :media_url, :attributes,
+                :duplicate_of, :api_key_id)
+            """
+        ).bindparams(bindparam("attributes", type_=JSONB)),
+        request,
+    )
+
+
+def insert_contact(*, conn: Connection, request_id: int, contact: dict[str, Any]) -> None:
+    """Store the author's personal data apart from the report."""
+    conn.execute(
+        text(
+            "INSERT INTO service_request_contacts "
+            "(request_id, email, first_name, last_name, phone, delete_after) "
+            "VALUES (:id, :email, :first_name, :last_name, :phone, :delete_after)"
+        ),
+        {"id": request_id, **contact},
+    )
+
+
+def insert_media(*, conn: Connection, request_id: int, media: dict[str, Any]) -> None:
+    """Store a report's re-encoded photo."""
+    conn.execute(
+        text(
+            "INSERT INTO service_request_media "
+            "(request_id, mime_type, size, width, height, content, delete_after) "
+            "VALUES (:id, :mime_type, :size, :width, :height, :content, :delete_after)"
+        ),
+        {"id": request_id, **media},
+    )
+
+
+def insert_history(
+    *,
+    conn: Connection,
+    request_id: int,
+    from_state: str | None,
+    to_state: str,
+    notes: str | None,
+    changed_by: str | None,
+    key_id: int | None,
+) -> None:
+    """Record one state change."""
+    conn.execute(
+        text(
+            "INSERT INTO service_request_history "
+            "(request_id, from_state, to_state, notes, changed_by, key_id) "
+            "VALUES (:id, :f, :t, :n, :b, :k)"
+        ),
+        {
+            "id": request_id,
+            "f": from_state,
+            "t": to_state,
+            "n": notes,
+            "b": changed_by,
+            "k": key_id,
+        },
+    )
+
+
+def public_requests(
+    *,
+    conn: Connection,
+    ids: Sequence[str] | None = None,
+    codes: Sequence[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    statuses: Sequence[str] | None = None,
+    near: tuple[float, float, float] | None = None,
+    token: str | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Requests matching the filters, newest first, public fields only."""
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": limit}
+    if ids is not None:
+        where.append("r.service_request_id = ANY(:ids)")
+        params["ids"] = list(ids)
+    if token is not None:
+        where.append("r.token = :token")
+        params["token"] = token
+    if codes:
+        where.append("r.service_code = ANY(:codes)")
+        params["codes"] = list(codes)
+    if start is not None:
+        where.append("r.requested_at >= :start")
+        params["start"] = start
+    if end is not None:
+        where.append("r.requested_at <= :end")
+        params["end"] = end
+    if statuses:
+        where.append("r.status = ANY(:statuses)")
+        params["statuses"] = list(statuses)
+    if near is not None:
+        where.append(f"ST_DWithin(r.geom::geography, {_POINT}::geography, :radius)")
+        params.update(lon=near[0], lat=near[1], radius=near[2])
+    sql = (
+        f"SELECT {PUBLIC_COLUMNS} {_FROM}"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit"
+    )
+    return [dict(row._mapping) for row in conn.execute(text(sql), params)]
+
+
+def staff_request(*, conn: Connection, service_request_id: str) -> dict[str, Any] | None:
+    """A request with its personal data, photo description and history (staff only)."""
+    row = conn.execute(
+        text(
+            f"""
+            SELECT {PUBLIC_COLUMNS}, r.event_id, r.location_precision, r.attributes,
+                ct.email, ct.first_name, ct.last_name, ct.phone,
+                ct.delete_after AS contact_delete_after,
+                m.mime_type AS photo_mime_type, m.size AS photo_size, m.width AS photo_width,
+                m.height AS photo_height
+            {_FROM}
+            LEFT JOIN service_request_contacts ct ON ct.request_id = r.id
+            LEFT JOIN service_request_media m ON m.request_id = r.id
+            WHERE r.service_request_id = :sid
+            """
+        ),
+        {"sid": service_request_id},
+    ).fetchone()
+    if row is None:
+        return None
+    out = dict(row._mapping)
+    out["history"] = [
+        dict(h._mapping)
+        for h in conn.execute(
+            text(
+                "SELECT from_state, to_state, notes, changed_by, changed_at "
+                "FROM service_request_history WHERE request_id = :id ORDER BY changed_at, id"
+            ),
+            {"id": out["id"]},
+        )
+    ]
+    return out
+
+
+def lock_request(*, conn: Connection, service_request_id: str) -> dict[str, Any] | None:
+    """``id, state, event_id`` of a request, locked for update."""
+    row = conn.execute(
+        text(
+            "SELECT id, state, event_id FROM service_requests WHERE service_request_id = :sid "
+            "FOR UPDATE"
+        ),
+        {"sid": service_request_id},
+    ).fetchone()
+    return None if row is None else dict(row._mapping)
+
+
+def set_state(
+    *,
+    conn: Connection,
+    request_id: int,
+    state: str,
+    status: str,
+    notes: str | None,
+    expected_at: datetime | None,
+    set_expected: bool,
+    drop_event: bool,
+) -> None:
+    """Move a request to ``state``; with ``drop_event`` its event leaves the analyses."""
+    if drop_event:
+        conn.execute(
+            text(
+                "DELETE FROM events WHERE id = (SELECT event_id FROM service_requests "
+                "WHERE id = :id)"
+            ),
+            {"id": request_id},
+        )
+    conn.execute(
+        text(
+            "UPDATE service_requests SET state = :state, status = :status, "
+            "status_notes = coalesce(:notes, status_notes), updated_at = now(), "
+            "expected_at = CASE WHEN :set_expected THEN :expected ELSE expected_at END "
+            "WHERE id = :id"
+        ),
+        {
+            "id": request_id,
+            "state": state,
+            "status": status,
+            "notes": notes,
+            "expected": expected_at,
+            "set_expected": set_expected,
+        },
+    )
+
+
+def media_content(*, conn: Connection, service_request_id: str) -> tuple[str, bytes] | None:
+    """``(mime type, bytes)`` of a request's photo."""
+    row = conn.execute(
+        text(
+            "SELECT m.mime_type, m.content FROM service_request_media m "
+            "JOIN service_requests r ON r.id = m.request_id WHERE r.service_request_id = :sid"
+        ),
+        {"sid": service_request_id},
+    ).fetchone()
+    return None if row is None else (str(row[0]), bytes(row[1]))
+
+
+def purge_personal_data(*, conn: Connection, now: datetime, cutoff: datetime) -> tuple[int, int]:
+    """Delete contacts and photos past their ``delete_after``, or of reports filed before
+    ``cutoff`` (the current retention); ``(contacts, photos)`` deleted."""
+    contacts = conn.execute(
+        text(
+            "DELETE FROM service_request_contacts c USING service_requests r "
+            "WHERE r.id = c.request_id AND (c.delete_after <= :now OR r.requested_at <= :cutoff)"
+        ),
+        {"now": now, "cutoff": cutoff},
+    ).rowcount
+    photos = conn.execute(
+        text(
+            "DELETE FROM service_request_media m USING service_requests r "
+            "WHERE r.id = m.request_id AND (m.delete_after <= :now OR r.requested_at <= :cutoff)"
+        ),
+        {"now": now, "cutoff": cutoff},
+    ).rowcount
+    return int(contacts), int(photos)

@@ -1,0 +1,657 @@
+"""Residents' reports (Open311 GeoReport v2): file, list, follow, and the staff workflow.
+
+A report becomes at once an event of the residents' source, placed on the H3 grid like any
+ingested event (so it counts in the analyses); its author's personal data and photo go to their
+own tables, read only by staff, and are deleted after ``open311_retention_days``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import Engine, text
+
+from geotranquil.config import Settings
+from geotranquil.db import open311 as db
+from geotranquil.errors import InvalidInput, NotFound, NotReady
+from geotranquil.grid.h3ids import (
+    ANALYSIS_RESOLUTIONS,
+    FINE_RESOLUTION,
+    cells_from_points,
+    parent_ids,
+)
+from geotranquil.services.open311_media import CleanPhoto, clean_photo
+from geotranquil.taxonomy import ServiceDef, load_services
+
+RESIDENTS_SOURCE = "habitants"
+RESIDENTS_SOURCE_NAME = "Signalements des habitants"
+RESIDENTS_SOURCE_OWNER = "Direction de la relation citoyenne"
+DESCRIPTION_MAX = 4000
+DEFAULT_WINDOW = timedelta(days=90)
+MAX_RESULTS = 1000
+NEAR_DEFAULT_RADIUS_M = 200.0
+NEAR_MAX_RADIUS_M = 5000.0
+#: first key of the advisory lock that serialises duplicate detection per service
+_LOCK_NAMESPACE = 0x6F333131  # "o311"
+
+#: workflow state -> Open311 status
+STATUS_OF_STATE = {
+    "received": "open",
+    "in_progress": "open",
+    "resolved": "closed",
+    "rejected_duplicate": "closed",
+    "rejected_abuse": "closed",
+}
+#: allowed moves; a rejection removes the report's event from the analyses, so it is final
+TRANSITIONS = {
+    "received": {"in_progress", "resolved", "rejected_duplicate", "rejected_abuse"},
+    "in_progress": {"received", "resolved", "rejected_duplicate", "rejected_abuse"},
+    "resolved": {"in_progress"},
+    "rejected_duplicate": set(),
+    "rejected_abuse": set(),
+}
+STATE_LABELS = {
+    "received": "reçu",
+    "in_progress": "en cours de traitement",
+    "resolved": "résolu",
+    "rejected_duplicate": "rejeté (doublon)",
+    "rejected_abuse": "rejeté (abusif)",
+}
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
+_PHONE = re.compile(r"^\+?[0-9 .\-()]{6,25}$")
+_ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_\-]+)\](\[\])?$")
+
+
+@cache
+def services() -> dict[str, ServiceDef]:
+    """The reportable services of the packaged taxonomy, by code (file order)."""
+    return {s.code: s for s in load_services()}
+
+
+def service(code: str) -> ServiceDef:
+    """One service; NotFound when the code is not reportable."""
+    found = services().get(code)
+    if found is None:
+        raise NotFound(f"service_code « {code} » inconnu : codes possibles {', '.join(services())}")
+    return found
+
+
+# --------------------------------------------------------------------------- filing a report
+
+
+@dataclass
+class Submission:
+    """A report as filed, checked."""
+
+    service_code: str
+    lon: float | None
+    lat: float | None
+    address_string: str | None
+    description: str | None
+    media_url: str | None
+    attributes: dict[str, Any]
+    contact: dict[str, str | None]
+    photo: bytes | None = None
+
+
+@dataclass
+class Filed:
+    """What ``POST requests`` answers."""
+
+    service_request_id: str
+    token: str
+    service_notice: str
+    duplicate_of: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _one(form: Mapping[str, Sequence[str]], name: str, max_len: int) -> str | None:
+    values = form.get(name) or []
+    value = values[-1].strip() if values else ""
+    if not value:
+        return None
+    if len(value) > max_len:
+        raise InvalidInput(f"{name} : {max_len} caractères au plus ({len(value)} reçus)")
+    return value
+
+
+def _float(form: Mapping[str, Sequence[str]], name: str) -> float | None:
+    raw = _one(form, name, 40)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} : nombre attendu, reçu « {raw} »") from None
+    if not np.isfinite(value):
+        raise InvalidInput(f"{name} : nombre fini attendu")
+    return value
+
+
+def _attributes(form: Mapping[str, Sequence[str]], definition: ServiceDef) -> dict[str, Any]:
+    given: dict[str, list[str]] = {}
+    for name, values in form.items():
+        match = _ATTRIBUTE.match(name)
+        if match:
+            given.setdefault(match.group(1), []).extend(v.strip() for v in values if v.strip())
+        elif name.startswith("attribute"):
+            raise InvalidInput(f"paramètre {name} mal formé : attendu attribute[code]")
+    known = {a.code: a for a in definition.attributes}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise InvalidInput(
+            f"attribut(s) inconnu(s) pour {definition.code} : {', '.join(unknown)} "
+            f"(attendus : {', '.join(known) or 'aucun'})"
+        )
+    out: dict[str, Any] = {}
+    for attr in definition.attributes:
+        values = given.get(attr.code, [])
+        if not values:
+            if attr.required:
+                raise InvalidInput(
+                    f"attribute[{attr.code}] obligatoire pour {definition.code} : "
+                    f"{attr.description}"
+                )
+            continue
+        keys = {k for k, _ in attr.values}
+        if attr.datatype in ("singlevaluelist", "multivaluelist"):
+            bad = [v for v in values if v not in keys]
+            if bad:
+                raise InvalidInput(
+                    f"attribute[{attr.code}] : valeur(s) {', '.join(bad)} inconnue(s) "
+                    f"(possibles : {', '.join(sorted(keys))})"
+                )
+            if attr.datatype == "singlevaluelist" and len(values) > 1:
+                raise InvalidInput(f"attribute[{attr.code}] : une seule valeur attendue")
+            out[attr.code] = values if attr.datatype == "multivaluelist" else values[0]
+        elif attr.datatype == "number":
+            try:
+                out[attr.code] = float(values[-1])
+            except ValueError:
+                raise InvalidInput(f"attribute[{attr.code}] : nombre attendu") from None
+        else:
+            if len(values[-1]) > 500:
+                raise InvalidInput(f"attribute[{attr.code}] : 500 caractères au plus")
+            out[attr.code] = values[-1]
+    return out
+
+
+def parse_submission(form: Mapping[str, Sequence[str]], photo: bytes | None) -> Submission:
+    """Check the fields of ``POST requests`` (InvalidInput / NotFound with a clear message)."""
+    code = _one(form, "service_code", 100)
+    if code is None:
+        raise InvalidInput("service_code manquant : choisissez un service (GET services)")
+    try:
+        definition = service(code)
+    except NotFound as exc:
+        raise InvalidInput(str(exc)) from None
+    lat, lon = _float(form, "lat"), _float(form, "long")
+    address = _one(form, "address_string", 500)
+    if (lat is None) != (lon is None):
+        raise InvalidInput("lat et long vont ensemble : donnez les deux ou aucun")
+    if lat is None and address is None:
+        raise InvalidInput("position manquante : donnez lat et long, ou address_string")
+    if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidInput("coordonnées invalides : lat entre -90 et 90, long entre -180 et 180")
+    description = _one(form, "description", DESCRIPTION_MAX)
+    media_url = _one(form, "media_url", 2000)
+    if media_url is not None and not re.match(r"^https?://[^\s]+$", media_url):
+        raise InvalidInput("media_url : adresse http(s) attendue")
+    email = _one(form, "email", 254)
+    if email is not None and not _EMAIL.match(email):
+        raise InvalidInput("email invalide")
+    phone = _one(form, "phone", 25)
+    if phone is not None and not _PHONE.match(phone):
+        raise InvalidInput("phone invalide : chiffres, espaces, points, tirets, + en tête")
+    contact = {
+        "email": email,
+        "first_name": _one(form, "first_name", 100),
+        "last_name": _one(form, "last_name", 100),
+        "phone": phone,
+    }
+    return Submission(
+        service_code=code,
+        lon=lon,
+        lat=lat,
+        address_string=address,
+        description=description,
+        media_url=media_url,
+        attributes=_attributes(form, definition),
+        contact=contact,
+        photo=photo,
+    )
+
+
+def _geocode(engine: Engine, settings: Settings, address: str) -> tuple[float, float, str]:
+    from geotranquil.services.geocoding import EVENT_PRECISION, current_geocoder
+
+    try:
+        _, geocoder = current_geocoder(engine)
+    except NotReady:
+        raise InvalidInput(
+            "adresse impossible à localiser pour le moment : donnez lat et long"
+        ) from None
+    found = geocoder.geocode(address)
+    if found is None or found.score < settings.geocode_min_score:
+        raise InvalidInput(
+            f"adresse « {address} » introuvable ou trop imprécise : précisez-la ou donnez lat "
+            "et long"
+        )
+    return found.lon, found.lat, EVENT_PRECISION[found.precision]
+
+
+def _cells(lon: float, lat: float) -> dict[str, int]:
+    fine = cells_from_points([lon], [lat], FINE_RESOLUTION)
+    out = {"h3_fine": int(fine[0])}
+    for res in ANALYSIS_RESOLUTIONS:
+        out[f"h3_r{res}"] = int(parent_ids(fine, res)[0])
+    return out
+
+
+def file_request(
+    engine: Engine,
+    settings: Settings,
+    submission: Submission,
+    *,
+    key_id: int | None,
+    now: datetime | None = None,
+) -> Filed:
+    """Store a report, its event, its author's data and photo, in one transaction."""
+    now = now or datetime.now(UTC)
+    photo: CleanPhoto | None = None
+    if submission.photo is not None:
+        photo = clean_photo(
+            submission.photo,
+            max_bytes=settings.open311_photo_max_bytes,
+            max_side=settings.open311_photo_max_side,
+            max_pixels=settings.open311_photo_max_pixels,
+        )
+    if submission.lon is not None and submission.lat is not None:
+        lon, lat, precision = submission.lon, submission.lat, "exact"
+    else:
+        assert submission.address_string is not None
+        lon, lat, precision = _geocode(engine, settings, submission.address_string)
+    definition = service(submission.service_code)
+    token = secrets.token_urlsafe(18)
+    delete_after = now + timedelta(days=settings.open311_retention_days)
+    with engine.begin() as conn:
+        if not db.inside_study_area(
+            conn=conn, lon=lon, lat=lat, buffer_m=settings.study_area_buffer_m
+        ):
+            raise InvalidInput("ce lieu est hors de la commune : la Ville ne peut pas le traiter")
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, hashtext(:code))"),
+            {"ns": _LOCK_NAMESPACE, "code": definition.code},
+        )
+        duplicate = db.find_open_duplicate(
+            conn=conn,
+            service_code=definition.code,
+            lon=lon,
+            lat=lat,
+            radius_m=settings.open311_duplicate_radius_m,
+            hours=settings.open311_duplicate_hours,
+            at=now,
+        )
+        number = db.next_request_number(conn=conn)
+        local = now.astimezone(ZoneInfo(settings.timezone))
+        sid = f"{local:%Y}-{number:06d}"
+        source_id = db.residents_source_id(
+            conn=conn,
+            slug=RESIDENTS_SOURCE,
+            name=RESIDENTS_SOURCE_NAME,
+            owner=RESIDENTS_SOURCE_OWNER,
+        )
+        event_id = db.insert_event(
+            conn=conn,
+            event={
+                "source_id": source_id,
+                "external_id": f"open311:{sid}",
+                "category": definition.code,
+                "native_category": f"open311:{definition.code}",
+                "occurred_at": now,
+                "reported_at": now,
+                "lon": lon,
+                "lat": lat,
+                **_cells(lon, lat),
+                "location_precision": precision,
+                "address": submission.address_string,
+                "attributes": {
+                    "service_request_id": sid,
+                    "description": submission.description,
+                    **({"open311": submission.attributes} if submission.attributes else {}),
+                },
+            },
+        )
+        if duplicate is None:
+            notice = (
+                "Signalement reçu : il est transmis au service compétent. Suivez-le avec "
+                f"son numéro {sid}."
+            )
+        else:
+            notice = (
+                f"Un signalement semblable (n° {duplicate[1]}) est déjà ouvert à proximité : "
+                "le vôtre y est rattaché. Vous pouvez suivre le n° "
+                f"{duplicate[1]}."
+            )
+        db.insert_request(
+            conn=conn,
+            request={
+                "id": number,
+                "service_request_id": sid,
+                "token": token,
+                "service_code": definition.code,
+                "event_id": event_id,
+                "agency_responsible": settings.open311_agency,
+                "service_notice": notice,
+                "requested_at": now,
+                "description": submission.description,
+                "address_string": submission.address_string,
+                "lon": lon,
+                "lat": lat,
+                "location_precision": precision,
+                "media_url": submission.media_url,
+                "attributes": submission.attributes,
+                "duplicate_of": None if duplicate is None else duplicate[0],
+                "api_key_id": key_id,
+            },
+        )
+        if any(v is not None for v in submission.contact.values()):
+            db.insert_contact(
+                conn=conn,
+                request_id=number,
+                contact={**submission.contact, "delete_after": delete_after},
+            )
+        if photo is not None:
+            db.insert_media(
+                conn=conn,
+                request_id=number,
+                media={
+                    "mime_type": photo.mime_type,
+                    "size": photo.size,
+                    "width": photo.width,
+                    "height": photo.height,
+                    "content": photo.content,
+                    "delete_after": delete_after,
+                },
+            )
+        db.insert_history(
+            conn=conn,
+            request_id=number,
+            from_state=None,
+            to_state="received",
+            notes=None,
+            changed_by="open311",
+            key_id=key_id,
+        )
+    return Filed(sid, token, notice, None if duplicate is None else duplicate[1])
+
+
+# --------------------------------------------------------------------------- reading reports
+
+
+def _parse_datetime(name: str, raw: str, timezone: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw.strip().replace(" ", "+"))
+    except ValueError:
+        raise InvalidInput(
+            f"{name} : date au format W3C attendue (ex. 2025-06-01T00:00:00Z), reçu « {raw} »"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(timezone))
+    return value
+
+
+def _w3c(value: datetime | None, timezone: str) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
+
+
+def public_view(row: Mapping[str, Any], timezone: str) -> dict[str, Any]:
+    """A request as Open311 shows it to anyone (plus the ``duplicate_of`` extension)."""
+    abusive = row["state"] == "rejected_abuse"
+    return {
+        "service_request_id": row["service_request_id"],
+        "status": row["status"],
+        "status_notes": row["status_notes"],
+        "service_name": row["service_name"],
+        "service_code": row["service_code"],
+        "description": None if abusive else row["description"],
+        "agency_responsible": row["agency_responsible"],
+        "service_notice": row["service_notice"],
+        "requested_datetime": _w3c(row["requested_at"], timezone),
+        "updated_datetime": _w3c(row["updated_at"], timezone),
+        "expected_datetime": _w3c(row["expected_at"], timezone),
+        "address": row["address_string"],
+        "address_id": None,
+        "zipcode": None,
+        "lat": round(float(row["lat"]), 6),
+        "long": round(float(row["lon"]), 6),
+        "media_url": None if abusive else row["media_url"],
+        "duplicate_of": row["duplicate_of"],
+        "workflow_state": row["state"],
+    }
+
+
+def _split(values: str | None) -> list[str] | None:
+    if values is None:
+        return None
+    out = [v.strip() for v in values.split(",") if v.strip()]
+    return out or None
+
+
+def list_requests(
+    engine: Engine,
+    settings: Settings,
+    params: Mapping[str, str],
+    *,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """``GET requests``: the spec's filters, 90-day window, at most 1,000, newest first.
+
+    Extension: ``lat``, ``long`` and ``radius`` (metres, 200 by default) keep the requests near
+    a point; with them, ``status`` defaults to ``open``.
+    """
+    tz = settings.timezone
+    ids = _split(params.get("service_request_id"))
+    if ids is not None:  # "this overrides all other arguments"
+        with engine.connect() as conn:
+            rows = db.public_requests(conn=conn, ids=ids, limit=MAX_RESULTS)
+        return [public_view(r, tz) for r in rows]
+    codes = _split(params.get("service_code"))
+    unknown = [c for c in codes or [] if c not in services()]
+    if unknown:
+        raise InvalidInput(
+            f"service_code inconnu : {', '.join(unknown)} ; codes possibles {', '.join(services())}"
+        )
+    statuses = _split(params.get("status"))
+    for status in statuses or []:
+        if status not in ("open", "closed"):
+            raise InvalidInput(f"status : open ou closed, reçu « {status} »")
+    start_raw, end_raw = params.get("start_date"), params.get("end_date")
+    start = _parse_datetime("start_date", start_raw, tz) if start_raw else None
+    end = _parse_datetime("end_date", end_raw, tz) if end_raw else None
+    if start is None and end is None:
+        end = now or datetime.now(UTC)
+        start = end - DEFAULT_WINDOW
+    elif start is None:
+        assert end is not None
+        start = end - DEFAULT_WINDOW
+    elif end is None:
+        end = start + DEFAULT_WINDOW
+    if end < start:
+        raise InvalidInput("end_date est avant start_date")
+    if end - start > DEFAULT_WINDOW:
+        raise InvalidInput("start_date et end_date ne peuvent couvrir plus de 90 jours")
+    near = None
+    lat, lon = params.get("lat"), params.get("long")
+    if lat is not None or lon is not None:
+        form = {k: [v] for k, v in params.items()}
+        flat, flon = _float(form, "lat"), _float(form, "long")
+        if flat is None or flon is None:
+            raise InvalidInput("lat et long vont ensemble : donnez les deux")
+        radius = _float(form, "radius")
+        radius = NEAR_DEFAULT_RADIUS_M if radius is None else radius
+        if not 0 < radius <= NEAR_MAX_RADIUS_M:
+            raise InvalidInput(f"radius : entre 0 et {NEAR_MAX_RADIUS_M:.0f} mètres")
+        near = (flon, flat, radius)
+        statuses = statuses or ["open"]
+    with engine.connect() as conn:
+        rows = db.public_requests(
+            conn=conn,
+            codes=codes,
+            start=start,
+            end=end,
+            statuses=statuses,
+            near=near,
+            limit=MAX_RESULTS,
+        )
+    return [public_view(r, tz) for r in rows]
+
+
+def get_request(engine: Engine, settings: Settings, service_request_id: str) -> dict[str, Any]:
+    """``GET requests/{id}``: one request (NotFound when unknown)."""
+    with engine.connect() as conn:
+        rows = db.public_requests(conn=conn, ids=[service_request_id], limit=1)
+    if not rows:
+        raise NotFound(f"signalement {service_request_id} introuvable")
+    return public_view(rows[0], settings.timezone)
+
+
+def request_of_token(engine: Engine, token: str) -> dict[str, Any]:
+    """``GET tokens/{token}``: the request id a token stands for."""
+    with engine.connect() as conn:
+        rows = db.public_requests(conn=conn, token=token, limit=1)
+    if not rows:
+        raise NotFound("jeton inconnu")
+    return {"service_request_id": rows[0]["service_request_id"], "token": token}
+
+
+# --------------------------------------------------------------------------- staff
+
+
+def staff_view(engine: Engine, settings: Settings, service_request_id: str) -> dict[str, Any]:
+    """A request with its author's data, photo description and history (staff only)."""
+    with engine.connect() as conn:
+        row = db.staff_request(conn=conn, service_request_id=service_request_id)
+    if row is None:
+        raise NotFound(f"signalement {service_request_id} introuvable")
+    tz = settings.timezone
+    out = public_view(row, tz)
+    out["description"] = row["description"]
+    out["media_url"] = row["media_url"]
+    out.update(
+        state_label=STATE_LABELS[row["state"]],
+        event_id=row["event_id"],
+        location_precision=row["location_precision"],
+        attributes=row["attributes"],
+        contact={
+            "email": row["email"],
+            "first_name": row["first_name"],
+            "last_name": row["last_name"],
+            "phone": row["phone"],
+            "delete_after": _w3c(row["contact_delete_after"], tz),
+        },
+        photo=None
+        if row["photo_mime_type"] is None
+        else {
+            "mime_type": row["photo_mime_type"],
+            "size": row["photo_size"],
+            "width": row["photo_width"],
+            "height": row["photo_height"],
+            "href": f"/signalements/{row['service_request_id']}/photo",
+        },
+        history=[
+            {
+                "from_state": h["from_state"],
+                "to_state": h["to_state"],
+                "notes": h["notes"],
+                "changed_by": h["changed_by"],
+                "changed_at": _w3c(h["changed_at"], tz),
+            }
+            for h in row["history"]
+        ],
+    )
+    return out
+
+
+def change_state(
+    engine: Engine,
+    settings: Settings,
+    service_request_id: str,
+    *,
+    state: str,
+    notes: str | None,
+    expected_datetime: str | None,
+    who: str | None,
+    key_id: int | None,
+) -> dict[str, Any]:
+    """Move a request through the workflow; the notes become its public ``status_notes``."""
+    if state not in STATUS_OF_STATE:
+        raise InvalidInput(f"état « {state} » inconnu : {', '.join(STATUS_OF_STATE)}")
+    if notes is not None and len(notes) > 2000:
+        raise InvalidInput("notes : 2000 caractères au plus")
+    expected = (
+        _parse_datetime("expected_datetime", expected_datetime, settings.timezone)
+        if expected_datetime
+        else None
+    )
+    with engine.begin() as conn:
+        current = db.lock_request(conn=conn, service_request_id=service_request_id)
+        if current is None:
+            raise NotFound(f"signalement {service_request_id} introuvable")
+        if state != current["state"] and state not in TRANSITIONS[current["state"]]:
+            allowed = ", ".join(sorted(TRANSITIONS[current["state"]])) or "aucun"
+            raise InvalidInput(
+                f"passage de « {current['state']} » à « {state} » impossible "
+                f"(possibles : {allowed})"
+            )
+        db.set_state(
+            conn=conn,
+            request_id=current["id"],
+            state=state,
+            status=STATUS_OF_STATE[state],
+            notes=notes,
+            expected_at=expected,
+            set_expected=expected_datetime is not None,
+            drop_event=state.startswith("rejected_") and current["event_id"] is not None,
+        )
+        db.insert_history(
+            conn=conn,
+            request_id=current["id"],
+            from_state=current["state"],
+            to_state=state,
+            notes=notes,
+            changed_by=who,
+            key_id=key_id,
+        )
+    return staff_view(engine, settings, service_request_id)
+
+
+def photo_of(engine: Engine, service_request_id: str) -> tuple[str, bytes]:
+    """A request's re-encoded photo (staff only)."""
+    with engine.connect() as conn:
+        found = db.media_content(conn=conn, service_request_id=service_request_id)
+    if found is None:
+        raise NotFound(f"pas de photo pour le signalement {service_request_id}")
+    return found
+
+
+def purge(engine: Engine, settings: Settings, *, now: datetime | None = None) -> tuple[int, int]:
+    """Delete the personal data past retention: ``(contacts, photos)`` deleted.
+
+    Past retention: beyond the ``delete_after`` set when filed, or filed more than
+    ``open311_retention_days`` ago (so shortening the retention applies to older reports too).
+    """
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=settings.open311_retention_days)
+    with engine.begin() as conn:
+        return db.purge_personal_data(conn=conn, now=now, cutoff=cutoff)
