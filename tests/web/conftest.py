@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, Response, sync_playwright
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from geotranquil.config import Settings
 from geotranquil.services.forecasting import ForecastSummary, compute_forecast
@@ -57,11 +57,8 @@ def artifacts() -> Path:
 
 @pytest.fixture
 def forecast(served: Served, loaded_engine: Engine, settings: Settings) -> int:  # noqa: F811
-    """A stored naive forecast on the served data (computed once, reused while it exists)."""
-    with loaded_engine.connect() as conn:
-        found = conn.execute(text("SELECT max(id) FROM forecast_runs")).scalar()
-    if found is not None:
-        return int(found)
+    """A naive forecast of the served data, stored now so that it is the latest run (other
+    tests leave runs of other data in the same database)."""
     summary: ForecastSummary = compute_forecast(
         loaded_engine, settings, method="naive", resolution=9
     )
