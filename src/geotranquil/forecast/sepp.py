@@ -897,12 +897,11 @@ class SeppGrid:
         >>> m.intensity(2.0).round(6).tolist()  # mu + 0.5 ln2 2^-1 * 1/2 (event between cells)
         [0.186643, 0.286643]
         """
-        self._fitted()
+        data = self._fitted()
         ev = self._ev
         sel = np.flatnonzero((ev.t < t) & (t - ev.t <= self.max_lag_days)).astype(np.intp)
         j, i, k = self._kernel(sel)
         w = self.theta_ * self.omega_ * np.exp(-self.omega_ * (t - ev.t[sel]))
-        data = self._fitted()
         period = int(np.clip(t // data.period_days, 0, self.mu_periods_.shape[1] - 1))
         mu = self.mu_periods_[:, period]
         return mu + np.bincount(i, weights=w[j] * k, minlength=mu.shape[0])

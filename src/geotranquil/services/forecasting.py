@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from geotranquil import __version__
-from geotranquil.charts.forecast import coverage_figure, forecast_map
+from geotranquil.charts.forecast import backtest_coverage_figure, forecast_map
 from geotranquil.config import Settings
 from geotranquil.db.counts import CountQuery, count_cube
 from geotranquil.db.forecasts import ForecastRecord, insert_forecast
@@ -60,7 +60,8 @@ def _window(engine: Engine, timezone: str, period: str) -> tuple[date, date]:
     return start, end
 
 
-def _period_days(period: str) -> int:
+def period_length(period: str) -> int:
+    """Days in a forecast period (``week`` or ``day``), or a clear error."""
     if period not in PERIODS:
         raise InvalidInput(f"période « {period} » inconnue ; périodes : {', '.join(PERIODS)}")
     return PERIODS[period]
@@ -77,7 +78,7 @@ def load_forecast_data(
 ) -> ForecastData:
     """Counts per period (``week`` or ``day``), event points and cell centroids (Lambert-93)
     of the study area."""
-    period_days = _period_days(period)
+    period_days = period_length(period)
     start, last_end = _window(engine, settings.timezone, period)
     end = end or last_end
     zone = ZoneInfo(settings.timezone)
@@ -234,27 +235,26 @@ def _parameters(model: Any) -> dict[str, Any]:
     return out
 
 
-def run_backtest(
-    engine: Engine,
-    settings: Settings,
-    *,
-    methods: tuple[str, ...] = tuple(METHODS),
-    resolution: int = 9,
-    n_origins: int = 26,
-    out_dir: Path | None = None,
-    progress: Any = None,
-    period: str = "week",
-    categories: tuple[str, ...] | None = None,
-) -> tuple[BacktestResult, Path | None]:
-    """Rolling-origin backtest of ``methods`` over the last ``n_origins`` periods of data."""
+def check_methods(methods: tuple[str, ...]) -> None:
+    """A clear error for any name that is not a registered method."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise InvalidInput(
             f"méthode(s) inconnue(s) : {', '.join(unknown)} ; méthodes : {', '.join(METHODS)}"
         )
-    data = load_forecast_data(
-        engine, settings, resolution=resolution, period=period, categories=categories
-    )
+
+
+def backtest_data(
+    data: ForecastData,
+    methods: tuple[str, ...],
+    n_origins: int,
+    *,
+    out_dir: Path | None = None,
+    progress: Any = None,
+) -> tuple[BacktestResult, Path | None]:
+    """Rolling-origin backtest of ``methods`` over the last ``n_origins`` periods of ``data``
+    (cells weighted by ``data.area_m2`` when known); the coverage curves as a PNG in
+    ``out_dir`` when given."""
     first = data.n_periods - n_origins
     if n_origins < 1 or first < 8:
         raise InvalidInput(
@@ -273,10 +273,29 @@ def run_backtest(
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         picture = out_dir / "courbes_de_couverture.png"
-        curves = {m: result.coverage(m) for m in result.summary().index}
-        unit = "semaines" if period == "week" else "jours"
-        coverage_figure(curves, f"Backtest sur {n_origins} {unit}").savefig(picture)
+        unit = "semaines" if data.period_days == 7 else "jours"
+        backtest_coverage_figure(result, f"Backtest sur {n_origins} {unit}").savefig(picture)
     return result, picture
+
+
+def run_backtest(
+    engine: Engine,
+    settings: Settings,
+    *,
+    methods: tuple[str, ...] = tuple(METHODS),
+    resolution: int = 9,
+    n_origins: int = 26,
+    out_dir: Path | None = None,
+    progress: Any = None,
+    period: str = "week",
+    categories: tuple[str, ...] | None = None,
+) -> tuple[BacktestResult, Path | None]:
+    """Rolling-origin backtest of ``methods`` over the last ``n_origins`` periods of data."""
+    check_methods(methods)
+    data = load_forecast_data(
+        engine, settings, resolution=resolution, period=period, categories=categories
+    )
+    return backtest_data(data, methods, n_origins, out_dir=out_dir, progress=progress)
 
 
 def forecast_picture(engine: Engine, run_id: int, path: Path) -> Path:

@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 from shapely import MultiPolygon, Polygon
 
-from geotranquil.charts.forecast import coverage_figure
 from geotranquil.errors import InvalidInput
-from geotranquil.forecast.backtest import BacktestResult, rolling_origin
+from geotranquil.forecast.backtest import BacktestResult
 from geotranquil.forecast.base import ForecastData
 from geotranquil.forecast.points import convex_hull_area, forecast_data_from_points
 from geotranquil.forecast.registry import METHODS, RECOMMENDED, make_method
 from geotranquil.grid.h3ids import cell_polygons
+from geotranquil.services.forecasting import backtest_data, check_methods, period_length
 
 #: column names recognised (lower case), in order of preference
 TIME_NAMES = (
@@ -41,7 +41,6 @@ TIME_NAMES = (
 )
 LON_NAMES = ("lon", "longitude", "lng", "long", "x")
 LAT_NAMES = ("lat", "latitude", "y")
-PERIOD_DAYS = {"week": 7, "day": 1}
 
 
 def _pick(columns: list[str], wanted: tuple[str, ...], given: str | None, what: str) -> str:
@@ -160,43 +159,22 @@ def forecast_points(
     Writes ``courbes_de_couverture.png`` and ``prevision.geojson`` (one hexagon per cell of the
     study area: ``h3``, ``expected``, ``rank``, ``top_share`` in % of the cells) to ``out_dir``.
     """
-    if period not in PERIOD_DAYS:
-        raise InvalidInput(f"période « {period} » inconnue ; périodes : {', '.join(PERIOD_DAYS)}")
-    unknown = [m for m in (*methods, method) if m not in METHODS]
-    if unknown:
-        raise InvalidInput(
-            f"méthode(s) inconnue(s) : {', '.join(unknown)} ; méthodes : {', '.join(METHODS)}"
-        )
+    period_days = period_length(period)
+    check_methods((*methods, method))
     usable = points.dropna(subset=["lon", "lat", "time"])
     if usable.empty:
         raise InvalidInput("aucun point n'a à la fois une position et une date lisibles")
     study = area if area is not None else convex_hull_area(usable)
     try:
         data = forecast_data_from_points(
-            usable, study, resolution=resolution, period_days=PERIOD_DAYS[period]
+            usable, study, resolution=resolution, period_days=period_days
         )
     except ValueError as exc:
         raise InvalidInput(f"aucune donnée exploitable dans la zone d'étude : {exc}") from exc
     inside = usable.loc[usable["time"].notna()]
     data = complete_periods(data, pd.Timestamp(inside["time"].max()))
-    first = data.n_periods - n_origins
-    if n_origins < 1 or first < 8:
-        raise InvalidInput(
-            f"pas assez de périodes de données ({data.n_periods}) pour {n_origins} origines "
-            "(il en faut au moins 8 avant la première)"
-        )
-    result = rolling_origin(
-        data,
-        [METHODS[m][1] for m in methods],
-        first_origin=first,
-        n_origins=n_origins,
-        progress=progress,
-    )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    png = out_dir / "courbes_de_couverture.png"
-    curves = {m: result.coverage(m) for m in result.summary().index}
-    unit = "semaines" if period == "week" else "jours"
-    coverage_figure(curves, f"Backtest sur {n_origins} {unit}").savefig(png)
+    result, png = backtest_data(data, methods, n_origins, out_dir=out_dir, progress=progress)
+    assert png is not None
     expected = np.asarray(make_method(method).fit(data).predict(1), dtype=float)
     order = np.argsort(-expected, kind="stable")
     rank = np.empty(order.size, dtype=np.int64)
