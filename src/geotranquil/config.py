@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     public_min_count: int = Field(
         5, ge=1, description="Counts below this are suppressed in what the public sees."
     )
+    public_delay_days: int = Field(
+        7,
+        ge=7,
+        description="The public and partners only see events older than this many days: counts "
+        "stop at the start of the local day (``timezone``) that many days before today.",
+    )
     report_max_vertices: int = Field(
         10_000, ge=4, description="Most vertices accepted in a report or zone polygon."
     )

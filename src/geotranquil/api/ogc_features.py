@@ -19,7 +19,7 @@ from geotranquil.features.cql2 import SUPPORTED_CONFORMANCE
 from geotranquil.features.crs import CRS84, SUPPORTED, parse_crs
 from geotranquil.features.query import feature_collection_text
 from geotranquil.roles import EVERYONE
-from geotranquil.services.features import read_feature, read_items
+from geotranquil.services.features import read_feature, read_items, visible_time_range
 
 GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
@@ -86,9 +86,18 @@ def conformance() -> JSONResponse:
 
 
 def collection_json(
-    collection: Collection, catalogue: Catalogue, base: str, *, self_rel: str = "self"
+    collection: Collection,
+    catalogue: Catalogue,
+    base: str,
+    *,
+    time_range: tuple[datetime | None, datetime | None],
+    self_rel: str = "self",
 ) -> dict[str, Any]:
-    """The description of a collection, with the links clients follow."""
+    """The description of a collection, with the links clients follow.
+
+    ``time_range`` is the events' first and last instants as the caller may learn them
+    (:func:`~geotranquil.services.features.visible_time_range`).
+    """
     url = f"{base}/collections/{collection.id}"
     links = [
         _link(url, self_rel, "application/json", collection.title),
@@ -111,7 +120,7 @@ def collection_json(
     if catalogue.bbox is not None:
         extent["spatial"] = {"bbox": [list(catalogue.bbox)], "crs": CRS84.uri}
     if collection.temporal or collection.aggregates_time:
-        first, last = catalogue.time_range
+        first, last = time_range
         extent["temporal"] = {
             "interval": [[_iso(first), _iso(last)]],
             "trs": TRS,
@@ -142,11 +151,12 @@ def _iso(value: datetime | None) -> str | None:
 def collections(request: Request, services: ServicesDep, caller: CallerDep) -> JSONResponse:
     base = base_url(request)
     _, catalogue = services.catalogue.get()
+    period = visible_time_range(catalogue.time_range, caller.role, services.settings)
     return JSONResponse(
         {
             "links": [_link(f"{base}/collections", "self", "application/json", "Collections")],
             "collections": [
-                collection_json(c, catalogue, base, self_rel="collection")
+                collection_json(c, catalogue, base, time_range=period, self_rel="collection")
                 for c in catalogue.visible(caller.role)
             ],
         }
@@ -162,7 +172,8 @@ def collection(
     collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
 ) -> JSONResponse:
     catalogue, found = readable_collection(services, caller, collection_id)
-    return JSONResponse(collection_json(found, catalogue, base_url(request)))
+    period = visible_time_range(catalogue.time_range, caller.role, services.settings)
+    return JSONResponse(collection_json(found, catalogue, base_url(request), time_range=period))
 
 
 @router.get(

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from geotranquil.api.deps import ServicesDep, access
+from geotranquil.api.deps import CallerDep, ServicesDep, access
 from geotranquil.errors import NotFound
 from geotranquil.features.catalogue import RESOLUTIONS
 from geotranquil.roles import EVERYONE
+from geotranquil.services.features import visible_time_range
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
 VENDOR_FILES = ("maplibre-gl.js", "maplibre-gl.css", "maplibre-gl.js.map", "LICENSE.txt")
@@ -60,18 +62,20 @@ def page_slash() -> RedirectResponse:
 
 
 @router.get("/carte/config.json", summary="Settings of the web map", **access(EVERYONE))
-def config(services: ServicesDep) -> JSONResponse:
+def config(services: ServicesDep, caller: CallerDep) -> JSONResponse:
     settings = services.settings
     _, catalogue = services.catalogue.get()
-    first, last = catalogue.time_range
+    # the public's data stop at the public delay: the latest events' days are not shown either
+    first, last = visible_time_range(catalogue.time_range, caller.role, settings)
+    zone = ZoneInfo(settings.timezone)
     return JSONResponse(
         {
             "basemap_url": settings.web_basemap_url,
             "basemap_attribution": settings.web_basemap_attribution,
             "bounds": list(catalogue.bbox) if catalogue.bbox else None,
             "time_range": [
-                first.astimezone().date().isoformat() if first else None,
-                last.astimezone().date().isoformat() if last else None,
+                first.astimezone(zone).date().isoformat() if first else None,
+                last.astimezone(zone).date().isoformat() if last else None,
             ],
             "resolutions": list(RESOLUTIONS),
             "public_max_resolution": settings.public_max_resolution,

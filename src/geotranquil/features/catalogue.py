@@ -7,7 +7,8 @@ Only the trusted SQL written here reaches the database as text; every value a cl
 a bound parameter (see :mod:`geotranquil.features.query`).
 
 Counts collections aggregate events per cell for the period and categories the request names;
-for the public and partners they keep only public categories and suppress small counts.
+for the public and partners they keep only public categories, count only events older than the
+public delay (:attr:`SourceContext.public_until`) and suppress small counts.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ class SourceContext:
     end: datetime | None = None
     categories: tuple[str, ...] | None = None
     public_min_count: int = 5
+    # restricted roles: only events that occurred before this instant are counted (the start of
+    # the local day ``public_delay_days`` before today); required for them, ignored for staff
+    public_until: datetime | None = None
     envelope: str | None = None  # trusted SQL of an EPSG:4326 box (bound values) to cut to
     count_only: bool = False  # counts sources: the total only, no per-category columns
 
@@ -183,6 +187,11 @@ def _counts_source(resolution: int, categories: Sequence[Category]) -> SourceFn:
         if ctx.end is not None:
             filters.append("occurred_at < :t1")
             params["t1"] = ctx.end
+        if restricted:  # the public only sees events older than the delay, whatever it asks
+            if ctx.public_until is None:
+                raise ValueError("a restricted role's source context needs public_until")
+            filters.append("occurred_at < :public_until")
+            params["public_until"] = ctx.public_until
         cells = "g.resolution = :res"
         if ctx.envelope is not None:
             filters.append(

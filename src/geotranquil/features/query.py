@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -29,13 +29,16 @@ class Page:
 
 
 def context_for(request: ItemsRequest, base: SourceContext) -> SourceContext:
-    """The source context of a request: its period, categories and bbox, for aggregating sources."""
-    return SourceContext(
-        role=base.role,
+    """The source context of a request: its period, categories and bbox, for aggregating sources.
+
+    Everything else (the role and its limits: ``public_min_count``, ``public_until``) is the
+    caller's, from ``base``.
+    """
+    return replace(
+        base,
         start=request.start,
         end=request.end,
         categories=request.categories,
-        public_min_count=base.public_min_count,
         envelope=_envelope(request) if request.bbox is not None else None,
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -25,9 +27,53 @@ class ItemsResult:
     page: Page
 
 
-def context_of(role: Role, settings: Settings) -> SourceContext:
-    """The base source context of a caller."""
-    return SourceContext(role=role, public_min_count=settings.public_min_count)
+def public_until(settings: Settings, *, now: datetime | None = None) -> datetime:
+    """The instant before which events may be shown to restricted roles (public, partners).
+
+    The start of the local day (``settings.timezone``) ``settings.public_delay_days`` before
+    today: a day boundary, so it stays the same all day (and so do cached public tiles).
+
+    Examples
+    --------
+    >>> from datetime import UTC
+    >>> s = Settings(timezone="Europe/Paris", public_delay_days=7)
+    >>> public_until(s, now=datetime(2025, 3, 10, 23, 30, tzinfo=UTC)).isoformat()
+    '2025-03-04T00:00:00+01:00'
+    """
+    zone = ZoneInfo(settings.timezone)
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    day = today - timedelta(days=settings.public_delay_days)
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def context_of(role: Role, settings: Settings, *, now: datetime | None = None) -> SourceContext:
+    """The base source context of a caller (restricted roles: with their ``public_until``)."""
+    return SourceContext(
+        role=role,
+        public_min_count=settings.public_min_count,
+        public_until=public_until(settings, now=now) if is_restricted(role) else None,
+    )
+
+
+def visible_time_range(
+    time_range: tuple[datetime | None, datetime | None],
+    role: Role,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+) -> tuple[datetime | None, datetime | None]:
+    """The first and last event instants ``role`` may learn of (the catalogue's ``time_range``).
+
+    Staff get them as they are; restricted roles only up to :func:`public_until` (``(None,
+    None)`` when no event is old enough), so the latest events' timing is not revealed either.
+    """
+    first, last = time_range
+    if not is_restricted(role) or first is None or last is None:
+        return first, last
+    until = public_until(settings, now=now)
+    if first >= until:
+        return None, None
+    return first, min(last, until - timedelta(microseconds=1))
 
 
 def checked_request(

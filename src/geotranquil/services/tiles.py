@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine, text
 
@@ -14,7 +14,7 @@ from geotranquil.errors import InvalidInput
 from geotranquil.features.catalogue import Catalogue, SourceContext
 from geotranquil.features.params import parse_categories, parse_datetime
 from geotranquil.roles import Role, is_restricted
-from geotranquil.services.features import check_public_categories, find_collection
+from geotranquil.services.features import check_public_categories, context_of, find_collection
 from geotranquil.services.tilecache import TileCache
 from geotranquil.tiles.mvt import basemap_sql, layer_for, render_tile
 from geotranquil.tiles.tms import check_tile
@@ -46,7 +46,10 @@ def _gzip(data: bytes) -> bytes | None:
 def tile_context(
     query: Mapping[str, str], catalogue: Catalogue, role: Role, settings: Settings
 ) -> SourceContext:
-    """The period and categories a tile request asks for, checked like an items request."""
+    """The period and categories a tile request asks for, checked like an items request.
+
+    The caller's own limits (restricted roles: ``public_until``) are those of :func:`context_of`.
+    """
     unknown = sorted(set(query) - set(TILE_PARAMETERS))
     if unknown:
         raise InvalidInput(
@@ -63,13 +66,7 @@ def tile_context(
         query.get("categories"), tuple(c.code for c in catalogue.categories)
     )
     check_public_categories(catalogue, categories, role)
-    return SourceContext(
-        role=role,
-        start=start,
-        end=end,
-        categories=categories,
-        public_min_count=settings.public_min_count,
-    )
+    return replace(context_of(role, settings), start=start, end=end, categories=categories)
 
 
 def get_tile(
@@ -109,6 +106,7 @@ def get_tile(
             context.start,
             context.end,
             ",".join(context.categories or ()),
+            context.public_until,  # a public tile changes with the day, it may not outlive it
         )
     )
     etag = '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
