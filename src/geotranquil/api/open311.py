@@ -3,9 +3,11 @@
 - ``services``, ``services/{code}``, ``requests`` (GET, POST), ``requests/{id}``,
   ``tokens/{token}``: the specification, for residents' apps; ``POST requests`` needs an
   ``api_key`` (any valid key: the mobile app and civic apps use ``partner`` keys). Extensions:
-  ``duplicate_of`` and ``workflow_state`` on requests; ``lat``, ``long``, ``radius`` on
-  ``GET requests`` (open reports near a point).
-- ``/signalements/{id}`` (GET with the author's data, PATCH to move it through the workflow),
+  ``duplicate_of`` and ``workflow_state`` on requests; an ``Idempotency-Key`` header (or
+  ``idempotency_key`` field) on ``POST requests`` so that retries are filed once; ``lat``,
+  ``long``, ``radius`` on ``GET requests`` (open reports near a point).
+- ``/signalements`` (GET: the staff's list, by state and service),
+  ``/signalements/{id}`` (GET with the author's data, PATCH to move it through the workflow),
   ``/signalements/{id}/photo``: staff only (``agent``, ``analyst``, ``admin``).
 
 Personal data (contact, photo) never appear in the Open311 responses.
@@ -20,8 +22,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from geotranquil.api.deps import KEY_HEADER, CallerDep, ServicesDep, access, get_services
+from geotranquil.api.deps import (
+    KEY_HEADER,
+    CallerDep,
+    Services,
+    ServicesDep,
+    access,
+    get_services,
+)
 from geotranquil.api.open311_format import FORMATS, respond
+from geotranquil.config import Settings
 from geotranquil.errors import InvalidInput, NotFound, TooLarge
 from geotranquil.roles import EVERYONE, REPORTING, RESIDENT_REPORTS
 from geotranquil.services import open311 as svc
@@ -61,13 +71,7 @@ def limits_of(request: Request) -> ReportLimits:
 async def _form_key(request: Request) -> None:
     """Open311 sends ``api_key`` in the POST body: resolve it before the access check."""
     services = get_services(request)
-    length = request.headers.get("content-length", "")
-    limit = services.settings.open311_photo_max_bytes + FORM_OVERHEAD
-    if length.isdigit() and int(length) > limit:
-        raise TooLarge(
-            "requête trop lourde : photo de "
-            f"{services.settings.open311_photo_max_bytes / 1e6:.1f} Mo au plus"
-        )
+    check_length(request, services.settings)
     if request.headers.get(KEY_HEADER) or request.query_params.get("api_key"):
         return
     if request.headers.get("Authorization", "").lower().startswith("bearer "):
@@ -148,9 +152,36 @@ async def create_request(
     fmt: str, request: Request, services: ServicesDep, caller: CallerDep
 ) -> Response:
     fmt = _fmt(fmt)
-    limits_of(request).check(
-        key_id=caller.key_id, client=request.client.host if request.client else None
+    filed = await file_from_form(request, services, key_id=caller.key_id)
+    return respond(
+        fmt,
+        "service_requests",
+        "request",
+        [filed_body(filed)],
+        status_code=201,
+        headers=replay_headers(filed),
     )
+
+
+def check_length(request: Request, settings: Settings) -> None:
+    """413 before reading a body larger than a photo and its fields may be."""
+    length = request.headers.get("content-length", "")
+    limit = settings.open311_photo_max_bytes + FORM_OVERHEAD
+    if length.isdigit() and int(length) > limit:
+        raise TooLarge(
+            "requête trop lourde : photo de "
+            f"{settings.open311_photo_max_bytes / 1e6:.1f} Mo au plus"
+        )
+
+
+async def file_from_form(request: Request, services: Services, *, key_id: int | None) -> svc.Filed:
+    """Rate limits, then the multipart (or urlencoded) report read, checked and filed.
+
+    Shared by ``POST requests`` (partners' apps, with their key) and the residents' own app.
+    The ``Idempotency-Key`` header (or ``idempotency_key`` field) makes retries file once.
+    """
+    check_length(request, services.settings)
+    limits_of(request).check(key_id=key_id, client=request.client.host if request.client else None)
     form = await request.form(max_files=2, max_fields=200, max_part_size=64 * 1024)
     fields: dict[str, list[str]] = {}
     photo: bytes | None = None
@@ -165,18 +196,28 @@ async def create_request(
             photo = data
         else:
             raise InvalidInput(f"fichier inattendu dans le champ {name} : une photo dans « media »")
-    submission = svc.parse_submission(fields, photo)
-    filed = await run_in_threadpool(
-        svc.file_request, services.engine, services.settings, submission, key_id=caller.key_id
+    submission = svc.parse_submission(
+        fields, photo, idempotency_key=request.headers.get("Idempotency-Key")
     )
-    body: dict[str, Any] = {
+    return await run_in_threadpool(
+        svc.file_request, services.engine, services.settings, submission, key_id=key_id
+    )
+
+
+def filed_body(filed: svc.Filed) -> dict[str, Any]:
+    """What ``POST requests`` answers (plus the ``duplicate_of`` extension)."""
+    return {
         "service_request_id": filed.service_request_id,
         "token": filed.token,
         "service_notice": filed.service_notice,
         "account_id": None,
         "duplicate_of": filed.duplicate_of,
     }
-    return respond(fmt, "service_requests", "request", [body], status_code=201)
+
+
+def replay_headers(filed: svc.Filed) -> dict[str, str]:
+    """``Idempotent-Replayed: true`` when the answer is the one of an earlier attempt."""
+    return {"Idempotent-Replayed": "true"} if filed.replayed else {}
 
 
 @router.get(
@@ -211,6 +252,15 @@ class StateChange(BaseModel):
     expected_datetime: str | None = Field(
         None, description="W3C date-time, e.g. 2025-06-01T12:00:00+02:00"
     )
+
+
+@staff.get(
+    "/signalements",
+    summary="Residents' reports for staff: filter by state and service, newest first",
+    **access(RESIDENT_REPORTS),
+)
+def staff_list(request: Request, services: ServicesDep) -> JSONResponse:
+    return JSONResponse(svc.staff_list(services.engine, services.settings, request.query_params))
 
 
 @staff.get(

@@ -62,13 +62,17 @@ def respond(
     item: str,
     body: Sequence[Mapping[str, Any]] | Mapping[str, Any],
     status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """The body in ``fmt``: JSON as is, XML under ``root``/``item``."""
     if fmt == "xml":
         return Response(
-            to_xml(root, item, body), status_code=status_code, media_type=XML_MEDIA_TYPE
+            to_xml(root, item, body),
+            status_code=status_code,
+            media_type=XML_MEDIA_TYPE,
+            headers=dict(headers or {}),
         )
-    return JSONResponse(body, status_code=status_code)
+    return JSONResponse(body, status_code=status_code, headers=dict(headers or {}))
 
 
 def error_response(

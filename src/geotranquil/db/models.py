@@ -443,6 +443,8 @@ class ServiceRequest(Base):
         ForeignKey("service_requests.id", ondelete="SET NULL")
     )
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    #: the client's key for one report, so a retried submission is stored once
+    idempotency_key: Mapped[str | None] = mapped_column(Text, unique=True)
 
 
 class ServiceRequestContact(Base):

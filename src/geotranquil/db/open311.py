@@ -1,7 +1,7 @@
 """Residents' reports (Open311): the SQL of requests, their events, contacts, photos, history.
 
 Public reads (:func:`public_requests`) never touch the personal-data tables; only
-:func:`staff_request` and :func:`media_content` do.
+:func:`staff_request`, :func:`staff_requests` and :func:`media_content` do (staff only).
 """
 
 from __future__ import annotations
@@ -134,11 +134,11 @@ def insert_request(*, conn: Connection, request: dict[str, Any]) -> None:
             INSERT INTO service_requests (id, service_request_id, token, service_code, event_id,
                 agency_responsible, service_notice, requested_at, updated_at, description,
                 address_string, geom, location_precision, media_url, attributes, duplicate_of,
-                api_key_id)
+                api_key_id, idempotency_key)
             VALUES (:id, :service_request_id, :token, :service_code, :event_id,
                 :agency_responsible, :service_notice, :requested_at, :requested_at, :description,
                 :address_string, {_POINT}, :location_precision, :media_url, :attributes,
-                :duplicate_of, :api_key_id)
+                :duplicate_of, :api_key_id, :idempotency_key)
             """
         ).bindparams(bindparam("attributes", type_=JSONB)),
         request,
@@ -195,6 +195,49 @@ def insert_history(
             "k": key_id,
         },
     )
+
+
+def request_by_idempotency_key(*, conn: Connection, key: str) -> dict[str, Any] | None:
+    """The request already filed with this idempotency key (its id, number, token, notice)."""
+    row = conn.execute(
+        text(
+            "SELECT r.service_request_id, r.token, r.service_notice, "
+            "d.service_request_id AS duplicate_of FROM service_requests r "
+            "LEFT JOIN service_requests d ON d.id = r.duplicate_of "
+            "WHERE r.idempotency_key = :key"
+        ),
+        {"key": key},
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
+def staff_requests(
+    *,
+    conn: Connection,
+    states: Sequence[str] | None,
+    codes: Sequence[str] | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Requests for the staff's list, newest first, with whether they carry a contact or photo."""
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if states:
+        where.append("r.state = ANY(:states)")
+        params["states"] = list(states)
+    if codes:
+        where.append("r.service_code = ANY(:codes)")
+        params["codes"] = list(codes)
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    total = conn.execute(text(f"SELECT count(*) FROM service_requests r{clause}"), params).scalar()
+    sql = (
+        f"SELECT {PUBLIC_COLUMNS}, "
+        "EXISTS (SELECT 1 FROM service_request_contacts k WHERE k.request_id = r.id) "
+        "AS has_contact, "
+        "EXISTS (SELECT 1 FROM service_request_media m WHERE m.request_id = r.id) AS has_photo "
+        f"{_FROM}{clause} ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit OFFSET :offset"
+    )
+    return int(total or 0), [dict(row._mapping) for row in conn.execute(text(sql), params)]
 
 
 def public_requests(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -68,6 +68,9 @@ STATE_LABELS = {
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
 _PHONE = re.compile(r"^\+?[0-9 .\-()]{6,25}$")
 _ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_\-]+)\](\[\])?$")
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-]{8,100}$")
+#: first key of the advisory lock that serialises the retries of one submission
+_RETRY_LOCK_NAMESPACE = 0x6F333132
 
 
 @cache
@@ -100,6 +103,7 @@ class Submission:
     attributes: dict[str, Any]
     contact: dict[str, str | None]
     photo: bytes | None = None
+    idempotency_key: str | None = None
 
 
 @dataclass
@@ -110,7 +114,7 @@ class Filed:
     token: str
     service_notice: str
     duplicate_of: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    replayed: bool = False  # an earlier filing of the same submission (idempotency key)
 
 
 def _one(form: Mapping[str, Sequence[str]], name: str, max_len: int) -> str | None:
@@ -184,8 +188,27 @@ def _attributes(form: Mapping[str, Sequence[str]], definition: ServiceDef) -> di
     return out
 
 
-def parse_submission(form: Mapping[str, Sequence[str]], photo: bytes | None) -> Submission:
-    """Check the fields of ``POST requests`` (InvalidInput / NotFound with a clear message)."""
+def parse_idempotency_key(raw: str | None) -> str | None:
+    """The client's key for one submission (8 to 100 letters, digits, ``-`` or ``_``), or None."""
+    if raw is None or not raw.strip():
+        return None
+    key = raw.strip()
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise InvalidInput(
+            "clé d'idempotence invalide : 8 à 100 caractères parmi lettres, chiffres, - et _ "
+            "(un UUID convient)"
+        )
+    return key
+
+
+def parse_submission(
+    form: Mapping[str, Sequence[str]], photo: bytes | None, *, idempotency_key: str | None = None
+) -> Submission:
+    """Check the fields of ``POST requests`` (InvalidInput / NotFound with a clear message).
+
+    The idempotency key comes from the ``Idempotency-Key`` header or the ``idempotency_key``
+    field (an extension of the specification): retries of one submission are stored once.
+    """
     code = _one(form, "service_code", 100)
     if code is None:
         raise InvalidInput("service_code manquant : choisissez un service (GET services)")
@@ -227,6 +250,9 @@ def parse_submission(form: Mapping[str, Sequence[str]], photo: bytes | None) -> 
         attributes=_attributes(form, definition),
         contact=contact,
         photo=photo,
+        idempotency_key=parse_idempotency_key(
+            idempotency_key or _one(form, "idempotency_key", 200)
+        ),
     )
 
 
@@ -264,7 +290,11 @@ def file_request(
     key_id: int | None,
     now: datetime | None = None,
 ) -> Filed:
-    """Store a report, its event, its author's data and photo, in one transaction."""
+    """Store a report, its event, its author's data and photo, in one transaction.
+
+    A submission whose idempotency key was already filed is not stored again: the first
+    filing's answer is returned (``Filed.replayed``).
+    """
     now = now or datetime.now(UTC)
     photo: CleanPhoto | None = None
     if submission.photo is not None:
@@ -283,6 +313,20 @@ def file_request(
     token = secrets.token_urlsafe(18)
     delete_after = now + timedelta(days=settings.open311_retention_days)
     with engine.begin() as conn:
+        if submission.idempotency_key is not None:
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
+                {"ns": _RETRY_LOCK_NAMESPACE, "key": submission.idempotency_key},
+            )
+            before = db.request_by_idempotency_key(conn=conn, key=submission.idempotency_key)
+            if before is not None:
+                return Filed(
+                    before["service_request_id"],
+                    before["token"],
+                    before["service_notice"] or "",
+                    before["duplicate_of"],
+                    replayed=True,
+                )
         if not db.inside_study_area(
             conn=conn, lon=lon, lat=lat, buffer_m=settings.study_area_buffer_m
         ):
@@ -361,6 +405,7 @@ def file_request(
                 "attributes": submission.attributes,
                 "duplicate_of": None if duplicate is None else duplicate[0],
                 "api_key_id": key_id,
+                "idempotency_key": submission.idempotency_key,
             },
         )
         if any(v is not None for v in submission.contact.values()):
@@ -536,6 +581,56 @@ def request_of_token(engine: Engine, token: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- staff
+
+
+STAFF_PAGE_MAX = 200
+
+
+def staff_list(engine: Engine, settings: Settings, params: Mapping[str, str]) -> dict[str, Any]:
+    """The staff's list: filters ``state``, ``service_code`` (comma lists), ``limit``, ``offset``.
+
+    Each row is the public view with the state's French label and whether the report carries
+    its author's contact or a photo (read them with :func:`staff_view`).
+    """
+    states = _split(params.get("state"))
+    for state in states or []:
+        if state not in STATUS_OF_STATE:
+            raise InvalidInput(f"state « {state} » inconnu : {', '.join(STATUS_OF_STATE)}")
+    codes = _split(params.get("service_code"))
+    unknown = [c for c in codes or [] if c not in services()]
+    if unknown:
+        raise InvalidInput(f"service_code inconnu : {', '.join(unknown)}")
+    limit = _int_param(params, "limit", 50, 1, STAFF_PAGE_MAX)
+    offset = _int_param(params, "offset", 0, 0, 10_000_000)
+    with engine.connect() as conn:
+        total, rows = db.staff_requests(
+            conn=conn, states=states, codes=codes, limit=limit, offset=offset
+        )
+    items = []
+    for row in rows:
+        item = public_view(row, settings.timezone)
+        item.update(
+            description=row["description"],
+            state_label=STATE_LABELS[row["state"]],
+            has_contact=row["has_contact"],
+            has_photo=row["has_photo"],
+            href=f"/signalements/{row['service_request_id']}",
+        )
+        items.append(item)
+    return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+def _int_param(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} : nombre entier attendu, reçu « {raw} »") from None
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} : entre {low} et {high}")
+    return value
 
 
 def staff_view(engine: Engine, settings: Settings, service_request_id: str) -> dict[str, Any]:
