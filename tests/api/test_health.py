@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 from geotranquil.api.app import create_app
 from geotranquil.config import Settings
 from geotranquil.db.admin import head_revision
+from tests.api.conftest import headers_for
 
 
 def test_health_reports_database_content(http: httpx.Client, loaded_engine: Engine) -> None:
@@ -54,3 +55,15 @@ def test_health_is_503_when_database_is_down() -> None:
         r = client.get("/health")
     assert r.status_code == 503
     assert r.json()["database"] == "unreachable"
+
+
+def test_live_event_counts_are_for_staff_only(
+    http: httpx.Client, api_keys: dict[str, str], loaded_engine: Engine
+) -> None:
+    """Per-source totals change as events arrive: the public would learn when they happen."""
+    assert "events" not in http.get("/health").json()
+    assert "events" not in http.get("/health", headers=headers_for("partner", api_keys)).json()
+    body = http.get("/health", headers=headers_for("analyst", api_keys)).json()
+    with loaded_engine.connect() as conn:
+        total = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
+    assert sum(s["total"] for s in body["events"].values()) == total

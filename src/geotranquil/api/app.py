@@ -17,14 +17,15 @@ from geotranquil.api import (
     ogc_features,
     open311,
     reports,
+    resident_app,
     tiles,
     web,
 )
-from geotranquil.api.deps import Services, access
+from geotranquil.api.deps import CallerDep, Services, access
 from geotranquil.api.errors import install_error_handlers
 from geotranquil.config import Settings
 from geotranquil.db.engine import make_engine
-from geotranquil.roles import EVERYONE
+from geotranquil.roles import EVERYONE, is_restricted
 from geotranquil.services.access import KeyResolver
 from geotranquil.services.catalogue import CatalogueCache
 from geotranquil.services.status import status_of
@@ -63,9 +64,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(web.router)
     app.include_router(open311.router)
     app.include_router(open311.staff)
+    app.include_router(resident_app.router)
 
     @app.get("/health", tags=["service"], summary="Service and database health", **access(EVERYONE))
-    def health(request: Request) -> JSONResponse:
+    def health(request: Request, caller: CallerDep) -> JSONResponse:
         try:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
@@ -75,19 +77,18 @@ def create_app(settings: Settings) -> FastAPI:
                 {"status": "unavailable", "database": "unreachable", "detail": type(exc).__name__},
                 status_code=503,
             )
-        return JSONResponse(
-            {
-                "status": "ok",
-                "version": __version__,
-                "database": "ok",
-                "schema_revision": state["revision"],
-                "areas": state["areas"],
-                "grid_cells": {str(k): v for k, v in state["grid"].items()},
-                "events": {
-                    s["slug"]: {"total": s["events"], "located": s["located"]}
-                    for s in state["sources"]
-                },
+        body: dict[str, Any] = {
+            "status": "ok",
+            "version": __version__,
+            "database": "ok",
+            "schema_revision": state["revision"],
+            "areas": state["areas"],
+            "grid_cells": {str(k): v for k, v in state["grid"].items()},
+        }
+        if not is_restricted(caller.role):  # live counts would tell the public when events arrive
+            body["events"] = {
+                s["slug"]: {"total": s["events"], "located": s["located"]} for s in state["sources"]
             }
-        )
+        return JSONResponse(body)
 
     return app
