@@ -18,6 +18,7 @@ from geotranquil.api import (
     open311,
     reports,
     resident_app,
+    staff_page,
     tiles,
     web,
 )
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(open311.router)
     app.include_router(open311.staff)
     app.include_router(resident_app.router)
+    app.include_router(staff_page.router)
 
     @app.get("/health", tags=["service"], summary="Service and database health", **access(EVERYONE))
     def health(request: Request, caller: CallerDep) -> JSONResponse:

@@ -259,8 +259,9 @@ class StateChange(BaseModel):
     summary="Residents' reports for staff: filter by state and service, newest first",
     **access(RESIDENT_REPORTS),
 )
-def staff_list(request: Request, services: ServicesDep) -> JSONResponse:
-    return JSONResponse(svc.staff_list(services.engine, services.settings, request.query_params))
+def staff_list(request: Request, services: ServicesDep, caller: CallerDep) -> JSONResponse:
+    page = svc.staff_list(services.engine, services.settings, request.query_params)
+    return JSONResponse({**page, "role": caller.role.value})
 
 
 @staff.get(

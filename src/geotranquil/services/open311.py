@@ -645,6 +645,11 @@ def staff_view(engine: Engine, settings: Settings, service_request_id: str) -> d
     out["media_url"] = row["media_url"]
     out.update(
         state_label=STATE_LABELS[row["state"]],
+        next_states=[
+            {"state": s, "label": STATE_LABELS[s]}
+            for s in STATE_LABELS
+            if s in TRANSITIONS[row["state"]]
+        ],
         event_id=row["event_id"],
         location_precision=row["location_precision"],
         attributes=row["attributes"],
