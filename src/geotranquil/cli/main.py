@@ -955,6 +955,18 @@ def demo(
     console.print(
         f"   Prévision {forecast.run_id} pour la semaine du {forecast.origin} : {picture}"
     )
+    from geotranquil.services.demo_reports import seed_reports
+
+    reports = seed_reports(engine, settings, seed=seed)
+    console.print(
+        f"   Signalements des habitants (Open311) : {reports.filed} déposés"
+        + (f", {reports.already} déjà présents" if reports.already else "")
+        + (
+            f" ; {reports.in_progress} en cours et {reports.resolved} résolus par l'agent démo."
+            if reports.filed
+            else "."
+        )
+    )
     from geotranquil.services.access import demo_keys
 
     console.print("6. Clés de démonstration (en-tête X-API-Key ; les précédentes sont révoquées) :")
@@ -963,6 +975,11 @@ def demo(
     base = f"http://{settings.host}:{settings.port}"
     console.print(
         f"   Carte : {base}/carte (connexion avec une clé ci-dessus ; sans clé : vue publique)",
+        soft_wrap=True,
+    )
+    console.print(
+        f"   Application des habitants (téléphone) : {base}/habitants/ — traitement par les "
+        f"agents : {base}/traitement (clé agent, analyste ou admin)",
         soft_wrap=True,
     )
     console.print(

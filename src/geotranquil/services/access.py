@@ -84,7 +84,7 @@ def demo_keys(*, engine: Engine) -> dict[str, str]:
     """Fresh keys for the demonstration (one per staff role); the previous ones are revoked."""
     out = {}
     with engine.begin() as conn:
-        for role in ("analyst", "planner", "admin"):
+        for role in ("analyst", "planner", "agent", "admin"):
             name = f"démonstration ({role})"
             keys.revoke_keys_named(conn=conn, name=name)
             key, _ = keys.create_key(conn=conn, name=name, role=role)

@@ -461,6 +461,7 @@ async function start() {
     button.addEventListener("click", () => showView(button.dataset.vue));
   }
   document.addEventListener("suivi-change", () => drawFollow());
+  window.addEventListener("hashchange", () => showView(location.hash.slice(1), { focus: false }));
   window.addEventListener("online", () => { network(); flush().then(checkChanges).catch(showError); });
   window.addEventListener("offline", network);
   document.addEventListener("visibilitychange", () => {

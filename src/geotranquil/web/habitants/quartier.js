@@ -8,12 +8,7 @@ import { follow, isFollowed } from "./suivi.js";
 
 const WEEKS = 12;
 const NEAR_RADIUS_M = 500;
-const CLASSES = [
-  [5, "#fdd49e", "5 à 9"],
-  [10, "#fc8d59", "10 à 24"],
-  [25, "#d7301f", "25 à 49"],
-  [50, "#7f0000", "50 et plus"],
-];
+const COLORS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
 
 export const state = { map: null, config: null, here: null };
 
@@ -26,26 +21,38 @@ export function period(config, today = new Date()) {
   return { start, end };
 }
 
-function fillColor() {
+/** Class breaks from the city's hexagons (quintiles of the counts shown, from the threshold). */
+export function breaks(values, minimum) {
+  const sorted = values.filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
+  const out = [minimum];
+  for (const p of [0.2, 0.4, 0.6, 0.8]) {
+    const v = sorted.length ? sorted[Math.floor(p * (sorted.length - 1))] : minimum;
+    if (v > out[out.length - 1]) out.push(v);
+  }
+  return out;
+}
+
+function fillColor(limits) {
   const expression = ["step", ["coalesce", ["get", "count"], 0], "rgba(0,0,0,0)"];
-  for (const [low, color] of CLASSES) expression.push(low, color);
+  limits.forEach((low, i) => expression.push(low, COLORS[i]));
   return expression;
 }
 
-function legend(config, { start, end }) {
+function legend(config, { start, end }, limits) {
   const categories = config.public_categories.map((c) => c.label).join(", ");
   $("quartier-explication").textContent =
     `Nombre d'événements par hexagone (environ 0,7 km²) du ${day(start)} au ${day(end)}. ` +
     `Pour protéger la vie privée, les chiffres ont au moins ${config.public_delay_days} jours ` +
     `et ceux inférieurs à ${config.public_min_count} ne sont pas affichés. ` +
     `Catégories publiques : ${categories}.`;
+  const label = (i) => (i + 1 < limits.length ? `${number(limits[i])} à ${number(limits[i + 1] - 1)}` : `${number(limits[i])} et plus`);
   $("legende").replaceChildren(
     el("strong", { text: "Événements par hexagone" }),
     el(
       "ul",
       {},
-      ...CLASSES.map(([, color, label]) =>
-        el("li", {}, el("span", { class: "pastille", style: `background:${color}`, "aria-hidden": "true" }), label),
+      ...limits.map((_, i) =>
+        el("li", {}, el("span", { class: "pastille", style: `background:${COLORS[i]}`, "aria-hidden": "true" }), label(i)),
       ),
       el("li", {}, el("span", { class: "pastille masque", "aria-hidden": "true" }), `moins de ${config.public_min_count} ou aucun`),
       el("li", {}, el("span", { class: "pastille", style: "background:#0b4f8a;border-radius:50%", "aria-hidden": "true" }), "signalement ouvert"),
@@ -53,11 +60,16 @@ function legend(config, { start, end }) {
   );
 }
 
-function addLayers(map, config) {
+async function addLayers(map, config) {
   const { start, end } = period(config);
   const res = config.public_resolution;
   const layer = `counts-r${res}`;
   const dt = `${isoDay(start)}T00:00:00/${isoDay(end)}T00:00:00`;
+  let limits = [config.public_min_count];
+  try {
+    const rows = await getJson(`/collections/${layer}/h3`, { f: "json", datetime: dt });
+    limits = breaks(rows.map((r) => r.count), config.public_min_count);
+  } catch (_) { /* one class: still a picture */ }
   map.addSource("comptes", {
     type: "vector",
     tiles: [`${window.location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt?datetime=${encodeURIComponent(dt)}`],
@@ -65,7 +77,7 @@ function addLayers(map, config) {
   });
   map.addLayer({
     id: "comptes", type: "fill", source: "comptes", "source-layer": layer,
-    paint: { "fill-color": fillColor(), "fill-opacity": 0.7 },
+    paint: { "fill-color": fillColor(limits), "fill-opacity": 0.65 },
   }, "quartiers-limites");
   map.addLayer({
     id: "comptes-contour", type: "line", source: "comptes", "source-layer": layer, minzoom: 12,
@@ -83,7 +95,7 @@ function addLayers(map, config) {
       : `${number(count)} événements dans cet hexagone.`;
     new maplibregl.Popup({ closeButton: true }).setLngLat(e.lngLat).setText(text).addTo(map);
   });
-  legend(config, { start, end });
+  legend(config, { start, end }, limits);
 }
 
 function where() {
@@ -103,7 +115,7 @@ export async function show(config, around = null) {
   if (!state.map) {
     state.map = newMap("carte-quartier", config);
     await new Promise((resolve) => state.map.once("load", resolve));
-    addLayers(state.map, config);
+    await addLayers(state.map, config);
   } else {
     state.map.resize();
   }
