@@ -1,6 +1,7 @@
 """Privacy: the personal data of seeded reports appear in no public, partner or planner response
-(Open311 GET, OGC collections and items, exports, H3 rows, vector tiles decoded), while staff
-see them."""
+(Open311 GET, OGC collections and items, exports, H3 rows, vector tiles decoded, the residents'
+app's settings, the health check; the staff's list neither), while staff see them in a
+report's own staff view."""
 
 from __future__ import annotations
 
@@ -94,6 +95,8 @@ def test_no_public_or_planner_response_holds_personal_data(
                 f"{BASE}/requests.{fmt}?lat={lat}&long={lon}&radius=100",
                 f"{BASE}/requests.{fmt}?service_request_id={sid}",
             ]
+    # the residents' app's settings, the health check, and the staff's list (no contact in it)
+    urls += ["/habitants/config.json", "/health", "/signalements?limit=200"]
     collections = client.get("/collections", headers=headers).json()["collections"]
     ids = [c["id"] for c in collections]
     assert ids, "no collection readable"
@@ -122,6 +125,7 @@ def test_no_public_or_planner_response_holds_personal_data(
     # the staff routes are refused below the staff roles
     for sid, _, _ in seeded if role != "analyst" else []:
         assert client.get(f"/signalements/{sid}", headers=headers).status_code in (401, 403)
+        assert client.get("/signalements", headers=headers).status_code in (401, 403)
         assert client.get(f"/signalements/{sid}/photo", headers=headers).status_code in (401, 403)
     assert leaks == []
     assert served > 20
