@@ -706,6 +706,8 @@ function bindReportButtons(target, geometry) {
 // --- sign-in and start -----------------------------------------------------------------------
 async function loadForRole() {
   app.role = await detectRole();
+  // the period offered depends on the role (the public sees nothing newer than a week)
+  app.config = await getJson("/carte/config.json");
   app.categories = (await getJson("/categories")).categories;
   app.runs = isStaff() ? await getJson("/runs") : null;
   app.zones = isStaff() ? (await getJson("/zones")).zones : [];
