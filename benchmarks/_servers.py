@@ -117,7 +117,7 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 class Server:
-    """One ``uvicorn`` server in a subprocess, on its own port, with ``--workers 1``."""
+    """One ``uvicorn`` server in a subprocess, on its own port (``--workers 1`` by default)."""
 
     def __init__(
         self,
@@ -200,15 +200,19 @@ class Server:
             self._process = None
 
 
-def uvicorn_args(port: int) -> list[str]:
-    """The options both servers run with: one worker, asyncio loop, h11, no access log."""
+def uvicorn_args(port: int, workers: int = 1) -> list[str]:
+    """The options both servers run with: ``workers`` (1), asyncio loop, h11, no access log.
+
+    ``workers`` > 1 runs that many worker processes under uvicorn's supervisor (the
+    :class:`Server`'s process): their CPU time is not in :meth:`Server.cpu_seconds`.
+    """
     return [
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         "--workers",
-        "1",
+        str(workers),
         "--loop",
         "asyncio",
         "--http",
@@ -220,7 +224,11 @@ def uvicorn_args(port: int) -> list[str]:
 
 
 def ours_server(
-    name: str, database_url: str, log_dir: Path, extra_env: Mapping[str, str] | None = None
+    name: str,
+    database_url: str,
+    log_dir: Path,
+    extra_env: Mapping[str, str] | None = None,
+    workers: int = 1,
 ) -> Server:
     """Our server (``create_app``) for ``database_url``, run by the project's interpreter."""
     port = free_port()
@@ -235,7 +243,7 @@ def ours_server(
         "uvicorn",
         "--factory",
         "benchmarks._servers:geotranquil_app",
-        *uvicorn_args(port),
+        *uvicorn_args(port, workers),
     ]
     return Server(name, command, env, port, "/health", log_dir / f"{name}.log")
 

@@ -6,6 +6,8 @@ this proves the benchmark works and that every report it sends is stored exactly
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import subprocess
@@ -46,5 +48,12 @@ def test_open311_load_smoke(settings: Settings, tmp_path: Path) -> None:
     assert int(match["once"]) == int(match["sent"])  # every report stored exactly once
     assert int(match["errors"]) == 0
     assert float(match["p95"]) > 0
-    assert (tmp_path / "open311_load.json").is_file()
+    out = json.loads((tmp_path / "open311_load.json").read_text("utf-8"))
+    assert out["stored_once"] == out["sent"] == 30 and out["stored_extra"] == 0
+    assert out["exif_free"] is True
+    assert out["server_workers"] == 2  # the benchmark's default (see its docstring)
+    assert out["server_cpu_s"] > 0  # the workers' CPU, not only uvicorn's supervisor
+    assert len(out["p95_ms_by_10s"]) == 1 and all(v > 0 for v in out["p95_ms_by_10s"])
+    assert 0 <= out["machine_busy_pct"] <= 100
+    assert math.isnan(out["postgres_cpu_s"]) or out["postgres_cpu_s"] >= 0
     admin.drop_database(url)
