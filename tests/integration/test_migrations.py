@@ -69,7 +69,7 @@ def test_tables_and_indexes_exist(engine: Engine) -> None:
 def test_upgrade_is_idempotent_and_taxonomy_synced(settings: Settings, engine: Engine) -> None:
     again = upgrade_database(settings, engine)
     assert again.created is False
-    assert again.revision == "0009" == admin.head_revision()
+    assert again.revision == "0010" == admin.head_revision()
     assert again.categories_changed == 0
     with engine.connect() as conn:
         rows = conn.execute(
@@ -139,3 +139,15 @@ def test_a_batch_with_events_cannot_be_deleted(
             text("DELETE FROM ingest_batches WHERE id = :b"), {"b": summary.batch_id}
         ).rowcount
     assert deleted == 1
+
+
+def test_photos_are_stored_out_of_line_without_compression(engine: Engine) -> None:
+    """JPEGs do not compress: ``EXTERNAL`` storage spares PostgreSQL the failed attempt."""
+    with engine.connect() as conn:
+        storage = conn.execute(
+            text(
+                "SELECT attstorage FROM pg_attribute WHERE attname = 'content' "
+                "AND attrelid = 'service_request_media'::regclass"
+            )
+        ).scalar_one()
+    assert storage == "e"

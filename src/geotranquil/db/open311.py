@@ -75,10 +75,12 @@ def find_open_duplicate(
     radius_m: float,
     hours: float,
     at: datetime,
+    exclude_id: int | None = None,
 ) -> tuple[int, str] | None:
     """The open report of the same service nearest the point within the radius and hours.
 
-    A match that is itself a duplicate gives the report it duplicates (links stay one deep).
+    A match that is itself a duplicate gives the report it duplicates (links stay one deep);
+    ``exclude_id`` is the report being filed (already inserted in the same transaction).
     """
     row = conn.execute(
         text(
@@ -90,6 +92,7 @@ def find_open_duplicate(
               AND r.requested_at >= CAST(:at AS timestamptz) - make_interval(secs => :secs)
               AND r.requested_at <= :at
               AND ST_DWithin(r.geom::geography, {_POINT}::geography, :radius)
+              AND r.id IS DISTINCT FROM :exclude
             ORDER BY ST_Distance(r.geom::geography, {_POINT}::geography), r.id
             LIMIT 1
             """
@@ -101,6 +104,7 @@ def find_open_duplicate(
             "radius": radius_m,
             "secs": hours * 3600.0,
             "at": at,
+            "exclude": exclude_id,
         },
     ).fetchone()
     return None if row is None else (int(row[0]), str(row[1]))
@@ -142,6 +146,24 @@ def insert_request(*, conn: Connection, request: dict[str, Any]) -> None:
             """
         ).bindparams(bindparam("attributes", type_=JSONB)),
         request,
+    )
+
+
+def link_request(
+    *,
+    conn: Connection,
+    request_id: int,
+    event_id: int,
+    duplicate_of: int | None,
+    service_notice: str,
+) -> None:
+    """Attach a filed request to its event, the report it duplicates and its notice."""
+    conn.execute(
+        text(
+            "UPDATE service_requests SET event_id = :event, duplicate_of = :dup, "
+            "service_notice = :notice WHERE id = :id"
+        ),
+        {"event": event_id, "dup": duplicate_of, "notice": service_notice, "id": request_id},
     )
 
 

@@ -331,60 +331,11 @@ def file_request(
             conn=conn, lon=lon, lat=lat, buffer_m=settings.study_area_buffer_m
         ):
             raise InvalidInput("ce lieu est hors de la commune : la Ville ne peut pas le traiter")
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(:ns, hashtext(:code))"),
-            {"ns": _LOCK_NAMESPACE, "code": definition.code},
-        )
-        duplicate = db.find_open_duplicate(
-            conn=conn,
-            service_code=definition.code,
-            lon=lon,
-            lat=lat,
-            radius_m=settings.open311_duplicate_radius_m,
-            hours=settings.open311_duplicate_hours,
-            at=now,
-        )
         number = db.next_request_number(conn=conn)
         local = now.astimezone(ZoneInfo(settings.timezone))
         sid = f"{local:%Y}-{number:06d}"
-        source_id = db.residents_source_id(
-            conn=conn,
-            slug=RESIDENTS_SOURCE,
-            name=RESIDENTS_SOURCE_NAME,
-            owner=RESIDENTS_SOURCE_OWNER,
-        )
-        event_id = db.insert_event(
-            conn=conn,
-            event={
-                "source_id": source_id,
-                "external_id": f"open311:{sid}",
-                "category": definition.code,
-                "native_category": f"open311:{definition.code}",
-                "occurred_at": now,
-                "reported_at": now,
-                "lon": lon,
-                "lat": lat,
-                **_cells(lon, lat),
-                "location_precision": precision,
-                "address": submission.address_string,
-                "attributes": {
-                    "service_request_id": sid,
-                    "description": submission.description,
-                    **({"open311": submission.attributes} if submission.attributes else {}),
-                },
-            },
-        )
-        if duplicate is None:
-            notice = (
-                "Signalement reçu : il est transmis au service compétent. Suivez-le avec "
-                f"son numéro {sid}."
-            )
-        else:
-            notice = (
-                f"Un signalement semblable (n° {duplicate[1]}) est déjà ouvert à proximité : "
-                "le vôtre y est rattaché. Vous pouvez suivre le n° "
-                f"{duplicate[1]}."
-            )
+        # First what concerns this report only (the request, its author, its photo: the long
+        # writes), while no lock is shared with other reports...
         db.insert_request(
             conn=conn,
             request={
@@ -392,9 +343,9 @@ def file_request(
                 "service_request_id": sid,
                 "token": token,
                 "service_code": definition.code,
-                "event_id": event_id,
+                "event_id": None,
                 "agency_responsible": settings.open311_agency,
-                "service_notice": notice,
+                "service_notice": None,
                 "requested_at": now,
                 "description": submission.description,
                 "address_string": submission.address_string,
@@ -403,7 +354,7 @@ def file_request(
                 "location_precision": precision,
                 "media_url": submission.media_url,
                 "attributes": submission.attributes,
-                "duplicate_of": None if duplicate is None else duplicate[0],
+                "duplicate_of": None,
                 "api_key_id": key_id,
                 "idempotency_key": submission.idempotency_key,
             },
@@ -427,6 +378,67 @@ def file_request(
                     "delete_after": delete_after,
                 },
             )
+        source_id = db.residents_source_id(
+            conn=conn,
+            slug=RESIDENTS_SOURCE,
+            name=RESIDENTS_SOURCE_NAME,
+            owner=RESIDENTS_SOURCE_OWNER,
+        )
+        # ...then, serialised per service until commit, the duplicate check and the event (whose
+        # insert bumps the single-row data version): short statements only.
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, hashtext(:code))"),
+            {"ns": _LOCK_NAMESPACE, "code": definition.code},
+        )
+        duplicate = db.find_open_duplicate(
+            conn=conn,
+            service_code=definition.code,
+            lon=lon,
+            lat=lat,
+            radius_m=settings.open311_duplicate_radius_m,
+            hours=settings.open311_duplicate_hours,
+            at=now,
+            exclude_id=number,
+        )
+        if duplicate is None:
+            notice = (
+                "Signalement reçu : il est transmis au service compétent. Suivez-le avec "
+                f"son numéro {sid}."
+            )
+        else:
+            notice = (
+                f"Un signalement semblable (n° {duplicate[1]}) est déjà ouvert à proximité : "
+                "le vôtre y est rattaché. Vous pouvez suivre le n° "
+                f"{duplicate[1]}."
+            )
+        event_id = db.insert_event(
+            conn=conn,
+            event={
+                "source_id": source_id,
+                "external_id": f"open311:{sid}",
+                "category": definition.code,
+                "native_category": f"open311:{definition.code}",
+                "occurred_at": now,
+                "reported_at": now,
+                "lon": lon,
+                "lat": lat,
+                **_cells(lon, lat),
+                "location_precision": precision,
+                "address": submission.address_string,
+                "attributes": {
+                    "service_request_id": sid,
+                    "description": submission.description,
+                    **({"open311": submission.attributes} if submission.attributes else {}),
+                },
+            },
+        )
+        db.link_request(
+            conn=conn,
+            request_id=number,
+            event_id=event_id,
+            duplicate_of=None if duplicate is None else duplicate[0],
+            service_notice=notice,
+        )
         db.insert_history(
             conn=conn,
             request_id=number,
