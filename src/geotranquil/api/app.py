@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.formparsers import MultiPartParser
 
 from geotranquil import __version__
 from geotranquil.api import (
@@ -45,6 +46,11 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     engine = make_engine(settings)
+    # residents' photos (their size is checked before the body is read) are parsed in memory
+    # rather than spilled to a temporary file past Starlette's default of 1 MiB
+    MultiPartParser.spool_max_size = max(
+        MultiPartParser.spool_max_size, settings.open311_photo_max_bytes + open311.FORM_OVERHEAD
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.services = Services(
