@@ -20,7 +20,8 @@ from geotranquil.db import admin
 REPO = Path(__file__).resolve().parents[2]
 RESULT = re.compile(
     r"^RESULT open311_load p95_ms=(?P<p95>[\d.]+) rate_per_s=[\d.]+ stored_once=(?P<once>\d+) "
-    r"sent=(?P<sent>\d+) errors_5xx=(?P<errors>\d+) retries=\d+ ratio=[\d.]+ goal=[\d.]+ (PASS|FAIL)$"
+    r"sent=(?P<sent>\d+) errors_5xx=(?P<errors>\d+) retries=\d+ "
+    r"ratio=[\d.]+ goal=[\d.]+ (PASS|FAIL)$"
 )
 
 
