@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
@@ -82,3 +83,22 @@ def clean_events(loaded_engine: Engine) -> Engine:
             )
         )
     return loaded_engine
+
+
+@pytest.fixture(scope="module")
+def ban(
+    loaded_engine: Engine, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> pd.DataFrame:
+    """A synthetic Base Adresse Nationale of the test geography, loaded for real (the module's
+    tests geocode against it); any earlier release is removed first."""
+    from geotranquil.geocode.ban import write_ban_csv
+    from geotranquil.geography.reference import load_geography
+    from geotranquil.services.addresses import load_ban
+    from geotranquil.synth.ban import ban_frame
+    from geotranquil.synth.streets import street_network
+
+    frame = ban_frame(street_network(load_geography(settings.reference_dir), seed=8))
+    with loaded_engine.begin() as conn:
+        conn.execute(text("TRUNCATE ban_addresses, ban_releases RESTART IDENTITY CASCADE"))
+    load_ban(settings, write_ban_csv(frame, tmp_path_factory.mktemp("ban") / "ban.csv"))
+    return frame

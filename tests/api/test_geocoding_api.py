@@ -7,25 +7,6 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, text
-
-from geotranquil.config import Settings
-from geotranquil.geocode.ban import write_ban_csv
-from geotranquil.geography.reference import load_geography
-from geotranquil.services.addresses import load_ban
-from geotranquil.synth.ban import ban_frame
-from geotranquil.synth.streets import street_network
-
-
-@pytest.fixture(scope="module")
-def ban(
-    loaded_engine: Engine, settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> pd.DataFrame:
-    frame = ban_frame(street_network(load_geography(settings.reference_dir), seed=8))
-    with loaded_engine.begin() as conn:
-        conn.execute(text("TRUNCATE ban_addresses, ban_releases RESTART IDENTITY CASCADE"))
-    load_ban(settings, write_ban_csv(frame, tmp_path_factory.mktemp("ban") / "ban.csv"))
-    return frame
 
 
 def test_geocode_an_address(http: httpx.Client, ban: pd.DataFrame) -> None:

@@ -11,24 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
-from geotranquil.config import Settings
-from geotranquil.geocode.ban import write_ban_csv
-from geotranquil.geography.reference import load_geography
-from geotranquil.services.addresses import load_ban
-from geotranquil.synth.ban import ban_frame
-from geotranquil.synth.streets import street_network
 from tests.open311.conftest import BASE, Places, as_role, file_report
-
-
-@pytest.fixture(scope="module")
-def ban(
-    loaded_engine: Engine, settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> pd.DataFrame:
-    frame = ban_frame(street_network(load_geography(settings.reference_dir), seed=8))
-    with loaded_engine.begin() as conn:
-        conn.execute(text("TRUNCATE ban_addresses, ban_releases RESTART IDENTITY CASCADE"))
-    load_ban(settings, write_ban_csv(frame, tmp_path_factory.mktemp("ban") / "ban.csv"))
-    return frame
 
 
 def test_a_report_by_address_is_placed_at_that_address(

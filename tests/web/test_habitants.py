@@ -312,7 +312,7 @@ def test_the_app_offers_to_follow_an_open_report_nearby(
     offered = offer.inner_text().replace("\xa0", " ")
     assert "déjà ouvert" in offered and f"N° {existing}" in offered
     assert "premier.auteur" not in offer.inner_text()
-    offer.get_by_role("button", name=f"Suivre le signalement n° {existing}").click()
+    offer.get_by_role("button", name=f"Suivre ce signalement (n° {existing})").click()
     phone.page.get_by_role("button", name=re.compile("^Mes signalements")).click()
     assert phone.page.locator(f"#mes-signalements li[data-id='{existing}']").count() == 1
 
@@ -405,11 +405,21 @@ def test_the_app_is_an_installable_pwa_that_opens_offline(phone: Phone) -> None:
 
 
 @pytest.mark.parametrize("view", ["signaler", "suivi", "quartier"])
-def test_each_view_is_accessible(phone: Phone, view: str, artifacts: Path) -> None:
+def test_each_view_is_accessible(
+    phone: Phone,
+    view: str,
+    o311_settings: Settings,  # noqa: F811
+    loaded_engine: Engine,
+) -> None:
+    """axe-core finds no serious violation, and every touch target is large enough; an open
+    report nearby makes sure the list and its buttons are there to be checked."""
+    fields = {"service_code": ["voirie_degradee"], "lat": ["43.2966"], "long": ["5.3812"]}
+    svc.file_request(loaded_engine, o311_settings, svc.parse_submission(fields, None), key_id=None)
     phone.open(view)
     page = phone.page
     if view == "quartier":
         page.wait_for_function("() => document.body.dataset.quartier === 'pret'", timeout=30_000)
+        assert page.locator("#proches li button").count() >= 1
     found = _axe(page)
     assert found == [], _describe(found)
     small = page.evaluate(

@@ -12,7 +12,6 @@ queued offline and retried arrive once.
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -20,21 +19,13 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from geotranquil.api.deps import ServicesDep, access
 from geotranquil.api.open311 import file_from_form, filed_body, replay_headers
-from geotranquil.api.web import MISSING_VENDOR
-from geotranquil.errors import NotFound
+from geotranquil.api.web import page_needing_maplibre, static_file, static_in
 from geotranquil.roles import EVERYONE
 from geotranquil.services import open311 as svc
 
 APP_DIR = Path(__file__).resolve().parents[1] / "web" / "habitants"
 BASE = "/habitants"
 router = APIRouter(tags=["Application des habitants"])
-NO_CACHE = {"Cache-Control": "no-cache"}
-MEDIA_TYPES = {".js": "text/javascript", ".webmanifest": "application/manifest+json"}
-
-
-def _file(path: Path, headers: dict[str, str] | None = None) -> FileResponse:
-    media_type = MEDIA_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
-    return FileResponse(path, media_type=media_type, headers={**NO_CACHE, **(headers or {})})
 
 
 @router.get(
@@ -44,10 +35,7 @@ def _file(path: Path, headers: dict[str, str] | None = None) -> FileResponse:
     **access(EVERYONE),
 )
 def page(services: ServicesDep) -> Response:
-    vendor = services.settings.web_vendor_dir
-    if not (vendor / "maplibre-gl.js").is_file():
-        return HTMLResponse(MISSING_VENDOR.format(path=vendor), status_code=503)
-    return _file(APP_DIR / "index.html")
+    return page_needing_maplibre(services.settings, APP_DIR / "index.html")
 
 
 @router.get(BASE, include_in_schema=False, **access(EVERYONE))
@@ -57,20 +45,17 @@ def page_no_slash() -> RedirectResponse:
 
 @router.get(f"{BASE}/sw.js", include_in_schema=False, **access(EVERYONE))
 def service_worker() -> FileResponse:
-    return _file(APP_DIR / "sw.js", {"Service-Worker-Allowed": f"{BASE}/"})
+    return static_file(APP_DIR / "sw.js", {"Service-Worker-Allowed": f"{BASE}/"})
 
 
 @router.get(f"{BASE}/manifest.webmanifest", include_in_schema=False, **access(EVERYONE))
 def manifest() -> FileResponse:
-    return _file(APP_DIR / "manifest.webmanifest")
+    return static_file(APP_DIR / "manifest.webmanifest")
 
 
 @router.get(f"{BASE}/static/{{name}}", include_in_schema=False, **access(EVERYONE))
 def static(name: str) -> FileResponse:
-    path = APP_DIR / name
-    if "/" in name or name.startswith(".") or not path.is_file():
-        raise NotFound(f"fichier « {name} » introuvable")
-    return _file(path)
+    return static_in(APP_DIR, name)
 
 
 @router.get(f"{BASE}/config.json", summary="Settings of the residents' app", **access(EVERYONE))
@@ -115,7 +100,7 @@ def config(services: ServicesDep) -> JSONResponse:
             "public_delay_days": settings.public_delay_days,
             "agency": settings.open311_agency,
         },
-        headers=NO_CACHE,
+        headers={"Cache-Control": "no-cache"},
     )
 
 

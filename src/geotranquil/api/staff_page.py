@@ -8,25 +8,17 @@ call it makes carries the key typed in, and the staff routes check the role
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from geotranquil.api.deps import ServicesDep, access
-from geotranquil.api.web import MISSING_VENDOR
-from geotranquil.errors import NotFound
+from geotranquil.api.web import page_needing_maplibre, static_in
 from geotranquil.roles import EVERYONE
 
 PAGE_DIR = Path(__file__).resolve().parents[1] / "web" / "traitement"
 router = APIRouter(tags=["Traitement des signalements"])
-NO_CACHE = {"Cache-Control": "no-cache"}
-
-
-def _file(path: Path) -> FileResponse:
-    media_type = "text/javascript" if path.suffix == ".js" else mimetypes.guess_type(path.name)[0]
-    return FileResponse(path, media_type=media_type, headers=NO_CACHE)
 
 
 @router.get(
@@ -36,10 +28,7 @@ def _file(path: Path) -> FileResponse:
     **access(EVERYONE),
 )
 def page(services: ServicesDep) -> Response:
-    vendor = services.settings.web_vendor_dir
-    if not (vendor / "maplibre-gl.js").is_file():
-        return HTMLResponse(MISSING_VENDOR.format(path=vendor), status_code=503)
-    return _file(PAGE_DIR / "index.html")
+    return page_needing_maplibre(services.settings, PAGE_DIR / "index.html")
 
 
 @router.get("/traitement/", include_in_schema=False, **access(EVERYONE))
@@ -49,7 +38,4 @@ def page_slash() -> RedirectResponse:
 
 @router.get("/traitement/static/{name}", include_in_schema=False, **access(EVERYONE))
 def static(name: str) -> FileResponse:
-    path = PAGE_DIR / name
-    if "/" in name or name.startswith(".") or not path.is_file():
-        raise NotFound(f"fichier « {name} » introuvable")
-    return _file(path)
+    return static_in(PAGE_DIR, name)

@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from geotranquil.api.deps import CallerDep, ServicesDep, access
+from geotranquil.config import Settings
 from geotranquil.errors import NotFound
 from geotranquil.features.catalogue import RESOLUTIONS
 from geotranquil.roles import EVERYONE
@@ -39,21 +40,36 @@ MISSING_VENDOR = """<!doctype html>
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
-def _file(path: Path) -> FileResponse:
-    media_type, _ = mimetypes.guess_type(path.name)
-    if path.suffix == ".js":
-        media_type = "text/javascript"
-    return FileResponse(path, media_type=media_type, headers=NO_CACHE)
+MEDIA_TYPES = {".js": "text/javascript", ".webmanifest": "application/manifest+json"}
+
+
+def static_file(path: Path, headers: dict[str, str] | None = None) -> FileResponse:
+    """One of our own page files, revalidated on each load (``no-cache``)."""
+    media_type = MEDIA_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+    return FileResponse(path, media_type=media_type, headers={**NO_CACHE, **(headers or {})})
+
+
+def static_in(directory: Path, name: str) -> FileResponse:
+    """The file ``name`` of a page's folder (no sub-folders, no hidden files), or a 404."""
+    path = directory / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise NotFound(f"fichier « {name} » introuvable")
+    return static_file(path)
+
+
+def page_needing_maplibre(settings: Settings, page: Path) -> Response:
+    """A page that draws maps, or a 503 saying how to install MapLibre when it is missing."""
+    vendor = settings.web_vendor_dir
+    if not (vendor / "maplibre-gl.js").is_file():
+        return HTMLResponse(MISSING_VENDOR.format(path=vendor), status_code=503)
+    return static_file(page)
 
 
 @router.get(
     "/carte", summary="The web map (HTML, French)", response_class=HTMLResponse, **access(EVERYONE)
 )
 def page(services: ServicesDep) -> Response:
-    vendor = services.settings.web_vendor_dir
-    if not (vendor / "maplibre-gl.js").is_file():
-        return HTMLResponse(MISSING_VENDOR.format(path=vendor), status_code=503)
-    return _file(STATIC_DIR / "index.html")
+    return page_needing_maplibre(services.settings, STATIC_DIR / "index.html")
 
 
 @router.get("/carte/", include_in_schema=False, **access(EVERYONE))
@@ -87,10 +103,7 @@ def config(services: ServicesDep, caller: CallerDep) -> JSONResponse:
 
 @router.get("/carte/static/{name}", include_in_schema=False, **access(EVERYONE))
 def static(name: str) -> FileResponse:
-    path = STATIC_DIR / name
-    if "/" in name or name.startswith(".") or not path.is_file():
-        raise NotFound(f"fichier « {name} » introuvable")
-    return _file(path)
+    return static_in(STATIC_DIR, name)
 
 
 @router.get("/carte/vendor/{name}", include_in_schema=False, **access(EVERYONE))

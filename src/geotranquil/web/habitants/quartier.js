@@ -165,7 +165,7 @@ export function nearbyItem(r, lon, lat) {
     class: "secondaire",
     text: already ? "Déjà suivi" : "Suivre ce signalement",
     disabled: already,
-    "aria-label": already ? `Signalement n° ${r.service_request_id} déjà suivi` : `Suivre le signalement n° ${r.service_request_id}`,
+    "aria-label": `${already ? "Déjà suivi" : "Suivre ce signalement"} (n° ${r.service_request_id})`,
     onclick: (e) => {
       follow({
         id: r.service_request_id,
