@@ -395,6 +395,11 @@ def test_the_app_is_an_installable_pwa_that_opens_offline(phone: Phone) -> None:
     scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
     assert scope == f"{phone.base}/habitants/"
     page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+    page.reload()  # now under the worker: the shell and the map's tiles are kept
+    page.wait_for_selector("body[data-app=pret]", timeout=30_000)
+    page.wait_for_function(
+        "caches.open('habitants-v1-tuiles').then(c => c.keys()).then(k => k.length > 0)"
+    )
     phone.context.set_offline(True)
     page.reload()
     page.wait_for_selector("body[data-app=pret]", timeout=30_000)

@@ -4,6 +4,8 @@
 // idempotency key per report.
 
 const VERSION = "habitants-v1";
+const TILES = `${VERSION}-tuiles`;
+const MAX_TILES = 600; // the map tiles kept for offline use (the oldest go first)
 const SHELL = [
   "/habitants/",
   "/habitants/config.json",
@@ -28,17 +30,25 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k !== VERSION).map((k) => caches.delete(k))))
+      .then((keys) => Promise.all(keys.filter((k) => k !== VERSION && k !== TILES).map((k) => caches.delete(k))))
       .then(() => self.clients.claim()),
   );
 });
 
+async function trim(cache, max) {
+  const keys = await cache.keys();
+  await Promise.all(keys.slice(0, Math.max(0, keys.length - max)).map((k) => cache.delete(k)));
+}
+
 // Network first (fresh data when online), the last copy when offline.
-async function networkFirst(request) {
-  const cache = await caches.open(VERSION);
+async function networkFirst(request, cacheName) {
+  const cache = await caches.open(cacheName);
   try {
     const response = await fetch(request);
-    if (response.ok) cache.put(request, response.clone());
+    if (response.ok) {
+      await cache.put(request, response.clone());
+      if (cacheName === TILES) trim(cache, MAX_TILES);
+    }
     return response;
   } catch (err) {
     const copy = await cache.match(request, { ignoreSearch: request.mode === "navigate" });
@@ -57,5 +67,5 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   const ours = ["/habitants/", "/carte/vendor/", "/tiles/", "/open311/v2/"].some((p) => url.pathname.startsWith(p));
   if (!ours) return;
-  event.respondWith(networkFirst(request));
+  event.respondWith(networkFirst(request, url.pathname.startsWith("/tiles/") ? TILES : VERSION));
 });
