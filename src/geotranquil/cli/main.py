@@ -556,6 +556,75 @@ def signalements_purge() -> None:
     )
 
 
+@signalements_app.command("bilan")
+@friendly
+def signalements_bilan(
+    jours: Annotated[
+        int, typer.Option(min=1, max=3660, help="Période : les N derniers jours.")
+    ] = 90,
+    fin: Annotated[
+        str | None,
+        typer.Option(help="Dernier jour de la période (AAAA-MM-JJ ; défaut : aujourd'hui)."),
+    ] = None,
+    image: Annotated[
+        Path | None, typer.Option(help="Image PNG (défaut : DATA_DIR/overview/signalements.png).")
+    ] = None,
+) -> None:
+    """Bilan des signalements : par catégorie, où ils en sont et en combien de temps."""
+    from datetime import date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.open311_summary import reports_summary
+
+    settings = _settings()
+    end = None
+    if fin is not None:
+        try:
+            last = date.fromisoformat(fin)
+        except ValueError:
+            raise typer.BadParameter(f"date AAAA-MM-JJ attendue, reçu « {fin} »") from None
+        end = datetime.combine(last + timedelta(days=1), time(), ZoneInfo(settings.timezone))
+    picture = image or settings.data_dir / "overview" / "signalements.png"
+    done = reports_summary(make_engine(settings), settings, days=jours, end=end, picture=picture)
+    print_reports_summary(done)
+
+
+def print_reports_summary(done: Any) -> None:
+    """The summary table in French, and where the picture is."""
+    from datetime import timedelta
+
+    last = done.end - timedelta(microseconds=1)  # the period ends before ``end``
+    table = Table(title=f"Signalements des habitants, {done.start:%d/%m/%Y} – {last:%d/%m/%Y}")
+    for header in (
+        "catégorie",
+        "reçus",
+        "en attente",
+        "résolus",
+        "rejetés",
+        "doublons",
+        "1re action (h, méd.)",
+        "résolution (j, méd.)",
+    ):
+        table.add_column(header, justify="left" if header == "catégorie" else "right")
+
+    def number(value: float) -> str:
+        return "—" if value != value else f"{value:.1f}".replace(".", ",")
+
+    for name, row in done.table.iterrows():
+        table.add_row(
+            "Total" if name == "Total" else str(name),
+            *(_n(int(row[c])) for c in ("filed", "open", "resolved", "rejected", "duplicates")),
+            number(row["median_hours_to_first_action"]),
+            number(row["median_days_to_resolution"]),
+        )
+    console.print(table)
+    if done.picture is not None:
+        console.print(f"Image : {done.picture}")
+    else:
+        console.print("Aucun signalement sur la période : pas d'image.")
+
+
 addresses_app = typer.Typer(
     help="Base Adresse Nationale : adresses de référence du géocodage.", no_args_is_help=True
 )
@@ -966,6 +1035,19 @@ def demo(
             if reports.filed
             else "."
         )
+    )
+    from geotranquil.services.open311_summary import TOTAL, reports_summary
+
+    bilan = reports_summary(
+        engine, settings, days=90, picture=settings.data_dir / "overview" / "signalements.png"
+    )
+    total = bilan.table.astype({"filed": int, "open": int, "resolved": int}).to_dict("index")[TOTAL]
+    filed, still_open, resolved = total["filed"], total["open"], total["resolved"]
+    console.print(
+        f"   Bilan sur 90 jours : {_n(filed)} reçus, {_n(still_open)} ouverts, "
+        f"{_n(resolved)} résolus ; image : {bilan.picture} "
+        "(détail : geotranquil signalements bilan)",
+        soft_wrap=True,
     )
     from geotranquil.services.access import demo_keys
 

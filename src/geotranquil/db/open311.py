@@ -200,13 +200,14 @@ def insert_history(
     notes: str | None,
     changed_by: str | None,
     key_id: int | None,
+    at: datetime | None = None,
 ) -> None:
-    """Record one state change."""
+    """Record one state change (at ``at``, now by default)."""
     conn.execute(
         text(
             "INSERT INTO service_request_history "
-            "(request_id, from_state, to_state, notes, changed_by, key_id) "
-            "VALUES (:id, :f, :t, :n, :b, :k)"
+            "(request_id, from_state, to_state, notes, changed_by, key_id, changed_at) "
+            "VALUES (:id, :f, :t, :n, :b, :k, coalesce(CAST(:at AS timestamptz), now()))"
         ),
         {
             "id": request_id,
@@ -215,6 +216,7 @@ def insert_history(
             "n": notes,
             "b": changed_by,
             "k": key_id,
+            "at": at,
         },
     )
 
@@ -362,6 +364,7 @@ def set_state(
     expected_at: datetime | None,
     set_expected: bool,
     drop_event: bool,
+    at: datetime | None = None,
 ) -> None:
     """Move a request to ``state``; with ``drop_event`` its event leaves the analyses."""
     if drop_event:
@@ -375,7 +378,8 @@ def set_state(
     conn.execute(
         text(
             "UPDATE service_requests SET state = :state, status = :status, "
-            "status_notes = coalesce(:notes, status_notes), updated_at = now(), "
+            "status_notes = coalesce(:notes, status_notes), "
+            "updated_at = coalesce(CAST(:at AS timestamptz), now()), "
             "expected_at = CASE WHEN :set_expected THEN :expected ELSE expected_at END "
             "WHERE id = :id"
         ),
@@ -386,6 +390,7 @@ def set_state(
             "notes": notes,
             "expected": expected_at,
             "set_expected": set_expected,
+            "at": at,
         },
     )
 
@@ -420,3 +425,24 @@ def purge_personal_data(*, conn: Connection, now: datetime, cutoff: datetime) ->
         {"now": now, "cutoff": cutoff},
     ).rowcount
     return int(contacts), int(photos)
+
+
+def summary_rows(*, conn: Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Requests filed in ``[start, end)`` with when they were first acted on and resolved."""
+    rows = conn.execute(
+        text(
+            """
+            SELECT r.service_code, c.label AS service_name, r.state, r.requested_at,
+                   r.duplicate_of IS NOT NULL AS duplicate,
+                   (SELECT min(h.changed_at) FROM service_request_history h
+                     WHERE h.request_id = r.id AND h.from_state IS NOT NULL) AS first_action_at,
+                   (SELECT min(h.changed_at) FROM service_request_history h
+                     WHERE h.request_id = r.id AND h.to_state = 'resolved') AS resolved_at
+            FROM service_requests r JOIN categories c ON c.code = r.service_code
+            WHERE r.requested_at >= :start AND r.requested_at < :end
+            ORDER BY r.requested_at
+            """
+        ),
+        {"start": start, "end": end},
+    )
+    return [dict(row._mapping) for row in rows]

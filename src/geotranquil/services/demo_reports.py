@@ -163,5 +163,6 @@ def seed_reports(
             expected_datetime=None,
             who="agent démo",
             key_id=None,
+            now=at + timedelta(hours=rng.uniform(3, 96)),
         )
     return SeededReports(filed, already, in_progress, resolved)

@@ -447,6 +447,7 @@ def file_request(
             notes=None,
             changed_by="open311",
             key_id=key_id,
+            at=now,
         )
     return Filed(sid, token, notice, None if duplicate is None else duplicate[1])
 
@@ -705,8 +706,12 @@ def change_state(
     expected_datetime: str | None,
     who: str | None,
     key_id: int | None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Move a request through the workflow; the notes become its public ``status_notes``."""
+    """Move a request through the workflow; the notes become its public ``status_notes``.
+
+    ``now`` dates the move (the present by default; the demo's agent acts in the data's past).
+    """
     if state not in STATUS_OF_STATE:
         raise InvalidInput(f"état « {state} » inconnu : {', '.join(STATUS_OF_STATE)}")
     if notes is not None and len(notes) > 2000:
@@ -735,6 +740,7 @@ def change_state(
             expected_at=expected,
             set_expected=expected_datetime is not None,
             drop_event=state.startswith("rejected_") and current["event_id"] is not None,
+            at=now,
         )
         db.insert_history(
             conn=conn,
@@ -744,6 +750,7 @@ def change_state(
             notes=notes,
             changed_by=who,
             key_id=key_id,
+            at=now,
         )
     return staff_view(engine, settings, service_request_id)
 
