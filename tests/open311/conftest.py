@@ -3,44 +3,20 @@
 from __future__ import annotations
 
 import io
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from PIL import Image
 from sqlalchemy import Engine
 
-from geotranquil.api.app import create_app
 from geotranquil.config import Settings
+from tests.api.conftest import api_keys  # noqa: F401
+from tests.live_server import live_server
 
 BASE = "/open311/v2"
-ROLES = ("admin", "analyst", "agent", "planner", "partner")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
-    """Start the application for ``settings`` on a free port; (server, thread, base URL)."""
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +29,8 @@ def o311_settings(settings: Settings) -> Settings:
 
 @pytest.fixture(scope="session")
 def o311_url(o311_settings: Settings, loaded_engine: Engine) -> Iterator[str]:
-    server, thread, url = serve(o311_settings)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(o311_settings) as url:
+        yield url
 
 
 @pytest.fixture
@@ -66,16 +40,9 @@ def client(o311_url: str) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def keys(loaded_engine: Engine) -> dict[str, str]:
-    """One live key per role (``public`` is no key)."""
-    from geotranquil.db.keys import create_key
-
-    out = {}
-    with loaded_engine.begin() as conn:
-        for role in ROLES:
-            key, _ = create_key(conn=conn, name=f"open311 test {role}", role=role)
-            out[role] = key
-    return out
+def keys(api_keys: dict[str, str]) -> dict[str, str]:  # noqa: F811
+    """One live key per role (``public`` is no key): the API tests' keys."""
+    return api_keys
 
 
 def as_role(role: str, keys: dict[str, str]) -> dict[str, str]:

@@ -15,13 +15,13 @@ from typer.testing import CliRunner
 
 from geotranquil.cli.main import app as cli
 from geotranquil.config import Settings
+from tests.live_server import live_server
 from tests.open311.conftest import (
     BASE,
     Places,
     as_role,
     file_report,
     jpeg_with_gps,
-    serve,
 )
 
 METRES_PER_DEGREE_LAT = 111_195.0
@@ -137,7 +137,7 @@ def test_workflow_changes_are_visible_to_the_resident(
     assert "<status>closed</status>" in seen.text and done in seen.text
     staff = client.get(f"/signalements/{sid}", headers=agent).json()
     assert [h["to_state"] for h in staff["history"]] == ["received", "in_progress", "resolved"]
-    assert staff["history"][1]["changed_by"] == "open311 test agent"
+    assert staff["history"][1]["changed_by"] == "test agent"
     assert staff["contact"]["email"] == "resident@example.org"
     # a move the workflow does not allow, and roles that may not move reports
     refused = client.patch(f"/signalements/{sid}", json={"state": "received"}, headers=agent)
@@ -236,10 +236,8 @@ def strict_server(o311_settings: Settings) -> Iterator[str]:
             "open311_rate_key_burst": 3,
         }
     )
-    server, thread, url = serve(limited)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(limited) as url:
+        yield url
 
 
 def test_rate_limits_answer_429_with_a_retry_time(

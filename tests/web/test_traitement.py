@@ -102,4 +102,4 @@ def test_an_agent_resolves_a_report_with_a_note(
         note,
     )
     history = page.locator(".historique li").all_inner_texts()
-    assert history[-1].endswith(f"Reçu → Résolu (open311 test agent) — « {note} »")
+    assert history[-1].endswith(f"Reçu → Résolu (test agent) — « {note} »")

@@ -104,30 +104,6 @@ def binned_counts(
     return [{"start": r[0].isoformat(), "n": int(r[1])} for r in rows]
 
 
-def weekly_counts(
-    *,
-    conn: Connection,
-    h3: int,
-    resolution: int,
-    categories: list[str],
-    start: datetime,
-    end: datetime,
-    timezone: str,
-) -> list[dict[str, Any]]:
-    """Events of the cell per local week (Monday), zeros included, over ``[start, end)``."""
-    series = binned_counts(
-        conn=conn,
-        h3=h3,
-        resolution=resolution,
-        categories=categories,
-        start=start,
-        end=end,
-        timezone=timezone,
-        bin="week",
-    )
-    return [{"week": b["start"], "n": b["n"]} for b in series]
-
-
 def hotspot_result(*, conn: Connection, h3: int, run_id: int) -> dict[str, Any] | None:
     """A hot-spot run's result for the cell, or None when the run does not cover it."""
     row = conn.execute(

@@ -32,6 +32,10 @@ _FROM = """
 
 def residents_source_id(*, conn: Connection, slug: str, name: str, owner: str) -> int:
     """Id of the residents' source, created (as an ``open311`` source) when missing."""
+    select = text("SELECT id FROM sources WHERE slug = :s")
+    found = conn.execute(select, {"s": slug}).scalar()
+    if found is not None:  # every report but the first: a read only
+        return int(found)
     conn.execute(
         text(
             "INSERT INTO sources (slug, name, kind, owner) VALUES (:s, :n, 'open311', :o) "
@@ -39,9 +43,7 @@ def residents_source_id(*, conn: Connection, slug: str, name: str, owner: str) -
         ),
         {"s": slug, "n": name, "o": owner},
     )
-    return int(
-        conn.execute(text("SELECT id FROM sources WHERE slug = :s"), {"s": slug}).scalar_one()
-    )
+    return int(conn.execute(select, {"s": slug}).scalar_one())
 
 
 def inside_study_area(*, conn: Connection, lon: float, lat: float, buffer_m: float) -> bool:

@@ -131,11 +131,8 @@ def cell_detail(
                 "timezone": settings.timezone,
             }
             series = cells.binned_counts(**window, bin=bin)
-            weekly = (
-                [{"week": b["start"], "n": b["n"]} for b in series]
-                if bin == "week"
-                else cells.weekly_counts(**window)
-            )
+            by_week = series if bin == "week" else cells.binned_counts(**window, bin="week")
+            weekly = [{"week": b["start"], "n": b["n"]} for b in by_week]
         hot = _hot_spot(conn, h3, _int_param(query, "hotspot_run"), "gi_star")
         emerging = _hot_spot(conn, h3, _int_param(query, "emerging_run"), "emerging")
         forecast = _forecast(conn, h3, _int_param(query, "forecast_run"))
