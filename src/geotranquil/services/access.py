@@ -18,11 +18,23 @@ KEY_CACHE_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class Caller:
-    """The role of a request and, when it has one, its key's id and name."""
+    """The role of a request and who stands behind it: an API key (id and name) or a person
+    signed in through the City's single sign-on (``subject``, the provider's user id)."""
 
     role: Role
     key_id: int | None = None
     key_name: str | None = None
+    subject: str | None = None
+
+    @property
+    def who(self) -> str:
+        """Who is calling, as the audit trail records it: ``key:ID``, ``sso:SUBJECT`` or
+        ``public`` (never the key itself)."""
+        if self.key_id is not None:
+            return f"key:{self.key_id}"
+        if self.subject is not None:
+            return f"sso:{self.subject}"
+        return "public"
 
 
 ANONYMOUS = Caller(Role.PUBLIC)
