@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     public_min_count: int = Field(
         5, ge=1, description="Counts below this are suppressed in what the public sees."
     )
+    public_rounding_base: int = Field(
+        5,
+        ge=2,
+        le=100,
+        description="The public's counts are sums of atoms (public hexagon x category x week) "
+        "randomly rounded to a multiple of this (features/disclosure.py).",
+    )
     public_delay_days: int = Field(
         7,
         ge=7,

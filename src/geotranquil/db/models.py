@@ -230,6 +230,20 @@ class DataVersion(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class DisclosureSecret(Base):
+    """The secret key of the public counts' random rounding (one row, never served)."""
+
+    __tablename__ = "disclosure_secret"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    secret: Mapped[str] = mapped_column(
+        Text,
+        server_default=text("md5(gen_random_uuid()::text) || md5(gen_random_uuid()::text)"),
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 RUN_KINDS = ("gi_star", "local_moran", "emerging")
 
 

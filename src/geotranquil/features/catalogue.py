@@ -24,6 +24,7 @@ from geotranquil.db.forecasts import latest_forecast
 from geotranquil.db.runs import default_run
 from geotranquil.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from geotranquil.features.cql2 import Queryable
+from geotranquil.features.disclosure import HASH_SPACE, public_window
 from geotranquil.roles import AGGREGATES, EVERYONE, RAW_EVENTS, Access, Role, is_restricted
 from geotranquil.stats.emerging import PATTERN_LABELS_FR
 from geotranquil.stats.getis_ord import GI_BIN_LABELS_FR
@@ -79,6 +80,11 @@ class SourceContext:
     public_until: datetime | None = None
     envelope: str | None = None  # trusted SQL of an EPSG:4326 box (bound values) to cut to
     count_only: bool = False  # counts sources: the total only, no per-category columns
+    # restricted roles' disclosure control (see features/disclosure.py): the atoms' resolution,
+    # the rounding base and the local time zone of their weeks
+    public_resolution: int = 8
+    rounding_base: int = 5
+    timezone: str = "Europe/Paris"
 
 
 SourceFn = Callable[[SourceContext], tuple[str, dict[str, Any]]]
@@ -181,17 +187,17 @@ def _counts_source(resolution: int, categories: Sequence[Category]) -> SourceFn:
         if len(chosen) < len(categories):
             filters.append("category = ANY(:cats)")
             params["cats"] = chosen
-        if ctx.start is not None:
-            filters.append("occurred_at >= :t0")
-            params["t0"] = ctx.start
-        if ctx.end is not None:
-            filters.append("occurred_at < :t1")
-            params["t1"] = ctx.end
-        if restricted:  # the public only sees events older than the delay, whatever it asks
+        start, end = ctx.start, ctx.end
+        if restricted:  # whole weeks, ending before the public delay, whatever is asked
             if ctx.public_until is None:
                 raise ValueError("a restricted role's source context needs public_until")
-            filters.append("occurred_at < :public_until")
-            params["public_until"] = ctx.public_until
+            start, end = public_window(start, end, ctx.public_until, ctx.timezone)
+        if start is not None:
+            filters.append("occurred_at >= :t0")
+            params["t0"] = start
+        if end is not None:
+            filters.append("occurred_at < :t1")
+            params["t1"] = end
         cells = "g.resolution = :res"
         if ctx.envelope is not None:
             filters.append(
@@ -202,7 +208,10 @@ def _counts_source(resolution: int, categories: Sequence[Category]) -> SourceFn:
         per_category = []
         outer = []
         for i, cat in enumerate(() if ctx.count_only else categories):
-            per_category.append(f"count(*) FILTER (WHERE category = :c{i}) AS n_{cat.code}")
+            tally = f"count(*) FILTER (WHERE category = :c{i})"
+            if restricted:
+                tally = f"(sum(n) FILTER (WHERE category = :c{i}))::bigint"
+            per_category.append(f"{tally} AS n_{cat.code}")
             params[f"c{i}"] = cat.code
             visible = cat.public or not restricted
             outer.append(
@@ -211,22 +220,60 @@ def _counts_source(resolution: int, categories: Sequence[Category]) -> SourceFn:
             outer[-1] += f" AS n_{cat.code}"
         outer_columns = "".join(", " + o for o in outer)
         inner_columns = "".join(", " + p for p in per_category)
+        where = " AND ".join(filters)
+        if restricted:  # sums of the rounded atoms
+            atoms = _public_atoms_sql(resolution, ctx, where, params)
+            per_cell = (
+                f"SELECT h3, sum(n)::bigint AS n{inner_columns} FROM ({atoms}) AS a GROUP BY 1"
+            )
+        else:
+            per_cell = (
+                f"SELECT h3_r{resolution} AS h3, count(*) AS n{inner_columns} "
+                f"FROM events WHERE {where} GROUP BY 1"
+            )
         sql = (
             "SELECT lower(to_hex(g.h3)) AS fid, g.geom, lower(to_hex(g.h3)) AS hex_id, "
             "g.resolution, "
-            f"{_suppress('coalesce(c.n, 0)', restricted)} AS count, "
+            f"{_suppress('coalesce(c.n, 0)', restricted)}::bigint AS count, "
             f"round((1000.0 * {_suppress('coalesce(c.n, 0)', restricted)} "
             "/ nullif(g.population, 0))::numeric, 3)::float8 AS rate_per_1000, "
             "round(g.population::numeric, 1)::float8 AS population, "
             f"g.arrondissement_code, g.quartier_code{outer_columns} "
-            "FROM grid_cells g LEFT JOIN ("
-            f"SELECT h3_r{resolution} AS h3, count(*) AS n{inner_columns} "
-            f"FROM events WHERE {' AND '.join(filters)} "
-            f"GROUP BY 1) c ON c.h3 = g.h3 WHERE {cells}"
+            f"FROM grid_cells g LEFT JOIN ({per_cell}) c ON c.h3 = g.h3 WHERE {cells}"
         )
         return sql, params
 
     return source
+
+
+def _public_atoms_sql(
+    resolution: int, ctx: SourceContext, where: str, params: dict[str, Any]
+) -> str:
+    """The randomly rounded atoms (hexagon x category x local week) under each hexagon.
+
+    The atoms are counted at the public resolution, whatever the collection's (its hexagons
+    are their parents), and rounded with the keyed hash of ``features.disclosure``: an atom's
+    32-bit draw is the first 8 hex digits of ``md5(secret:h3:category:week)``.
+    """
+    if resolution > ctx.public_resolution:
+        raise ValueError("restricted roles never see counts finer than the public resolution")
+    params["d_tz"] = ctx.timezone
+    params["d_base"] = ctx.rounding_base
+    params["d_space"] = HASH_SPACE
+    grouped = (
+        f"SELECT h3_r{resolution} AS h3, h3_r{ctx.public_resolution} AS atom, category, "
+        "date_trunc('week', occurred_at AT TIME ZONE :d_tz)::date AS week, count(*) AS n "
+        f"FROM events WHERE {where} GROUP BY 1, 2, 3, 4"
+    )
+    draw = (
+        "('x' || substr(md5(k.secret || ':' || a.atom::text || ':' || a.category || ':' "
+        "|| a.week::text), 1, 8))::bit(32)::bigint"
+    )
+    return (
+        "SELECT a.h3, a.category, (a.n / :d_base) * :d_base + CASE WHEN a.n % :d_base > 0 "
+        f"AND {draw} * :d_base < (a.n % :d_base) * :d_space THEN :d_base ELSE 0 END AS n "
+        f"FROM ({grouped}) AS a CROSS JOIN disclosure_secret AS k"
+    )
 
 
 def _suppress(expr: str, restricted: bool) -> str:

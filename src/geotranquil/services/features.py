@@ -52,6 +52,9 @@ def context_of(role: Role, settings: Settings, *, now: datetime | None = None) -
         role=role,
         public_min_count=settings.public_min_count,
         public_until=public_until(settings, now=now) if is_restricted(role) else None,
+        public_resolution=settings.public_max_resolution,
+        rounding_base=settings.public_rounding_base,
+        timezone=settings.timezone,
     )
 
 
