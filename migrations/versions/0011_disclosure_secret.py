@@ -1,8 +1,11 @@
-"""the secret key of the public counts' random rounding (disclosure control)
+"""disclosure control: the public counts' rounding secret, residents' descriptions moderated
 
 The public's counts are sums of randomly rounded atoms (hexagon x category x week); each
 atom's draw is a keyed hash with this secret, kept in the database so that every server
 process and every host rounds alike, and never served.
+
+A resident's free-text description is shown to the public only once an agent has published it
+(``public_description``, the text as the agent let it out, and when).
 
 Revision ID: 0011
 Revises: 0010
@@ -35,7 +38,20 @@ def upgrade() -> None:
         sa.CheckConstraint("id = 1", name="single_row"),
     )
     op.execute("INSERT INTO disclosure_secret (id) VALUES (1)")
+    op.add_column("service_requests", sa.Column("public_description", sa.Text, nullable=True))
+    op.add_column(
+        "service_requests",
+        sa.Column("description_published_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_check_constraint(
+        "public_description_length",
+        "service_requests",
+        "char_length(public_description) <= 4000",
+    )
 
 
 def downgrade() -> None:
+    op.drop_constraint("ck_service_requests_public_description_length", "service_requests")
+    op.drop_column("service_requests", "description_published_at")
+    op.drop_column("service_requests", "public_description")
     op.drop_table("disclosure_secret")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -154,6 +155,21 @@ class Settings(BaseSettings):
     )
     open311_duplicate_hours: float = Field(
         48.0, ge=0, description="...and this recent is linked to it as a duplicate."
+    )
+    open311_public_description: Literal["moderated", "always", "never"] = Field(
+        "moderated",
+        description="Residents' descriptions shown to the public: only once an agent has "
+        "published them (moderated), as filed (always) or never.",
+    )
+    open311_public_time: Literal["day", "exact"] = Field(
+        "day", description="Times of residents' reports shown to the public: to the day or exact."
+    )
+    open311_public_grid_m: float = Field(
+        50.0,
+        ge=0,
+        le=1000,
+        description="The public sees a report at the centre of the square of this side "
+        "(metres, Lambert-93) it lies in; 0 shows the exact position.",
     )
     open311_agency: str = Field(
         "Ville de Marseille", description="``agency_responsible`` of residents' reports."

@@ -3,7 +3,8 @@
 Events are planted in one resolution-8 cell where the served data set has none: ``OLD`` of them
 at noon 20 days ago (before the last whole week the public may see, whatever the weekday) and
 ``RECENT`` at noon 2 days ago. Both are multiples of the public rounding base (5), so the
-public's randomly rounded atoms keep them exactly (features/disclosure.py). Restricted roles must count only the old ones in items, one feature, tiles, H3 rows and
+public's randomly rounded atoms keep them exactly (features/disclosure.py).
+Restricted roles must count only the old ones in items, one feature, tiles, H3 rows and
 exports, whatever period they ask for; staff roles count both.
 """
 

@@ -17,9 +17,10 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import h3
 import httpx
@@ -184,7 +185,7 @@ def test_file_a_report_with_a_photo(
     assert b"MarqueSecreteXYZ" not in photo.content
     # the public reading of the same report carries none of the personal data
     public = httpx.get(f"{phone.base}/open311/v2/requests/{number}.json", timeout=30).text
-    assert "habitant.test" not in public and description in public
+    assert "habitant.test" not in public and description not in public  # not yet published
     # and it is in "Mes signalements" as received
     phone.page.get_by_role("button", name=re.compile("^Mes signalements")).click()
     item = phone.page.locator(f"#mes-signalements li[data-id='{number}']")
@@ -323,12 +324,17 @@ def test_the_neighbourhood_picture_is_public_aggregated_and_late(
     loaded_engine: Engine,
     artifacts: Path,
 ) -> None:
-    """Six reports 10 days old in one hexagon are drawn; seven of 2 days ago are not."""
+    """Ten reports 20 days old in one hexagon are drawn (a multiple of 5 in one week: the
+    rounding keeps it); seven of 2 days ago are not."""
     old_cell = h3.latlng_to_cell(43.3160, 5.3950, 8)
     new_cell = h3.latlng_to_cell(43.3156, 5.4076, 8)  # the neighbour to the east
     now = datetime.now(UTC)
-    for cell, n, age in ((old_cell, 6, 10), (new_cell, 7, 2)):
+    paris = ZoneInfo("Europe/Paris")
+    for cell, n, age in ((old_cell, 10, 20), (new_cell, 7, 2)):
         lat, lon = h3.cell_to_latlng(cell)
+        noon = datetime.combine(
+            (now.astimezone(paris) - timedelta(days=age)).date(), time(12), tzinfo=paris
+        )
         for i in range(n):
             fields = {"service_code": ["tag_graffiti"], "lat": [str(lat)], "long": [str(lon)]}
             svc.file_request(
@@ -336,7 +342,7 @@ def test_the_neighbourhood_picture_is_public_aggregated_and_late(
                 o311_settings,
                 svc.parse_submission({**fields, "description": [f"tag {i}"]}, None),
                 key_id=None,
-                now=now - timedelta(days=age, hours=i),
+                now=noon - timedelta(minutes=i),
             )
     lat, lon = h3.cell_to_latlng(old_cell)
     phone.at(lon, lat)
@@ -345,6 +351,7 @@ def test_the_neighbourhood_picture_is_public_aggregated_and_late(
     page.wait_for_function("() => document.body.dataset.quartier === 'pret'", timeout=30_000)
     explanation = page.locator("#quartier-explication").inner_text()
     assert "au moins 7 jours" in explanation and "inférieurs à 5" in explanation
+    assert "arrondis au hasard à un multiple de 5" in explanation
     counts = page.evaluate(
         """([a, b]) => {
           const out = {};
@@ -357,14 +364,14 @@ def test_the_neighbourhood_picture_is_public_aggregated_and_late(
         }""",
         [old_cell, new_cell],
     )
-    assert counts == {old_cell: 6, new_cell: None}
+    assert counts == {old_cell: 10, new_cell: None}
     tiles = [u for u in phone.urls if "/tiles/" in u and "/basemap/" not in u]
     assert tiles and all("/tiles/counts-r8/" in u for u in tiles)
     latest = (now - timedelta(days=7)).date().isoformat()
     for url in tiles:
         end = re.search(r"datetime=[^&]*%2F(\d{4}-\d{2}-\d{2})", url)
         assert end and end.group(1) <= latest, url
-    # the open reports nearby: the six are listed, without any personal data
+    # the open reports nearby are listed, without any personal data
     nearby = page.locator("#proches li")
     assert nearby.count() >= 6
     phone.shot(artifacts, "quartier")

@@ -252,6 +252,16 @@ class StateChange(BaseModel):
     expected_datetime: str | None = Field(
         None, description="W3C date-time, e.g. 2025-06-01T12:00:00+02:00"
     )
+    publish_description: bool | None = Field(
+        None,
+        description="true: the public may read the description from now on (as in "
+        "public_description, or as filed); false: withdraw it; absent: unchanged",
+    )
+    public_description: str | None = Field(
+        None,
+        max_length=4000,
+        description="The description as the public will read it (personal details removed)",
+    )
 
 
 @staff.get(
@@ -290,6 +300,8 @@ def staff_patch(
         expected_datetime=change.expected_datetime,
         who=caller.key_name,
         key_id=caller.key_id,
+        publish_description=change.publish_description,
+        public_description=change.public_description,
     )
     return JSONResponse(view)
 

@@ -97,6 +97,7 @@ def config(services: ServicesDep) -> JSONResponse:
             "duplicate_hours": settings.open311_duplicate_hours,
             "public_resolution": min(8, settings.public_max_resolution),
             "public_min_count": settings.public_min_count,
+            "public_rounding_base": settings.public_rounding_base,
             "public_delay_days": settings.public_delay_days,
             "agency": settings.open311_agency,
         },

@@ -427,6 +427,9 @@ class ServiceRequest(Base):
         CheckConstraint("status IN ('open', 'closed')", name="status"),
         CheckConstraint(_in("state", SERVICE_REQUEST_STATES), name="state"),
         CheckConstraint("char_length(description) <= 4000", name="description_length"),
+        CheckConstraint(
+            "char_length(public_description) <= 4000", name="public_description_length"
+        ),
         Index(None, "requested_at"),
         Index(None, "service_code", "status", "requested_at"),
         Index(None, "geom", postgresql_using="gist"),
@@ -448,6 +451,8 @@ class ServiceRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     description: Mapped[str | None] = mapped_column(Text)
+    public_description: Mapped[str | None] = mapped_column(Text)
+    description_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     address_string: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     location_precision: Mapped[str] = mapped_column(Text)

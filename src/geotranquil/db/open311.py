@@ -21,7 +21,8 @@ PUBLIC_COLUMNS = """
     r.id, r.service_request_id, r.token, r.status, r.state, r.status_notes, c.label AS service_name,
     r.service_code, r.description, r.agency_responsible, r.service_notice, r.requested_at,
     r.updated_at, r.expected_at, r.address_string, ST_Y(r.geom) AS lat, ST_X(r.geom) AS lon,
-    r.media_url, d.service_request_id AS duplicate_of
+    r.media_url, d.service_request_id AS duplicate_of, r.public_description,
+    r.description_published_at
 """
 _FROM = """
     FROM service_requests r
@@ -277,10 +278,25 @@ def public_requests(
     near: tuple[float, float, float] | None = None,
     token: str | None = None,
     limit: int = 1000,
+    grid_m: float = 0.0,
 ) -> list[dict[str, Any]]:
-    """Requests matching the filters, newest first, public fields only."""
+    """Requests matching the filters, newest first, public fields only.
+
+    ``grid_m`` > 0: each request also gets ``public_lon``/``public_lat``, the centre of the
+    ``grid_m``-metre Lambert-93 square it lies in, and ``near`` measures from that centre
+    (widened by half the square's diagonal), so that probing with small radii locates a
+    report no better than its square.
+    """
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit}
+    public_point = "r.geom"
+    if grid_m > 0:
+        params["grid"] = grid_m
+        public_point = (
+            "ST_Transform(ST_SetSRID(ST_MakePoint("
+            "floor(ST_X(ST_Transform(r.geom, 2154)) / :grid) * :grid + :grid / 2.0, "
+            "floor(ST_Y(ST_Transform(r.geom, 2154)) / :grid) * :grid + :grid / 2.0), 2154), 4326)"
+        )
     if ids is not None:
         where.append("r.service_request_id = ANY(:ids)")
         params["ids"] = list(ids)
@@ -300,10 +316,11 @@ def public_requests(
         where.append("r.status = ANY(:statuses)")
         params["statuses"] = list(statuses)
     if near is not None:
-        where.append(f"ST_DWithin(r.geom::geography, {_POINT}::geography, :radius)")
-        params.update(lon=near[0], lat=near[1], radius=near[2])
+        where.append(f"ST_DWithin(({public_point})::geography, {_POINT}::geography, :radius)")
+        params.update(lon=near[0], lat=near[1], radius=near[2] + grid_m * 0.7072)
     sql = (
-        f"SELECT {PUBLIC_COLUMNS} {_FROM}"
+        f"SELECT {PUBLIC_COLUMNS}, ST_X({public_point}) AS public_lon, "
+        f"ST_Y({public_point}) AS public_lat {_FROM}"
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit"
     )
@@ -345,10 +362,11 @@ def staff_request(*, conn: Connection, service_request_id: str) -> dict[str, Any
 
 
 def lock_request(*, conn: Connection, service_request_id: str) -> dict[str, Any] | None:
-    """``id, state, event_id`` of a request, locked for update."""
+    """``id, state, event_id, description`` of a request, locked for update."""
     row = conn.execute(
         text(
-            "SELECT id, state, event_id FROM service_requests WHERE service_request_id = :sid "
+            "SELECT id, state, event_id, description FROM service_requests "
+            "WHERE service_request_id = :sid "
             "FOR UPDATE"
         ),
         {"sid": service_request_id},
@@ -367,8 +385,14 @@ def set_state(
     set_expected: bool,
     drop_event: bool,
     at: datetime | None = None,
+    publish: bool | None = None,
+    public_description: str | None = None,
 ) -> None:
-    """Move a request to ``state``; with ``drop_event`` its event leaves the analyses."""
+    """Move a request to ``state``; with ``drop_event`` its event leaves the analyses.
+
+    ``publish``: True lets ``public_description`` (the description as the agent let it out)
+    be shown to the public from now on; False withdraws it; None leaves it as it is.
+    """
     if drop_event:
         conn.execute(
             text(
@@ -382,7 +406,13 @@ def set_state(
             "UPDATE service_requests SET state = :state, status = :status, "
             "status_notes = coalesce(:notes, status_notes), "
             "updated_at = coalesce(CAST(:at AS timestamptz), now()), "
-            "expected_at = CASE WHEN :set_expected THEN :expected ELSE expected_at END "
+            "expected_at = CASE WHEN :set_expected THEN :expected ELSE expected_at END, "
+            "public_description = CASE WHEN CAST(:publish AS boolean) IS NULL "
+            "THEN public_description WHEN CAST(:publish AS boolean) "
+            "THEN CAST(:public_description AS text) END, "
+            "description_published_at = CASE WHEN CAST(:publish AS boolean) IS NULL "
+            "THEN description_published_at WHEN CAST(:publish AS boolean) "
+            "THEN coalesce(CAST(:at AS timestamptz), now()) END "
             "WHERE id = :id"
         ),
         {
@@ -393,6 +423,8 @@ def set_state(
             "expected": expected_at,
             "set_expected": set_expected,
             "at": at,
+            "publish": publish,
+            "public_description": public_description,
         },
     )
 

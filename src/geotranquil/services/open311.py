@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -473,26 +473,97 @@ def _w3c(value: datetime | None, timezone: str) -> str | None:
     return value.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
 
 
-def public_view(row: Mapping[str, Any], timezone: str) -> dict[str, Any]:
-    """A request as Open311 shows it to anyone (plus the ``duplicate_of`` extension)."""
+@dataclass(frozen=True)
+class PublicPolicy:
+    """What the public may read of a resident's report (settings ``open311_public_*``).
+
+    - ``description``: ``moderated`` (only the text an agent has published), ``always`` (as
+      filed, as GeoReport v2 servers usually do) or ``never``;
+    - ``time``: ``day`` (requested and updated times given as the start of their local day)
+      or ``exact``;
+    - ``grid_m``: the position is the centre of the square of this side (Lambert-93) the
+      report lies in; 0 for the exact position.
+    """
+
+    description: str = "moderated"
+    time: str = "day"
+    grid_m: float = 50.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> PublicPolicy:
+        return cls(
+            settings.open311_public_description,
+            settings.open311_public_time,
+            settings.open311_public_grid_m,
+        )
+
+
+EXACT = PublicPolicy(description="always", time="exact", grid_m=0.0)
+"""What staff read: everything as filed."""
+
+
+def _public_description(row: Mapping[str, Any], policy: PublicPolicy) -> str | None:
+    if row["state"] == "rejected_abuse" or policy.description == "never":
+        return None
+    if policy.description == "always":
+        return cast(str | None, row["description"])
+    return cast(str | None, row.get("public_description"))
+
+
+def _to_day(value: datetime | None, timezone: str) -> datetime | None:
+    if value is None:
+        return None
+    local = value.astimezone(ZoneInfo(timezone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def public_view(
+    row: Mapping[str, Any], timezone: str, policy: PublicPolicy = EXACT
+) -> dict[str, Any]:
+    """A request as Open311 shows it (plus the ``duplicate_of`` extension), under ``policy``.
+
+    Examples
+    --------
+    >>> from datetime import UTC
+    >>> row = {"service_request_id": "2025-1", "status": "open", "status_notes": None,
+    ...        "service_name": "Tags", "service_code": "tag_graffiti", "description": "Chez moi",
+    ...        "public_description": None, "agency_responsible": None, "service_notice": None,
+    ...        "requested_at": datetime(2025, 3, 10, 8, 41, 7, tzinfo=UTC), "updated_at": None,
+    ...        "expected_at": None, "address_string": None, "lat": 43.29651, "lon": 5.38111,
+    ...        "public_lat": 43.2966, "public_lon": 5.3809, "media_url": None,
+    ...        "duplicate_of": None, "state": "received"}
+    >>> view = public_view(row, "Europe/Paris", PublicPolicy())
+    >>> view["description"], view["requested_datetime"], view["lat"]
+    (None, '2025-03-10T00:00:00+01:00', 43.2966)
+    >>> public_view(row, "Europe/Paris")["requested_datetime"]
+    '2025-03-10T09:41:07+01:00'
+    """
     abusive = row["state"] == "rejected_abuse"
+    exact_time = policy.time == "exact"
+
+    def when(value: datetime | None) -> str | None:
+        return _w3c(value if exact_time else _to_day(value, timezone), timezone)
+
+    coarse = policy.grid_m > 0 and row.get("public_lat") is not None
+    lat = row["public_lat"] if coarse else row["lat"]
+    lon = row["public_lon"] if coarse else row["lon"]
     return {
         "service_request_id": row["service_request_id"],
         "status": row["status"],
         "status_notes": row["status_notes"],
         "service_name": row["service_name"],
         "service_code": row["service_code"],
-        "description": None if abusive else row["description"],
+        "description": _public_description(row, policy),
         "agency_responsible": row["agency_responsible"],
         "service_notice": row["service_notice"],
-        "requested_datetime": _w3c(row["requested_at"], timezone),
-        "updated_datetime": _w3c(row["updated_at"], timezone),
+        "requested_datetime": when(row["requested_at"]),
+        "updated_datetime": when(row["updated_at"]),
         "expected_datetime": _w3c(row["expected_at"], timezone),
-        "address": row["address_string"],
+        "address": row["address_string"] if policy.grid_m == 0 else None,
         "address_id": None,
         "zipcode": None,
-        "lat": round(float(row["lat"]), 6),
-        "long": round(float(row["lon"]), 6),
+        "lat": round(float(lat), 6),
+        "long": round(float(lon), 6),
         "media_url": None if abusive else row["media_url"],
         "duplicate_of": row["duplicate_of"],
         "workflow_state": row["state"],
@@ -519,11 +590,12 @@ def list_requests(
     a point; with them, ``status`` defaults to ``open``.
     """
     tz = settings.timezone
+    policy = PublicPolicy.of(settings)
     ids = _split(params.get("service_request_id"))
     if ids is not None:  # "this overrides all other arguments"
         with engine.connect() as conn:
-            rows = db.public_requests(conn=conn, ids=ids, limit=MAX_RESULTS)
-        return [public_view(r, tz) for r in rows]
+            rows = db.public_requests(conn=conn, ids=ids, limit=MAX_RESULTS, grid_m=policy.grid_m)
+        return [public_view(r, tz, policy) for r in rows]
     codes = _split(params.get("service_code"))
     unknown = [c for c in codes or [] if c not in services()]
     if unknown:
@@ -571,17 +643,20 @@ def list_requests(
             statuses=statuses,
             near=near,
             limit=MAX_RESULTS,
+            grid_m=policy.grid_m,
         )
-    return [public_view(r, tz) for r in rows]
+    return [public_view(r, tz, policy) for r in rows]
 
 
 def get_request(engine: Engine, settings: Settings, service_request_id: str) -> dict[str, Any]:
     """``GET requests/{id}``: one request (NotFound when unknown)."""
     with engine.connect() as conn:
-        rows = db.public_requests(conn=conn, ids=[service_request_id], limit=1)
+        rows = db.public_requests(
+            conn=conn, ids=[service_request_id], limit=1, grid_m=settings.open311_public_grid_m
+        )
     if not rows:
         raise NotFound(f"signalement {service_request_id} introuvable")
-    return public_view(rows[0], settings.timezone)
+    return public_view(rows[0], settings.timezone, PublicPolicy.of(settings))
 
 
 def request_of_token(engine: Engine, token: str) -> dict[str, Any]:
@@ -623,7 +698,7 @@ def staff_list(engine: Engine, settings: Settings, params: Mapping[str, str]) ->
     for row in rows:
         item = public_view(row, settings.timezone)
         item.update(
-            description=row["description"],
+            description_published=row["description_published_at"] is not None,
             state_label=STATE_LABELS[row["state"]],
             has_contact=row["has_contact"],
             has_photo=row["has_photo"],
@@ -654,9 +729,10 @@ def staff_view(engine: Engine, settings: Settings, service_request_id: str) -> d
         raise NotFound(f"signalement {service_request_id} introuvable")
     tz = settings.timezone
     out = public_view(row, tz)
-    out["description"] = row["description"]
     out["media_url"] = row["media_url"]
     out.update(
+        public_description=row["public_description"],
+        description_published_datetime=_w3c(row["description_published_at"], tz),
         state_label=STATE_LABELS[row["state"]],
         next_states=[
             {"state": s, "label": STATE_LABELS[s]}
@@ -707,11 +783,22 @@ def change_state(
     who: str | None,
     key_id: int | None,
     now: datetime | None = None,
+    publish_description: bool | None = None,
+    public_description: str | None = None,
 ) -> dict[str, Any]:
     """Move a request through the workflow; the notes become its public ``status_notes``.
 
     ``now`` dates the move (the present by default; the demo's agent acts in the data's past).
+    ``publish_description``: True publishes the description (``public_description``, the text
+    as the agent edited it, or the resident's own when not given), False withdraws it, None
+    leaves it as it is.
     """
+    if public_description is not None and len(public_description) > DESCRIPTION_MAX:
+        raise InvalidInput(f"public_description : {DESCRIPTION_MAX} caractères au plus")
+    if public_description is not None and not publish_description:
+        raise InvalidInput(
+            "public_description ne va qu'avec publish_description=true (publier la description)"
+        )
     if state not in STATUS_OF_STATE:
         raise InvalidInput(f"état « {state} » inconnu : {', '.join(STATUS_OF_STATE)}")
     if notes is not None and len(notes) > 2000:
@@ -741,6 +828,10 @@ def change_state(
             set_expected=expected_datetime is not None,
             drop_event=state.startswith("rejected_") and current["event_id"] is not None,
             at=now,
+            publish=publish_description,
+            public_description=(
+                (public_description or current["description"]) if publish_description else None
+            ),
         )
         db.insert_history(
             conn=conn,

@@ -42,8 +42,10 @@ function legend(config, { start, end }, limits) {
   const categories = config.public_categories.map((c) => c.label).join(", ");
   $("quartier-explication").textContent =
     `Nombre d'événements par hexagone (environ 0,7 km²) du ${day(start)} au ${day(end)}. ` +
-    `Pour protéger la vie privée, les chiffres ont au moins ${config.public_delay_days} jours ` +
-    `et ceux inférieurs à ${config.public_min_count} ne sont pas affichés. ` +
+    `Pour protéger la vie privée, les chiffres ont au moins ${config.public_delay_days} jours` +
+    `, ils sont comptés par semaines entières et arrondis au hasard à un multiple de ` +
+    `${config.public_rounding_base} (par hexagone, catégorie et semaine : sans biais, à moins de ` +
+    `${config.public_rounding_base} près chacun), et ceux inférieurs à ${config.public_min_count} ne sont pas affichés. ` +
     `Catégories publiques : ${categories}.`;
   const label = (i) => (i + 1 < limits.length ? `${number(limits[i])} à ${number(limits[i + 1] - 1)}` : `${number(limits[i])} et plus`);
   $("legende").replaceChildren(

@@ -360,7 +360,7 @@ function renderLegend() {
   }
   html += `<ul>${items.map(legendItem).join("")}</ul>`;
   if (["counts", "rates"].includes(s.layer) && !isStaff()) {
-    html += `<p class="aide">Nombres inférieurs à ${PUBLIC_MIN_COUNT} masqués.</p>`;
+    html += `<p class="aide">Nombres par semaines entières, arrondis au hasard à un multiple de 5 par hexagone, catégorie et semaine (vie privée) ; inférieurs à ${PUBLIC_MIN_COUNT} masqués.</p>`;
   }
   if (s.events && mayReadRaw()) {
     html += `<h2>Événements</h2><ul><li><span class="pastille" style="background:#d95f02;border-radius:50%"></span>

@@ -95,7 +95,8 @@ export function publicCellPanel(props, categories, threshold) {
     </dl>
     <h3>Par catégorie (catégories publiques)</h3>
     <table class="par-categorie"><tbody>${rows}</tbody></table>
-    <p class="aide">Les nombres inférieurs à ${threshold} sont masqués pour le public.
+    <p class="aide">Pour le public, les nombres sont arrondis au hasard à un multiple de 5 par
+      semaine et catégorie, et ceux inférieurs à ${threshold} sont masqués.
       Connectez-vous avec une clé API pour le détail.</p>`;
 }
 

@@ -172,8 +172,14 @@ async function drawDetail(doc) {
     el("textarea", { id: "note", maxlength: "2000" }),
     el("label", { for: "prevue", text: "Intervention prévue le (facultatif)" }),
     el("input", { id: "prevue", type: "datetime-local" }),
+    el("label", { class: "case" },
+      el("input", { id: "publier", type: "checkbox", checked: Boolean(doc.description_published_datetime) }),
+      "Publier la description (le public la lira, telle que ci-dessous)"),
+    el("label", { for: "description-publique", text: "Description publique (retirez toute donnée personnelle)" }),
+    el("textarea", { id: "description-publique", maxlength: "4000" }),
     el("button", { type: "submit", class: "principal", text: "Enregistrer" }),
   );
+  form.querySelector("#description-publique").value = doc.public_description || doc.description || "";
   form.addEventListener("submit", (e) => save(e, doc).catch((err) => message("erreur", err.message)));
   box.dataset.contenu = "signalement";
   box.replaceChildren(
@@ -186,6 +192,7 @@ async function drawDetail(doc) {
       el("dt", { text: "Lieu" }), el("dd", { text: `${doc.address ? `${doc.address} — ` : ""}${doc.lat.toFixed(5)}, ${doc.long.toFixed(5)} (${doc.location_precision})` }),
       doc.duplicate_of ? [el("dt", { text: "Doublon de" }), el("dd", { text: `n° ${doc.duplicate_of}` })] : [],
       el("dt", { text: "Description" }), el("dd", { text: doc.description || "—" }),
+      el("dt", { text: "Description publique" }), el("dd", { text: doc.description_published_datetime ? `publiée le ${dateTime(doc.description_published_datetime)} : « ${doc.public_description || ""} »` : "non publiée (le public ne lit pas la description)" }),
       ...attributes.map(([k, v]) => attributeRow(doc.service_code, k, v)),
       doc.status_notes ? [el("dt", { text: "Note publique" }), el("dd", { text: doc.status_notes })] : [],
     ),
@@ -241,13 +248,21 @@ async function save(event, doc) {
   const next = $("nouvel-etat").value;
   const notes = $("note").value.trim();
   const expected = $("prevue").value;
-  if (next === doc.workflow_state && !notes && !expected) {
+  const publish = $("publier").checked;
+  const publicText = $("description-publique").value.trim();
+  const publishChanged = publish !== Boolean(doc.description_published_datetime)
+    || (publish && publicText !== (doc.public_description || ""));
+  if (next === doc.workflow_state && !notes && !expected && !publishChanged) {
     message("erreur", "Rien à enregistrer : choisissez un nouvel état, écrivez une note ou une date prévue.");
     $("nouvel-etat").focus();
     return;
   }
   const body = { state: next, notes: notes || doc.status_notes || null };
   if (expected) body.expected_datetime = new Date(expected).toISOString();
+  if (publishChanged) {
+    body.publish_description = publish;
+    if (publish && publicText) body.public_description = publicText;
+  }
   const updated = await (await call("PATCH", `/signalements/${encodeURIComponent(doc.service_request_id)}`, { body })).json();
   message("ok", `Signalement n° ${doc.service_request_id} : ${ETATS[updated.workflow_state]}. L'habitant verra la note à sa prochaine visite.`);
   await drawDetail(updated);
