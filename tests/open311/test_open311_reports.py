@@ -56,8 +56,8 @@ def test_a_report_near_an_open_one_is_linked_as_duplicate(
         client, keys["partner"], service_code="tag_graffiti", lat=_north(lat, 10), long=lon
     )
     assert other_service.json()[0]["duplicate_of"] is None
-    far = file_report(
-        client, keys["partner"], service_code="depot_sauvage", lat=_north(lat, -80), long=lon
+    far = file_report(  # far enough that the public's 50 m squares keep it out of 60 m
+        client, keys["partner"], service_code="depot_sauvage", lat=_north(lat, -200), long=lon
     )
     assert far.json()[0]["duplicate_of"] is None
     shown = client.get(f"{BASE}/requests/{_sid(near)}.json").json()[0]
