@@ -259,3 +259,21 @@ def test_rounded_figures_stay_close_to_the_truth(
         published_total += published
     assert true_total > 100
     assert abs(published_total - true_total) <= 0.25 * true_total
+
+
+def test_temporal_extents_date_no_single_event(
+    http: httpx.Client, lone_event: datetime, api_keys: dict[str, str]
+) -> None:
+    """The first and last instants of the data would date single events to the microsecond:
+    the public's extents are whole local weeks (Monday 00:00 to Sunday 23:59:59.999999)."""
+    for headers in ({}, {"X-API-Key": api_keys["partner"]}):
+        body = http.get("/collections/counts-r8", headers=headers).json()
+        start, end = (
+            datetime.fromisoformat(v).astimezone(PARIS)
+            for v in body["extent"]["temporal"]["interval"][0]
+        )
+        assert (start.weekday(), start.time()) == (0, time(0))
+        assert (end.weekday(), end.time()) == (6, time(23, 59, 59, 999999))
+    staff = http.get("/collections/counts-r8", headers={"X-API-Key": api_keys["analyst"]}).json()
+    staff_start = datetime.fromisoformat(staff["extent"]["temporal"]["interval"][0][0])
+    assert staff_start.astimezone(PARIS).time() != time(0)  # staff see the real first instant

@@ -220,12 +220,16 @@ def test_h3_rows_and_exports_count_only_old_events_for_restricted_roles(
 def test_web_map_config_hides_the_latest_days_from_the_public(
     http: httpx.Client, planted: datetime, api_keys: dict[str, str], settings: Settings
 ) -> None:
+    from geotranquil.features.disclosure import week_start
     from geotranquil.services.features import public_until
 
     zone = ZoneInfo(settings.timezone)
     until = public_until(settings)
     public = http.get("/carte/config.json").json()["time_range"]
-    assert public[1] == (until.date() - timedelta(days=1)).isoformat()
+    # the public's last day: the Sunday before the week of the public delay's start
+    cutoff = week_start(until, settings.timezone)
+    assert public[1] == (cutoff.date() - timedelta(days=1)).isoformat()
+    assert datetime.fromisoformat(public[0]).weekday() == 0  # whole weeks from a Monday
     latest = _latest(planted)
     staff = http.get("/carte/config.json", headers=headers_for("analyst", api_keys)).json()
     assert staff["time_range"][1] == latest.astimezone(zone).date().isoformat()

@@ -13,6 +13,7 @@ from geotranquil.config import Settings
 from geotranquil.errors import Forbidden
 from geotranquil.features.catalogue import Catalogue, Collection, SourceContext
 from geotranquil.features.crs import Crs
+from geotranquil.features.disclosure import public_window
 from geotranquil.features.params import ItemsRequest, parse_items_request
 from geotranquil.features.query import Page, items_page, one_feature
 from geotranquil.roles import Role, is_restricted
@@ -67,16 +68,19 @@ def visible_time_range(
 ) -> tuple[datetime | None, datetime | None]:
     """The first and last event instants ``role`` may learn of (the catalogue's ``time_range``).
 
-    Staff get them as they are; restricted roles only up to :func:`public_until` (``(None,
-    None)`` when no event is old enough), so the latest events' timing is not revealed either.
+    Staff get them as they are. Restricted roles get the whole weeks that hold them, up to the
+    last whole week before :func:`public_until` (``(None, None)`` when no week is old enough):
+    the first and last instants would otherwise date single events to the microsecond.
     """
     first, last = time_range
     if not is_restricted(role) or first is None or last is None:
         return first, last
     until = public_until(settings, now=now)
-    if first >= until:
+    start, stop = public_window(first, last + timedelta(days=7), until, settings.timezone)
+    assert start is not None
+    if start >= stop:
         return None, None
-    return first, min(last, until - timedelta(microseconds=1))
+    return start, stop - timedelta(microseconds=1)
 
 
 def checked_request(
