@@ -9,7 +9,7 @@ publishes an edited description.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -131,3 +131,34 @@ def test_probing_with_small_radii_finds_the_square_not_the_point(
             within = math.hypot(x - cx, y - cy) <= 1 + 50 * 0.7072
             answers.add((sid in ids) == within)
     assert answers == {True}
+
+
+def test_narrowing_the_dates_times_a_report_to_the_day_only(
+    client: httpx.Client, keys: dict[str, str], places: Places
+) -> None:
+    """start_date/end_date are widened to whole local days for the public: a bisection of the
+    dates finds the day of a report, never its hour."""
+    lon, lat = places.next()
+    filed = file_report(client, keys["partner"], service_code="depot_sauvage", lat=lat, long=lon)
+    sid = filed.json()[0]["service_request_id"]
+    staff = client.get(f"/signalements/{sid}", headers=as_role("agent", keys)).json()
+    at = datetime.fromisoformat(staff["requested_datetime"])
+    day_start = at.replace(hour=0, minute=0, second=0)
+
+    def found(start: datetime, end: datetime) -> bool:
+        r = client.get(
+            f"{BASE}/requests.json",
+            params={
+                "service_code": "depot_sauvage",
+                "start_date": start.isoformat(),
+                "end_date": end.isoformat(),
+            },
+        )
+        assert r.status_code == 200, r.text
+        return sid in {x["service_request_id"] for x in r.json()}
+
+    # any window inside the report's day finds it, even one that excludes its instant
+    assert found(day_start, day_start + timedelta(seconds=1))
+    assert found(at + timedelta(seconds=1), at + timedelta(seconds=2))
+    # staff-like exactness is not given: the same window just before the instant also finds it
+    assert found(at - timedelta(seconds=2), at - timedelta(seconds=1))

@@ -517,6 +517,12 @@ def _to_day(value: datetime | None, timezone: str) -> datetime | None:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _next_day(day: datetime, timezone: str) -> datetime:
+    """The start of the local day after ``day`` (a day start), across clock changes."""
+    later = (day + timedelta(hours=30)).astimezone(ZoneInfo(timezone))
+    return later.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def public_view(
     row: Mapping[str, Any], timezone: str, policy: PublicPolicy = EXACT
 ) -> dict[str, Any]:
@@ -621,6 +627,12 @@ def list_requests(
         raise InvalidInput("end_date est avant start_date")
     if end - start > DEFAULT_WINDOW:
         raise InvalidInput("start_date et end_date ne peuvent couvrir plus de 90 jours")
+    if policy.time == "day":  # whole local days: narrowing the dates cannot time a report
+        first_day = _to_day(start, tz)
+        last_day = _to_day(end, tz)
+        assert first_day is not None and last_day is not None
+        start = first_day
+        end = _next_day(last_day, tz) - timedelta(microseconds=1)
     near = None
     lat, lon = params.get("lat"), params.get("long")
     if lat is not None or lon is not None:
