@@ -541,3 +541,18 @@ def test_a_bad_policy_file_is_refused_before_anything_changes(
     env["GEOTRANQUIL_RETENTION_FILE"] = str(tmp_path / "absent.toml")
     missing = CliRunner().invoke(cli, ["retention", "regles"], env=env)
     assert missing.exit_code == 2 and "fichier introuvable" in missing.output
+
+
+def test_what_residents_are_told_and_a_bad_policy_stops_the_server(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from geotranquil.api.app import create_app
+    from geotranquil.errors import InvalidInput
+    from geotranquil.services.retention import resident_retention_days
+
+    assert resident_retention_days(settings) == 365  # the packaged default
+    assert resident_retention_days(_policy(settings, tmp_path)) == 60  # the longest: photos
+    no_duration = POLICY.replace('data = "contact"\ndays = 30', 'data = "contact"')
+    broken = _policy(settings, tmp_path, no_duration)
+    with pytest.raises(InvalidInput, match="règle n° 8 : donnez une seule durée"):
+        create_app(broken)
