@@ -127,12 +127,6 @@ class Settings(BaseSettings):
     web_basemap_attribution: str = Field(
         "", description="Attribution shown with the optional raster base map."
     )
-    open311_retention_days: int = Field(
-        365,
-        ge=1,
-        description="Days after which a resident's personal data (contact, photo) are deleted "
-        "(``geotranquil signalements purge``).",
-    )
     open311_photo_max_bytes: int = Field(
         8_000_000, ge=10_000, description="Largest photo accepted with a resident's report."
     )
@@ -173,6 +167,13 @@ class Settings(BaseSettings):
     )
     open311_agency: str = Field(
         "Ville de Marseille", description="``agency_responsible`` of residents' reports."
+    )
+    # Retention (issue 14 §4): the policy file; it replaces open311_retention_days.
+    retention_file: Path | None = Field(
+        None,
+        description="TOML retention policy (how long free text, addresses, residents' contacts "
+        "and photos, rejected rows are kept, by source and category); None: the packaged "
+        "default ``geotranquil/retention.toml``.",
     )
     host: str = "127.0.0.1"
     port: int = 8000

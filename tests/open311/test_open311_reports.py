@@ -344,4 +344,4 @@ def test_purge_deletes_personal_data_after_retention(
             ),
             {"s": recent},
         ).scalar_one()
-    assert delete_after == timedelta(days=settings.open311_retention_days)
+    assert delete_after == timedelta(days=365)  # the packaged policy's contact rule

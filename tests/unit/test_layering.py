@@ -24,7 +24,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "services": {"api", "cli"},
     "api": {"cli"},
 }
-LEAVES = {"config", "errors", "taxonomy", "roles"}
+LEAVES = {"config", "errors", "taxonomy", "roles", "retention_policy"}
 WEB = {"fastapi", "starlette", "uvicorn"}
 
 

@@ -30,6 +30,7 @@ from geotranquil.db.engine import make_engine
 from geotranquil.roles import EVERYONE, is_restricted
 from geotranquil.services.access import KeyResolver
 from geotranquil.services.catalogue import CatalogueCache
+from geotranquil.services.retention import current_policy
 from geotranquil.services.status import status_of
 from geotranquil.services.tilecache import TileCache
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     engine = make_engine(settings)
+    current_policy(settings)  # retention (issue 14 §4): a bad policy file stops the start here
     # residents' photos (their size is checked before the body is read) are parsed in memory
     # rather than spilled to a temporary file past Starlette's default of 1 MiB
     MultiPartParser.spool_max_size = max(

@@ -22,6 +22,7 @@ from geotranquil.api.open311 import file_from_form, filed_body, replay_headers
 from geotranquil.api.web import page_needing_maplibre, static_file, static_in
 from geotranquil.roles import EVERYONE
 from geotranquil.services import open311 as svc
+from geotranquil.services.retention import resident_retention_days
 
 APP_DIR = Path(__file__).resolve().parents[1] / "web" / "habitants"
 BASE = "/habitants"
@@ -90,7 +91,7 @@ def config(services: ServicesDep) -> JSONResponse:
             "bounds": list(catalogue.bbox) if catalogue.bbox else None,
             "basemap_url": settings.web_basemap_url,
             "basemap_attribution": settings.web_basemap_attribution,
-            "retention_days": settings.open311_retention_days,
+            "retention_days": resident_retention_days(settings),
             "photo_max_bytes": settings.open311_photo_max_bytes,
             "description_max": svc.DESCRIPTION_MAX,
             "duplicate_radius_m": settings.open311_duplicate_radius_m,

@@ -544,15 +544,17 @@ app.add_typer(signalements_app, name="signalements")
 @signalements_app.command("purge")
 @friendly
 def signalements_purge() -> None:
-    """Supprime les coordonnées et photos des signalements au-delà de la durée de conservation."""
+    """Supprime coordonnées et photos au-delà de leur durée (raccourci de « retention purger »)."""
     from geotranquil.db.engine import make_engine
-    from geotranquil.services.open311 import purge
+    from geotranquil.services.retention import purge
 
     settings = _settings()
-    contacts, photos = purge(make_engine(settings), settings)
+    report = purge(make_engine(settings), settings, kinds=("contact", "photo"))
+    contacts = report.count("contact", "service_request_contacts")
+    photos = report.count("photo", "service_request_media")
     console.print(
-        f"Données personnelles supprimées (conservation {settings.open311_retention_days} "
-        f"jours) : {_n(contacts)} coordonnée(s), {_n(photos)} photo(s)."
+        f"Données personnelles supprimées (politique de conservation {report.origin}) : "
+        f"{_n(contacts)} coordonnée(s), {_n(photos)} photo(s)."
     )
 
 
@@ -623,6 +625,102 @@ def print_reports_summary(done: Any) -> None:
         console.print(f"Image : {done.picture}")
     else:
         console.print("Aucun signalement sur la période : pas d'image.")
+
+
+# --- Retention (issue 14 §4): geotranquil retention regles | purger
+retention_app = typer.Typer(
+    help="Conservation des données : règles en vigueur et purge.", no_args_is_help=True
+)
+app.add_typer(retention_app, name="retention")
+
+#: tables touched by a purge, as staff call them
+_RETENTION_TABLES = {
+    "events": "événements",
+    "event_geocoding": "géocodages",
+    "service_requests": "signalements",
+    "service_request_history": "historique",
+    "service_request_contacts": "coordonnées",
+    "service_request_media": "photos",
+    "ingest_rejections": "lignes rejetées",
+}
+
+
+@retention_app.command("regles")
+@friendly
+def retention_regles() -> None:
+    """Affiche la politique de conservation en vigueur et ce que chaque règle efface."""
+    from geotranquil.retention_policy import KINDS
+    from geotranquil.services.retention import current_policy
+
+    policy = current_policy(_settings())
+    console.print(f"Politique de conservation en vigueur : {policy.origin}", soft_wrap=True)
+    table = Table()
+    for column in ("n°", "source", "catégorie", "donnée", "gardée", "effacé", "note"):
+        table.add_column(column)
+    for r in policy.rules:
+        kind = KINDS[r.data]
+        cleared = kind.clears
+        if r.data == "free_text":
+            cleared = "champs " + ", ".join(r.attributes) + " ; " + cleared
+        table.add_row(str(r.number), r.source, r.category, kind.label, r.duration, cleared, r.note)
+    console.print(table)
+    console.print(
+        "La règle la plus précise l'emporte (source et catégorie, puis source, puis "
+        "catégorie, puis « * »). Les événements restent : les comptages ne changent pas."
+    )
+
+
+@retention_app.command("purger")
+@friendly
+def retention_purger(
+    simulation: Annotated[
+        bool, typer.Option("--simulation", help="Compter seulement : rien n'est modifié.")
+    ] = False,
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="Jour de la purge (AAAA-MM-JJ ; défaut : aujourd'hui)."),
+    ] = None,
+) -> None:
+    """Efface ce qui a dépassé sa durée de conservation, en une transaction (rejouable)."""
+    import datetime as dt
+
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.retention import purge
+
+    day = None
+    if date is not None:
+        try:
+            day = dt.date.fromisoformat(date)
+        except ValueError:
+            raise InvalidInput(f"date « {date} » illisible : attendu AAAA-MM-JJ") from None
+    settings = _settings()
+    report = purge(make_engine(settings), settings, day=day, simulate=simulation)
+    verb = "effacerait" if report.simulated else "efface"
+    console.print(
+        f"{'Simulation de purge' if report.simulated else 'Purge'} du {report.day}, "
+        f"politique de conservation {report.origin} :",
+        soft_wrap=True,
+    )
+    table = Table()
+    for column in ("n°", "source", "catégorie", "donnée", "gardée", "avant le", "lignes"):
+        table.add_column(column)
+    for o in report.outcomes:
+        r = o.rule
+        detail = ", ".join(f"{_n(n)} {_RETENTION_TABLES[t]}" for t, n in o.counts.items() if n)
+        table.add_row(
+            str(r.number),
+            r.source,
+            r.category,
+            r.data,
+            r.duration,
+            "—" if o.first_day_kept is None else str(o.first_day_kept),
+            detail or "0",
+        )
+    console.print(table)
+    console.print(
+        f"Total : la purge {verb} {_n(report.total)} ligne(s)."
+        + (" Simulation : rien n'a été modifié." if report.simulated else "")
+    )
 
 
 addresses_app = typer.Typer(

@@ -441,26 +441,6 @@ def media_content(*, conn: Connection, service_request_id: str) -> tuple[str, by
     return None if row is None else (str(row[0]), bytes(row[1]))
 
 
-def purge_personal_data(*, conn: Connection, now: datetime, cutoff: datetime) -> tuple[int, int]:
-    """Delete contacts and photos past their ``delete_after``, or of reports filed before
-    ``cutoff`` (the current retention); ``(contacts, photos)`` deleted."""
-    contacts = conn.execute(
-        text(
-            "DELETE FROM service_request_contacts c USING service_requests r "
-            "WHERE r.id = c.request_id AND (c.delete_after <= :now OR r.requested_at <= :cutoff)"
-        ),
-        {"now": now, "cutoff": cutoff},
-    ).rowcount
-    photos = conn.execute(
-        text(
-            "DELETE FROM service_request_media m USING service_requests r "
-            "WHERE r.id = m.request_id AND (m.delete_after <= :now OR r.requested_at <= :cutoff)"
-        ),
-        {"now": now, "cutoff": cutoff},
-    ).rowcount
-    return int(contacts), int(photos)
-
-
 def summary_rows(*, conn: Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Requests filed in ``[start, end)`` with when they were first acted on and resolved."""
     rows = conn.execute(

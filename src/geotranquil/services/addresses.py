@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from geotranquil.config import Settings
 from geotranquil.db import ban as ban_db
 from geotranquil.db.engine import make_engine
+from geotranquil.db.maintenance import analyze_tables
 from geotranquil.errors import InvalidInput
 from geotranquil.geocode.ban import BanRejection, read_ban
 from geotranquil.ingest.pipeline import file_sha256
@@ -109,8 +110,8 @@ def load_ban(
                 ban_db.unlock(conn=conn)
                 conn.commit()
         if summary.status == "loaded":
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("ANALYZE ban_addresses")
+            with engine.begin() as conn:
+                analyze_tables(conn=conn, tables=("ban_addresses",))
     finally:
         engine.dispose()
     if progress:

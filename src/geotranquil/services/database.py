@@ -10,6 +10,7 @@ from geotranquil.config import Settings
 from geotranquil.db import admin
 from geotranquil.db.categories import sync_categories
 from geotranquil.db.engine import make_engine
+from geotranquil.db.maintenance import analyze_tables
 from geotranquil.taxonomy import load_taxonomy
 
 
@@ -28,4 +29,7 @@ def upgrade_database(settings: Settings, engine: Engine | None = None) -> Upgrad
         admin.upgrade(conn)
         changed = sync_categories(conn=conn, categories=load_taxonomy())
         revision = admin.current_revision(conn)
+    if changed:
+        with engine.begin() as conn:
+            analyze_tables(conn=conn, tables=("categories",))
     return UpgradeResult(created=created, revision=revision, categories_changed=changed)

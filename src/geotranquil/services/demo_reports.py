@@ -17,6 +17,7 @@ from PIL import Image
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
+from geotranquil.db.maintenance import analyze_tables
 from geotranquil.services import open311 as svc
 from geotranquil.taxonomy import ServiceDef
 
@@ -165,4 +166,16 @@ def seed_reports(
             key_id=None,
             now=at + timedelta(hours=rng.uniform(3, 96)),
         )
+    if filed:  # a bulk of reports at once: statistics for the staff's lists and the counts
+        with engine.begin() as conn:
+            analyze_tables(
+                conn=conn,
+                tables=(
+                    "events",
+                    "service_requests",
+                    "service_request_contacts",
+                    "service_request_media",
+                    "service_request_history",
+                ),
+            )
     return SeededReports(filed, already, in_progress, resolved)

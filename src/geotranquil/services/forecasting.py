@@ -20,6 +20,7 @@ from geotranquil.charts.forecast import backtest_coverage_figure, forecast_map
 from geotranquil.config import Settings
 from geotranquil.db.counts import CountQuery, count_cube
 from geotranquil.db.forecasts import ForecastRecord, insert_forecast
+from geotranquil.db.maintenance import analyze_tables
 from geotranquil.errors import InvalidInput
 from geotranquil.forecast.backtest import BacktestResult, rolling_origin
 from geotranquil.forecast.base import ForecastData
@@ -222,6 +223,8 @@ def compute_forecast(
     )
     with engine.begin() as conn:
         run_id = insert_forecast(conn=conn, run=record, cells=cells)
+    with engine.begin() as conn:  # the forecast's cells are read by tiles and pages
+        analyze_tables(conn=conn, tables=("forecast_runs", "forecast_cells"))
     return ForecastSummary(run_id, method, origin, len(cells), cells.head(10), timings)
 
 

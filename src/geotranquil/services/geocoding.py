@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from geotranquil.config import Settings
 from geotranquil.db import ban, geocoding
+from geotranquil.db.maintenance import analyze_tables
 from geotranquil.errors import InvalidInput, NotReady
 from geotranquil.geocode.geocoder import Geocoder, build_geocoder
 from geotranquil.geocode.result import GeocodeResult
@@ -111,6 +112,9 @@ def geocode_events(
         _store_chunk(engine, settings, chunk, results, release, summary)
         if progress is not None:
             progress(min(first + CHUNK, len(todo)), len(todo))
+    if len(todo):  # events got positions and cells, event_geocoding rows: fresh statistics
+        with engine.begin() as conn:
+            analyze_tables(conn=conn, tables=("events", "event_geocoding"))
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
 

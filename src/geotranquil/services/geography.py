@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from geotranquil.db.areas import AreaCounts, read_geography, replace_reference_areas
 from geotranquil.db.grid import replace_grid
+from geotranquil.db.maintenance import analyze_tables
 from geotranquil.errors import NotReady
 from geotranquil.geography.reference import Geography, load_geography
 from geotranquil.grid.cells import build_grid
@@ -19,6 +20,8 @@ def load_areas(engine: Engine, directory: Path | None) -> tuple[Geography, AreaC
     geography = load_geography(directory)
     with engine.begin() as conn:
         counts = replace_reference_areas(conn=conn, geography=geography)
+    with engine.begin() as conn:  # planner statistics of what was loaded (autovacuum may be off)
+        analyze_tables(conn=conn, tables=("areas",))
     return geography, counts
 
 
@@ -35,4 +38,6 @@ def build_cells(
     grid = build_grid(geography, resolutions, progress)
     with engine.begin() as conn:
         replace_grid(conn=conn, grid=grid)
+    with engine.begin() as conn:  # tiles join grid_cells: plan them on real statistics
+        analyze_tables(conn=conn, tables=("grid_cells",))
     return {int(r): int(n) for r, n in grid.groupby("resolution").size().items()}

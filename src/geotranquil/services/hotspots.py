@@ -24,6 +24,7 @@ from sqlalchemy import Engine, text
 
 from geotranquil import __version__
 from geotranquil.db.counts import CountCube, CountQuery, count_cube
+from geotranquil.db.maintenance import analyze_tables
 from geotranquil.db.runs import RunRecord, insert_run
 from geotranquil.errors import InvalidInput
 from geotranquil.stats.emerging import emerging_hot_spots
@@ -163,6 +164,8 @@ def store(
             text("UPDATE hotspot_runs SET timings = :t WHERE id = :i"),
             {"t": Jsonb(timer.stages), "i": run_id},
         )
+    with engine.begin() as conn:  # the run's cells are read by tiles and reports
+        analyze_tables(conn=conn, tables=("hotspot_runs", "hotspot_cells"))
     return run_id
 
 

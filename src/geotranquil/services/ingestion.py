@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import text
 
 from geotranquil.config import Settings
 from geotranquil.db.engine import make_engine, psycopg_dsn
+from geotranquil.db.maintenance import analyze_tables
 from geotranquil.errors import MappingError
 from geotranquil.ingest.mapping import SourceMapping, load_mapping, packaged_mappings
 from geotranquil.ingest.pipeline import IngestSummary, Progress, ingest_file
@@ -46,7 +46,7 @@ def ingest(
 ) -> IngestSummary:
     """Ingest ``path`` with ``mapping`` (see :func:`geotranquil.ingest.pipeline.ingest_file`).
 
-    The table's statistics are refreshed afterwards (``ANALYZE``, a sample, about a second), so
+    The tables' statistics are refreshed afterwards (``ANALYZE``, a sample, about a second), so
     that tiles and pages are planned on the new data at once, not when autovacuum comes by.
     """
     summary = ingest_file(
@@ -58,7 +58,15 @@ def ingest(
         force=force,
         progress=progress,
     )
-    if summary.inserted or summary.updated:
-        with psycopg.connect(psycopg_dsn(settings.database_url), autocommit=True) as conn:
-            conn.execute("ANALYZE events")
+    if summary.status == "completed":
+        engine = make_engine(settings)
+        try:
+            with engine.begin() as conn:
+                analyze_tables(
+                    conn=conn,
+                    tables=("events", "ingest_batches")
+                    + (("ingest_rejections",) if summary.rejected else ()),
+                )
+        finally:
+            engine.dispose()
     return summary

@@ -2,7 +2,8 @@
 
 A report becomes at once an event of the residents' source, placed on the H3 grid like any
 ingested event (so it counts in the analyses); its author's personal data and photo go to their
-own tables, read only by staff, and are deleted after ``open311_retention_days``.
+own tables, read only by staff, and are deleted as the retention policy says
+(``services/retention.py``; the date is announced at filing).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from geotranquil.grid.h3ids import (
     cells_from_points,
     parent_ids,
 )
+from geotranquil.retention_policy import load_policy
 from geotranquil.services.open311_media import CleanPhoto, clean_photo
 from geotranquil.taxonomy import ServiceDef, load_services
 
@@ -71,6 +73,17 @@ _ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_\-]+)\](\[\])?$")
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-]{8,100}$")
 #: first key of the advisory lock that serialises the retries of one submission
 _RETRY_LOCK_NAMESPACE = 0x6F333132
+
+
+def personal_data_expiry(settings: Settings, code: str, at: datetime) -> tuple[datetime, datetime]:
+    """When the contact and the photo of a report of ``code`` filed ``at`` are to be deleted
+    (the retention policy's ``contact`` and ``photo`` rules, always limited)."""
+    policy = load_policy(settings.retention_file, personal_sources=(RESIDENTS_SOURCE,))
+    due = [policy.rule_for(data, RESIDENTS_SOURCE, code) for data in ("contact", "photo")]
+    until = [None if rule is None else rule.expires(at) for rule in due]
+    if until[0] is None or until[1] is None:  # the policy refuses this when it is read
+        raise NotReady(f"aucune durée de conservation des données personnelles pour {code}")
+    return until[0], until[1]
 
 
 @cache
@@ -311,7 +324,7 @@ def file_request(
         lon, lat, precision = _geocode(engine, settings, submission.address_string)
     definition = service(submission.service_code)
     token = secrets.token_urlsafe(18)
-    delete_after = now + timedelta(days=settings.open311_retention_days)
+    contact_until, photo_until = personal_data_expiry(settings, definition.code, now)
     with engine.begin() as conn:
         if submission.idempotency_key is not None:
             conn.execute(
@@ -363,7 +376,7 @@ def file_request(
             db.insert_contact(
                 conn=conn,
                 request_id=number,
-                contact={**submission.contact, "delete_after": delete_after},
+                contact={**submission.contact, "delete_after": contact_until},
             )
         if photo is not None:
             db.insert_media(
@@ -375,7 +388,7 @@ def file_request(
                     "width": photo.width,
                     "height": photo.height,
                     "content": photo.content,
-                    "delete_after": delete_after,
+                    "delete_after": photo_until,
                 },
             )
         source_id = db.residents_source_id(
@@ -865,15 +878,3 @@ def photo_of(engine: Engine, service_request_id: str) -> tuple[str, bytes]:
     if found is None:
         raise NotFound(f"pas de photo pour le signalement {service_request_id}")
     return found
-
-
-def purge(engine: Engine, settings: Settings, *, now: datetime | None = None) -> tuple[int, int]:
-    """Delete the personal data past retention: ``(contacts, photos)`` deleted.
-
-    Past retention: beyond the ``delete_after`` set when filed, or filed more than
-    ``open311_retention_days`` ago (so shortening the retention applies to older reports too).
-    """
-    now = now or datetime.now(UTC)
-    cutoff = now - timedelta(days=settings.open311_retention_days)
-    with engine.begin() as conn:
-        return db.purge_personal_data(conn=conn, now=now, cutoff=cutoff)

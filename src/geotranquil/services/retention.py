@@ -1,0 +1,215 @@
+"""The retention purge: clear what the policy says is past retention, in one transaction.
+
+:func:`purge` is what the CLI (``geotranquil retention purger``) calls and what a job worker
+calls later: it takes the engine, the settings and a day, returns exact counts per rule and per
+table, and is idempotent (a second run on the same day clears nothing). Everything happens in
+one transaction: a crash leaves the database as it was before the purge. With ``simulate``
+nothing is changed and the counts say what a purge would clear.
+
+Ages are counted in whole local days (``settings.timezone``): on day D, a rule of N days
+clears what is dated before the start of local day D − N (N months: the same day N months
+earlier), i.e. data are kept N full days after their day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine
+
+from geotranquil.config import Settings
+from geotranquil.db import retention as db
+from geotranquil.retention_policy import KINDS, RetentionPolicy, Rule, load_policy
+from geotranquil.services.open311 import RESIDENTS_SOURCE
+from geotranquil.taxonomy import load_taxonomy
+
+#: tables a purge writes to, in the order reported
+TARGETS = (
+    "events",
+    "event_geocoding",
+    "service_requests",
+    "service_request_history",
+    "service_request_contacts",
+    "service_request_media",
+    "ingest_rejections",
+)
+
+
+def current_policy(settings: Settings) -> RetentionPolicy:
+    """The policy in force (``GEOTRANQUIL_RETENTION_FILE`` or the packaged default), checked."""
+    return load_policy(settings.retention_file, personal_sources=(RESIDENTS_SOURCE,))
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What one rule cleared (or would clear): rows per table."""
+
+    rule: Rule
+    first_day_kept: date | None  # None: kept without limit, nothing cleared
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """A purge (or its simulation) on ``day``: the policy's origin and each rule's outcome."""
+
+    day: date
+    simulated: bool
+    origin: str
+    outcomes: tuple[RuleOutcome, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(o.total for o in self.outcomes)
+
+    def count(self, data: str, target: str) -> int:
+        """Rows of ``target`` cleared by the rules of kind ``data``."""
+        return sum(o.counts.get(target, 0) for o in self.outcomes if o.rule.data == data)
+
+
+def local_midnight(day: date, timezone: str) -> datetime:
+    """The instant local day ``day`` starts, in UTC.
+
+    Examples
+    --------
+    >>> local_midnight(date(2026, 7, 1), "Europe/Paris")
+    datetime.datetime(2026, 6, 30, 22, 0, tzinfo=datetime.timezone.utc)
+    """
+    return datetime.combine(day, time(), ZoneInfo(timezone)).astimezone(UTC)
+
+
+def today(settings: Settings) -> date:
+    """Today's local date."""
+    return datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+def _scope(
+    policy: RetentionPolicy, rule: Rule, sources: list[str], categories: list[str]
+) -> list[tuple[str, str]]:
+    """The source × category pairs governed by ``rule`` (more precise rules take theirs)."""
+    return [(s, c) for s in sources for c in categories if policy.rule_for(rule.data, s, c) is rule]
+
+
+def _apply_rule(
+    conn: Connection,
+    rule: Rule,
+    pairs: list[tuple[str, str]],
+    before: datetime,
+    now: datetime,
+    apply: bool,
+) -> dict[str, int]:
+    srcs, cats = [p[0] for p in pairs], [p[1] for p in pairs]
+    codes = [c for s, c in pairs if s == RESIDENTS_SOURCE]
+    counts: dict[str, int] = {}
+    if rule.data == "free_text":
+        keys = None if rule.attributes == ("*",) else list(rule.attributes)
+        counts["events"] = db.event_attributes(
+            conn=conn, sources=srcs, categories=cats, before=before, keys=keys, apply=apply
+        )
+        counts["service_requests"] = db.report_texts(
+            conn=conn, codes=codes, before=before, apply=apply
+        )
+        counts["service_request_history"] = db.history_notes(
+            conn=conn, codes=codes, before=before, apply=apply
+        )
+    elif rule.data == "address":
+        counts["events"] = db.event_addresses(
+            conn=conn, sources=srcs, categories=cats, before=before, apply=apply
+        )
+        counts["event_geocoding"] = db.geocoding_addresses(
+            conn=conn, sources=srcs, categories=cats, before=before, apply=apply
+        )
+        counts["service_requests"] = db.report_addresses(
+            conn=conn, codes=codes, before=before, apply=apply
+        )
+    elif rule.data == "contact":
+        counts["service_request_contacts"] = db.report_contacts(
+            conn=conn, codes=codes, before=before, now=now, apply=apply
+        )
+    elif rule.data == "photo":
+        counts["service_request_media"] = db.report_photos(
+            conn=conn, codes=codes, before=before, now=now, apply=apply
+        )
+        counts["service_requests"] = db.report_media_urls(
+            conn=conn, codes=codes, before=before, apply=apply
+        )
+    elif rule.data == "rejected_raw":
+        counts["ingest_rejections"] = db.rejected_rows(
+            conn=conn, sources=sorted(set(srcs)), before=before, apply=apply
+        )
+    else:  # pragma: no cover - the policy admits only KINDS
+        raise AssertionError(rule.data)
+    return counts
+
+
+def purge(
+    engine: Engine,
+    settings: Settings,
+    *,
+    day: date | None = None,
+    simulate: bool = False,
+    kinds: Collection[str] | None = None,
+) -> PurgeReport:
+    """Clear (or, with ``simulate``, count) what is past retention on ``day`` (default today).
+
+    Parameters
+    ----------
+    engine, settings
+        The database and the settings (policy file, time zone).
+    day
+        The local day the purge is run for; the same day gives the same result.
+    simulate
+        Count only; nothing is changed.
+    kinds
+        Only the rules of these kinds of data (e.g. ``("contact", "photo")``); all by default.
+
+    Returns
+    -------
+    PurgeReport
+        Exact rows cleared per rule and per table.
+    """
+    policy = current_policy(settings)
+    day = day or today(settings)
+    now = local_midnight(day, settings.timezone)
+    wanted = set(KINDS) if kinds is None else set(kinds)
+    rules = sorted(
+        (r for r in policy.rules if r.data in wanted),
+        key=lambda r: (list(KINDS).index(r.data), r.number),
+    )
+    outcomes: list[RuleOutcome] = []
+    with engine.begin() as conn:
+        db.lock(conn=conn)
+        sources = sorted(set(db.source_slugs(conn=conn)) | {RESIDENTS_SOURCE})
+        categories = db.category_codes(conn=conn)
+        for rule in rules:
+            first = rule.first_day_kept(day)
+            if first is None:
+                outcomes.append(RuleOutcome(rule, None, {}))
+                continue
+            pairs = _scope(policy, rule, sources, categories)
+            before = local_midnight(first, settings.timezone)
+            counts = _apply_rule(conn, rule, pairs, before, now, apply=not simulate)
+            outcomes.append(RuleOutcome(rule, first, counts))
+    return PurgeReport(day, simulate, policy.origin, tuple(outcomes))
+
+
+def resident_retention_days(settings: Settings, at: datetime | None = None) -> int:
+    """The longest time, in days, a resident's contact or photo is kept (what the residents'
+    app announces: "deleted after N days at the latest")."""
+    policy = current_policy(settings)
+    at = at or datetime.now(UTC)
+    longest = 0
+    for code in (c.code for c in load_taxonomy()):
+        for data in ("contact", "photo"):
+            rule = policy.rule_for(data, RESIDENTS_SOURCE, code)
+            until = None if rule is None else rule.expires(at)
+            if until is not None:
+                longest = max(longest, (until - at).days)
+    return longest
