@@ -175,10 +175,10 @@ def _report(
     conn.execute(
         text(
             "INSERT INTO service_requests (id, service_request_id, token, service_code, "
-            "event_id, requested_at, updated_at, description, status_notes, address_string, "
-            "geom, location_precision, media_url) VALUES (:id, :sid, :tok, :code, :ev, :at, "
-            ":at, :desc, 'Pris en charge', :addr, ST_SetSRID(ST_MakePoint(5.379, 43.292), "
-            "4326), 'exact', :url)"
+            "event_id, requested_at, updated_at, description, public_description, "
+            "status_notes, address_string, geom, location_precision, media_url) VALUES (:id, "
+            ":sid, :tok, :code, :ev, :at, :at, :desc, :pub, 'Pris en charge', :addr, "
+            "ST_SetSRID(ST_MakePoint(5.379, 43.292), 4326), 'exact', :url)"
         ),
         {
             "id": n,
@@ -188,6 +188,7 @@ def _report(
             "ev": event,
             "at": _z(at),
             "desc": f"texte {n}",
+            "pub": f"publié {n}",
             "addr": f"{n} rue de Rome",
             "url": f"https://exemple.fr/{n}.jpg" if photo else None,
         },
@@ -425,7 +426,8 @@ def test_purge_clears_exactly_what_is_past_retention(
         ]
         reports = conn.execute(
             text(
-                "SELECT r.id, r.description, r.status_notes, r.address_string, r.media_url, "
+                "SELECT r.id, r.description, r.public_description, r.status_notes, "
+                "r.address_string, r.media_url, "
                 "c.request_id IS NOT NULL, m.id IS NOT NULL FROM service_requests r "
                 "LEFT JOIN service_request_contacts c ON c.request_id = r.id "
                 "LEFT JOIN service_request_media m ON m.request_id = r.id ORDER BY r.id"
@@ -434,11 +436,11 @@ def test_purge_clears_exactly_what_is_past_retention(
         url = "https://exemple.fr/{}.jpg".format
         note = "Pris en charge"
         assert [tuple(r) for r in reports] == [
-            (1, "texte 1", note, "1 rue de Rome", url(1), False, True),
-            (2, "texte 2", note, "2 rue de Rome", url(2), True, True),
-            (3, "texte 3", note, "3 rue de Rome", url(3), False, True),
-            (4, None, None, "4 rue de Rome", None, False, False),
-            (5, "texte 5", note, "5 rue de Rome", url(5), False, False),
+            (1, "texte 1", "publié 1", note, "1 rue de Rome", url(1), False, True),
+            (2, "texte 2", "publié 2", note, "2 rue de Rome", url(2), True, True),
+            (3, "texte 3", "publié 3", note, "3 rue de Rome", url(3), False, True),
+            (4, None, None, None, "4 rue de Rome", None, False, False),
+            (5, "texte 5", "publié 5", note, "5 rue de Rome", url(5), False, False),
         ]
         history = conn.execute(
             text(

@@ -116,13 +116,16 @@ _REPORTS = "r.service_code = ANY(CAST(:codes AS text[])) AND r.requested_at < :b
 
 
 def report_texts(*, conn: Connection, codes: Sequence[str], before: datetime, apply: bool) -> int:
-    """Residents' reports filed before ``before`` lose their description and public note."""
+    """Residents' reports filed before ``before`` lose their description (as filed and as
+    published) and public note."""
     return _run(
         conn,
-        change="UPDATE service_requests SET description = NULL, status_notes = NULL",
+        change="UPDATE service_requests SET description = NULL, public_description = NULL, "
+        "status_notes = NULL",
         key="id",
         ids=f"SELECT r.id FROM service_requests r WHERE {_REPORTS} "
-        "AND (r.description IS NOT NULL OR r.status_notes IS NOT NULL)",
+        "AND (r.description IS NOT NULL OR r.public_description IS NOT NULL "
+        "OR r.status_notes IS NOT NULL)",
         params=_reports(codes, before),
         apply=apply,
     )
