@@ -78,7 +78,7 @@ def canonical(row: AuditRow) -> str:
     ...              "read_events", "GET", "/collections/{collection_id}/items",
     ...              "/collections/events/items", '{"limit": "2"}', None, 2, "127.0.0.1",
     ...              GENESIS, "")
-    >>> canonical(r)[:59]
+    >>> canonical(r)[:60]
     '["1", "2026-01-02T03:04:05.000006Z", "key:3", "analyst", "re'
     """
     at = row.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
