@@ -158,9 +158,13 @@ def _where(
     since: datetime | None,
     until: datetime | None,
     route: str | None,
+    after: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     clauses: list[str] = []
     params: dict[str, Any] = {}
+    if after is not None:
+        clauses.append("id > :after")
+        params["after"] = after
     for name, value in (("who", who), ("role", role), ("action", action)):
         if value is not None:
             clauses.append(f"{name} = :{name}")
@@ -188,19 +192,26 @@ def search(
     route: str | None = None,
     limit: int | None = None,
     offset: int = 0,
-) -> tuple[int, list[AuditRow]]:
-    """The number of matching rows and a page of them, oldest first.
+    after: int | None = None,
+    count: bool = True,
+) -> tuple[int | None, list[AuditRow]]:
+    """The number of matching rows (when ``count``) and a page of them, oldest first.
 
     ``since`` is inclusive, ``until`` exclusive; ``route`` matches the route template or the
-    path exactly; ``limit`` None: every row from ``offset``.
+    path exactly; ``after``: rows whose id is greater (keyset paging); ``limit`` None: every
+    row from ``offset``.
     """
-    where, params = _where(who, role, action, since, until, route)
-    total = conn.execute(text(f"SELECT count(*) FROM audit_log{where}"), params).scalar_one()
+    where, params = _where(who, role, action, since, until, route, after)
+    total = (
+        conn.execute(text(f"SELECT count(*) FROM audit_log{where}"), params).scalar_one()
+        if count
+        else None
+    )
     rows = conn.execute(
         text(f"{_SELECT}{where} ORDER BY id LIMIT :limit OFFSET :offset"),
         {**params, "limit": limit, "offset": offset},
     ).fetchall()
-    return int(total), [AuditRow(**r._mapping) for r in rows]
+    return total, [AuditRow(**r._mapping) for r in rows]
 
 
 def chain(*, conn: Connection, batch: int = 5000) -> Iterator[AuditRow]:

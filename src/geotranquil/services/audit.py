@@ -22,14 +22,17 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime, time
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
 from geotranquil.db import audit as db
 from geotranquil.db.audit import COLUMNS, GENESIS, AuditRow, row_hash
-from geotranquil.roles import Role
+from geotranquil.errors import InvalidInput
+from geotranquil.features.catalogue import Collection
+from geotranquil.roles import RAW_EVENTS, Role
 
 log = logging.getLogger("geotranquil.audit")
 
@@ -48,6 +51,11 @@ KEY_CREATED = "key_created"
 KEY_REVOKED = "key_revoked"
 REPORT_STATE_CHANGED = "report_state_changed"
 READ_AUDIT = "read_audit"
+
+
+def reads_raw_events(collection: Collection) -> bool:
+    """Whether reading ``collection`` reads individual events (recorded every time)."""
+    return collection.access.name == RAW_EVENTS.name
 
 
 class Actor(Protocol):
@@ -142,7 +150,7 @@ def record(
     (and the chain's lock is held until it commits: keep such transactions short).
     """
     role = caller.role.value if isinstance(caller.role, Role) else str(caller.role)
-    values = {
+    values: dict[str, Any] = {
         "who": caller.who,
         "role": role,
         "action": action,
@@ -160,6 +168,31 @@ def record(
         return db.append(conn=conn, **values)
 
 
+def parse_instant(value: str, timezone: str, *, name: str) -> datetime:
+    """A ``since``/``until`` bound: a date (local midnight) or an ISO 8601 instant (local time
+    when it has no offset); InvalidInput, in French, otherwise.
+
+    Examples
+    --------
+    >>> parse_instant("2026-03-01", "Europe/Paris", name="since").isoformat()
+    '2026-03-01T00:00:00+01:00'
+    >>> parse_instant("2026-03-01T10:30:00Z", "Europe/Paris", name="since").isoformat()
+    '2026-03-01T10:30:00+00:00'
+    """
+    text_ = value.strip()
+    zone = ZoneInfo(timezone)
+    try:
+        if len(text_) == 10:
+            return datetime.combine(date.fromisoformat(text_), time(0), tzinfo=zone)
+        found = datetime.fromisoformat(text_.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"{name} : « {value[:40]} » n'est pas une date (2026-03-01) ni un instant "
+            "(2026-03-01T10:30:00+01:00)"
+        ) from None
+    return found if found.tzinfo else found.replace(tzinfo=zone)
+
+
 @dataclass(frozen=True)
 class AuditPage:
     """A page of the audit trail, oldest first, and how many rows match in all."""
@@ -168,32 +201,36 @@ class AuditPage:
     rows: list[AuditRow]
 
 
-def search(
-    engine: Engine,
-    *,
-    who: str | None = None,
-    role: str | None = None,
-    action: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    route: str | None = None,
-    limit: int | None = None,
-    offset: int = 0,
-) -> AuditPage:
-    """Rows matching every filter given (``since`` inclusive, ``until`` exclusive)."""
+@dataclass(frozen=True)
+class AuditQuery:
+    """What to look for: every field given must match (``since`` inclusive, ``until``
+    exclusive; ``route``: the route template or the path)."""
+
+    who: str | None = None
+    role: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    route: str | None = None
+
+
+def search(engine: Engine, query: AuditQuery, *, limit: int, offset: int = 0) -> AuditPage:
+    """A page of the matching rows, oldest first, and how many match in all."""
     with engine.connect() as conn:
-        total, rows = db.search(
-            conn=conn,
-            who=who,
-            role=role,
-            action=action,
-            since=since,
-            until=until,
-            route=route,
-            limit=limit,
-            offset=offset,
-        )
-    return AuditPage(total, rows)
+        total, rows = db.search(conn=conn, **query.__dict__, limit=limit, offset=offset)
+    return AuditPage(total or 0, rows)
+
+
+def every_row(engine: Engine, query: AuditQuery, *, batch: int = 5000) -> Iterator[AuditRow]:
+    """Every matching row, oldest first, read in batches (for CSV files of any size)."""
+    after = -1
+    while True:
+        with engine.connect() as conn:
+            _, rows = db.search(conn=conn, **query.__dict__, limit=batch, after=after, count=False)
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].id
 
 
 def csv_lines(rows: Iterable[AuditRow]) -> Iterator[str]:
