@@ -1196,6 +1196,7 @@ def serve(
     """Démarre le serveur HTTP (santé sur /health, documentation de l'API sur /api/docs)."""
     import uvicorn
 
+    from geotranquil.api.access_log import log_config  # issue 14 §3: no key or address logged
     from geotranquil.api.app import create_app
 
     settings = _settings()
@@ -1204,7 +1205,13 @@ def serve(
     console.print(
         f"Serveur sur http://{host}:{port} — documentation : http://{host}:{port}/api/docs"
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        log_config=log_config(),
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point
