@@ -5,6 +5,7 @@ hash chain under concurrent writers, and tampering by a superuser found by
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -161,12 +162,17 @@ def test_the_chain_rows_are_hashed_as_the_verifier_recomputes(engine: Engine) ->
         caller=Caller(Role.AGENT, subject="agent.dupont@marseille.fr"),
         action="read_personal_data",
         route=audit.Route("GET", "/signalements", "/signalements"),
-        filters=[("q", 'guillemets " et \\ barre, é, \n, \t, \x01'), ("api_key", "gtq_x")],
+        filters=[
+            ("q", 'guillemets " et \\ barre, é, \n, \t, \x01, \\u0000'),
+            ("nul", "a\x00b"),
+            ("api_key", "gtq_x"),
+        ],
         bbox=(5.37, 43.29, 5.38, 43.3),
         rows=12,
         client="2001:db8::1",
     )
     assert row.who == "sso:agent.dupont@marseille.fr"
     assert "api_key" not in row.filters and "gtq_x" not in row.filters
+    assert json.loads(row.filters)["nul"] == "a\ufffdb"  # jsonb holds no NUL
     assert audit.verify_rows(audit.every_row(engine, audit.AuditQuery())).intact
     assert row_hash(row) == row.hash

@@ -78,6 +78,9 @@ def audit_log(
 ) -> Response:
     if f not in ("json", "csv"):
         raise InvalidInput(f"paramètre f : « {f[:20]} » inconnu ; json ou csv")
+    for name, value in (("who", who), ("role", role), ("action", action), ("route", route)):
+        if value is not None and ("\x00" in value or len(value) > 500):
+            raise InvalidInput(f"paramètre {name} : caractère nul ou plus de 500 caractères")
     tz = services.settings.timezone
     query = audit.AuditQuery(
         who=who,

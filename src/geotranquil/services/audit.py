@@ -104,14 +104,19 @@ def clean_filters(params: Iterable[tuple[str, str]] | Mapping[str, object]) -> d
     {'limit': '10', 'bbox': '5.3,43.2,5.4,43.3'}
     >>> clean_filters([("state", "received"), ("state", "resolved"), ("Token", "abc")])
     {'state': ['received', 'resolved']}
+    >>> clean_filters({"q": "a" + chr(0) + "b"})["q"] == "a" + chr(0xFFFD) + "b"
+    True
     """
     items = params.items() if isinstance(params, Mapping) else params
     out: dict[str, object] = {}
     for name, value in items:
         if name.lower() in SECRET_PARAMETERS:
             continue
-        if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
-            value = value[:MAX_VALUE_CHARS] + "…"
+        name = name.replace("\x00", "\ufffd")  # jsonb holds no NUL character
+        if isinstance(value, str):
+            value = value.replace("\x00", "\ufffd")
+            if len(value) > MAX_VALUE_CHARS:
+                value = value[:MAX_VALUE_CHARS] + "…"
         if name in out:
             before = out[name]
             out[name] = [*before, value] if isinstance(before, list) else [before, value]
@@ -162,6 +167,9 @@ def record(
         "rows": rows,
         "client": client,
     }
+    for name, value in values.items():  # PostgreSQL text and jsonb hold no NUL character
+        if isinstance(value, str):
+            values[name] = value.replace("\x00", "\ufffd")
     if isinstance(bind, Connection):
         return db.append(conn=bind, **values)
     with bind.begin() as conn:
