@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from geotranquil.api.audit import record_request
 from geotranquil.api.deps import CallerDep, ServicesDep, access
 from geotranquil.roles import AGGREGATES, EVERYONE, is_restricted
-from geotranquil.services import cells
+from geotranquil.services import audit, cells
 
 router = APIRouter(tags=["Analyses"])
 
@@ -47,4 +48,6 @@ def cell(hex_id: str, request: Request, services: ServicesDep, caller: CallerDep
         role=caller.role,
         settings=services.settings,
     )
+    if "latest_events" in doc:  # roles that read raw events get the cell's latest events
+        record_request(request, services, caller, audit.READ_EVENTS, rows=len(doc["latest_events"]))
     return JSONResponse(jsonable_encoder(doc))

@@ -13,6 +13,7 @@ from starlette.formparsers import MultiPartParser
 from geotranquil import __version__
 from geotranquil.api import (
     analysis,
+    audit,
     exports,
     geocoding,
     ogc_features,
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(open311.staff)
     app.include_router(resident_app.router)
     app.include_router(staff_page.router)
+    app.include_router(audit.router)  # issue 14 §3: GET /admin/audit
 
     @app.get("/health", tags=["service"], summary="Service and database health", **access(EVERYONE))
     def health(request: Request, caller: CallerDep) -> JSONResponse:

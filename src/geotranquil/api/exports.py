@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
+from geotranquil.api.audit import record_request
 from geotranquil.api.deps import CallerDep, Services, ServicesDep, access, readable_collection
 from geotranquil.errors import InvalidInput
 from geotranquil.exports.writers import EXPORT_FORMATS, csv_stream, geojson_stream, write_file
@@ -22,6 +23,7 @@ from geotranquil.features.catalogue import Catalogue, Collection
 from geotranquil.features.params import ItemsRequest
 from geotranquil.features.query import export_rows
 from geotranquil.roles import EVERYONE
+from geotranquil.services import audit
 from geotranquil.services.access import Caller
 from geotranquil.services.features import checked_request, context_of
 
@@ -38,8 +40,13 @@ def export_response(
     caller: Caller,
     paged: bool = True,
     csv_geometry: str = "wkt",
+    on_done: Callable[[int], None] | None = None,
 ) -> Response:
-    """The items of ``request`` in its format ``f``: a page (items) or everything (export)."""
+    """The items of ``request`` in its format ``f``: a page (items) or everything (export).
+
+    ``on_done`` is called with the number of rows written once they are (streamed formats:
+    the rows streamed, even if the client leaves early): the audit trail's count.
+    """
     name = "geojson" if request.format == "json" else request.format
     fmt = EXPORT_FORMATS[name]
     columns = list(request.properties or [p.name for p in collection.properties])
@@ -47,16 +54,19 @@ def export_response(
     limit = request.limit if paged else services.settings.export_max_rows
     offset = request.offset if paged else 0
     conn = services.engine.connect()
+    written = [0]
 
     def chunks() -> Iterator[list[dict[str, Any]]]:
-        yield from export_rows(
+        for chunk in export_rows(
             conn=conn,
             collection=collection,
             request=request,
             context=context_of(caller.role, services.settings),
             limit=limit,
             offset=offset,
-        )
+        ):
+            yield chunk
+            written[0] += len(chunk)
 
     filename = f"{collection.id}{fmt.extension}"
     headers = {
@@ -78,6 +88,8 @@ def export_response(
                     )
             finally:
                 conn.close()
+                if on_done is not None:
+                    on_done(written[0])
 
         return StreamingResponse(body(), media_type=fmt.media_type, headers=headers)
     handle, tmp = tempfile.mkstemp(suffix=fmt.extension, prefix="geotranquil-export-")
@@ -100,6 +112,8 @@ def export_response(
         raise
     finally:
         conn.close()
+    if on_done is not None:
+        on_done(written[0])
     return FileResponse(
         path,
         media_type=fmt.media_type,
@@ -143,6 +157,9 @@ def export(
         caller=caller,
         paged=False,
         csv_geometry=csv_geometry,
+        on_done=lambda n: record_request(
+            request, services, caller, audit.EXPORT, rows=n, bbox=checked.bbox
+        ),
     )
 
 

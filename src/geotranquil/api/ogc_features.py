@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from geotranquil import __version__
+from geotranquil.api.audit import record_request
 from geotranquil.api.deps import CallerDep, ServicesDep, access, readable_collection
 from geotranquil.api.exports import export_response
 from geotranquil.errors import InvalidInput
@@ -19,7 +20,13 @@ from geotranquil.features.cql2 import SUPPORTED_CONFORMANCE
 from geotranquil.features.crs import CRS84, SUPPORTED, parse_crs
 from geotranquil.features.query import feature_collection_text
 from geotranquil.roles import EVERYONE
-from geotranquil.services.features import read_feature, read_items, visible_time_range
+from geotranquil.services import audit
+from geotranquil.services.features import (
+    find_collection,
+    read_feature,
+    read_items,
+    visible_time_range,
+)
 
 GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
@@ -236,6 +243,7 @@ def items(
         settings=services.settings,
     )
     req = result.request
+    audited = audit.reads_raw_events(result.collection)
     if req.format not in ("json", "geojson"):
         return export_response(
             services=services,
@@ -243,8 +251,19 @@ def items(
             collection=result.collection,
             request=req,
             caller=caller,
+            on_done=(
+                lambda n: record_request(
+                    request, services, caller, audit.READ_EVENTS, rows=n, bbox=req.bbox
+                )
+            )
+            if audited
+            else None,
         )
     page = result.page
+    if audited:
+        record_request(
+            request, services, caller, audit.READ_EVENTS, rows=len(page.features), bbox=req.bbox
+        )
     self_url = str(request.url)
     links = [
         _link(self_url, "self", GEOJSON, "Cette page"),
@@ -302,6 +321,11 @@ def item(
         settings=services.settings,
         crs=crs,
     )
+    found = find_collection(
+        engine=services.engine, catalogue=catalogue, collection_id=collection_id, role=caller.role
+    )
+    if audit.reads_raw_events(found):
+        record_request(request, services, caller, audit.READ_EVENTS, rows=1)
     base = base_url(request)
     links = [
         _link(str(request.url), "self", GEOJSON, "Cet objet"),

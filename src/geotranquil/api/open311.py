@@ -22,6 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from geotranquil.api.audit import record_request
 from geotranquil.api.deps import (
     KEY_HEADER,
     CallerDep,
@@ -34,6 +35,7 @@ from geotranquil.api.open311_format import FORMATS, respond
 from geotranquil.config import Settings
 from geotranquil.errors import InvalidInput, NotFound, TooLarge
 from geotranquil.roles import EVERYONE, REPORTING, RESIDENT_REPORTS
+from geotranquil.services import audit
 from geotranquil.services import open311 as svc
 from geotranquil.services.open311_ratelimit import ReportLimits, TokenBuckets
 
@@ -271,6 +273,7 @@ class StateChange(BaseModel):
 )
 def staff_list(request: Request, services: ServicesDep, caller: CallerDep) -> JSONResponse:
     page = svc.staff_list(services.engine, services.settings, request.query_params)
+    record_request(request, services, caller, audit.READ_PERSONAL_DATA, rows=len(page["items"]))
     return JSONResponse({**page, "role": caller.role.value})
 
 
@@ -279,8 +282,12 @@ def staff_list(request: Request, services: ServicesDep, caller: CallerDep) -> JS
     summary="A resident's report with its author's data and history (staff)",
     **access(RESIDENT_REPORTS),
 )
-def staff_get(service_request_id: str, services: ServicesDep) -> JSONResponse:
-    return JSONResponse(svc.staff_view(services.engine, services.settings, service_request_id))
+def staff_get(
+    service_request_id: str, request: Request, services: ServicesDep, caller: CallerDep
+) -> JSONResponse:
+    view = svc.staff_view(services.engine, services.settings, service_request_id)
+    record_request(request, services, caller, audit.READ_PERSONAL_DATA, rows=1)
+    return JSONResponse(view)
 
 
 @staff.patch(
@@ -289,7 +296,11 @@ def staff_get(service_request_id: str, services: ServicesDep) -> JSONResponse:
     **access(RESIDENT_REPORTS),
 )
 def staff_patch(
-    service_request_id: str, change: StateChange, services: ServicesDep, caller: CallerDep
+    service_request_id: str,
+    change: StateChange,
+    request: Request,
+    services: ServicesDep,
+    caller: CallerDep,
 ) -> JSONResponse:
     view = svc.change_state(
         services.engine,
@@ -303,6 +314,8 @@ def staff_patch(
         publish_description=change.publish_description,
         public_description=change.public_description,
     )
+    # the answer carries the author's contact, like GET
+    record_request(request, services, caller, audit.REPORT_STATE_CHANGED, rows=1)
     return JSONResponse(view)
 
 
@@ -311,6 +324,9 @@ def staff_patch(
     summary="A report's photo, re-encoded without metadata (staff)",
     **access(RESIDENT_REPORTS),
 )
-def staff_photo(service_request_id: str, services: ServicesDep) -> Response:
+def staff_photo(
+    service_request_id: str, request: Request, services: ServicesDep, caller: CallerDep
+) -> Response:
     mime, content = svc.photo_of(services.engine, service_request_id)
+    record_request(request, services, caller, audit.READ_PERSONAL_DATA, rows=1)
     return Response(content, media_type=mime, headers={"Cache-Control": "private, no-store"})

@@ -7,16 +7,20 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from geotranquil.api.audit import record_request
 from geotranquil.api.deps import CallerDep, ServicesDep, access, readable_collection
 from geotranquil.api.ogc_features import base_url
 from geotranquil.features.catalogue import Catalogue, Collection
 from geotranquil.roles import EVERYONE, Role
+from geotranquil.services import audit
 from geotranquil.services.tiles import BASEMAP, get_tile
+from geotranquil.tiles.census import count_features, tile_bounds
 from geotranquil.tiles.mvt import (
     BASEMAP_LAYERS,
     EVENT_COUNT_PROPERTIES,
     EVENT_POINTS_MIN_ZOOM,
     EVENT_TILE_PROPERTIES,
+    layer_for,
 )
 from geotranquil.tiles.tms import MAX_ZOOM, TMS_ID, TMS_URI, tile_matrix_set, tilejson
 
@@ -41,6 +45,20 @@ def _tile_response(
         role=caller.role,
         settings=services.settings,
     )
+    collection = catalogue.collections.get(layer)
+    if (
+        collection is not None
+        and audit.reads_raw_events(collection)
+        and not layer_for(collection, catalogue, z).aggregated
+    ):  # event points (counts below their zoom are not recorded)
+        record_request(
+            request,
+            services,
+            caller,
+            audit.READ_EVENTS,
+            rows=count_features(tile.data),
+            bbox=tile_bounds(z, x, y),
+        )
     scope = "public" if caller.role is Role.PUBLIC else "private"
     headers = {
         "ETag": tile.etag,

@@ -535,6 +535,120 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="Numéro de la clé."
     console.print(f"Clé n° {info.id} « {info.name} » révoquée.")
 
 
+# --- issue 14 §3: the audit trail -------------------------------------------------------------
+audit_app = typer.Typer(
+    help="Journal d'audit : qui a lu des événements ou des données personnelles, exporté, "
+    "créé ou révoqué une clé."
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.callback(invoke_without_command=True)
+@friendly
+def audit_list(
+    ctx: typer.Context,
+    depuis: Annotated[
+        str | None,
+        typer.Option("--depuis", help="Depuis (inclus) : date 2026-03-01 ou instant ISO 8601."),
+    ] = None,
+    jusqu_a: Annotated[
+        str | None,
+        typer.Option("--jusqu-a", help="Jusqu'à (exclu) : date ou instant ISO 8601."),
+    ] = None,
+    qui: Annotated[
+        str | None, typer.Option("--qui", help="key:N, sso:IDENTIFIANT, cli:UTILISATEUR, public.")
+    ] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(
+            "--action", help="read_events, read_personal_data, export, key_created, key_revoked…"
+        ),
+    ] = None,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Écrire toutes les lignes trouvées dans ce fichier CSV."),
+    ] = None,
+    limite: Annotated[
+        int, typer.Option("--limite", min=1, help="Lignes affichées (les plus récentes).")
+    ] = 50,
+) -> None:
+    """Affiche le journal d'audit (les plus récentes d'abord filtrées), ou l'écrit en CSV."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services import audit
+
+    settings = _settings()
+    engine = make_engine(settings)
+    tz = settings.timezone
+    query = audit.AuditQuery(
+        who=qui,
+        action=action,
+        since=audit.parse_instant(depuis, tz, name="--depuis") if depuis else None,
+        until=audit.parse_instant(jusqu_a, tz, name="--jusqu-a") if jusqu_a else None,
+    )
+    if csv_file is not None:
+        n = 0
+        with csv_file.open("w", encoding="utf-8", newline="") as out:
+            rows = audit.every_row(engine, query)
+
+            def counted() -> Any:
+                nonlocal n
+                for row in rows:
+                    n += 1
+                    yield row
+
+            for chunk in audit.csv_lines(counted()):
+                out.write(chunk)
+        audit.record(engine, caller=audit.operator(), action=audit.READ_AUDIT, rows=n)
+        console.print(f"{_n(n)} ligne(s) du journal écrite(s) dans {csv_file}.")
+        return
+    total = audit.search(engine, query, limit=1).total
+    page = audit.search(engine, query, limit=limite, offset=max(0, total - limite))
+    audit.record(engine, caller=audit.operator(), action=audit.READ_AUDIT, rows=len(page.rows))
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    table = Table("n°", "quand", "qui", "rôle", "action", "route", "lignes", "client")
+    for r in page.rows:
+        table.add_row(
+            str(r.id),
+            f"{r.at.astimezone(zone):%Y-%m-%d %H:%M:%S}",
+            r.who,
+            r.role,
+            r.action,
+            r.path or "—",
+            "—" if r.rows is None else _n(r.rows),
+            r.client or "—",
+        )
+    console.print(table)
+    shown = len(page.rows)
+    console.print(
+        f"{_n(total)} ligne(s) trouvée(s)"
+        + (f", les {_n(shown)} plus récentes affichées." if shown < total else ".")
+    )
+
+
+@audit_app.command("verifier")
+@friendly
+def audit_verify() -> None:
+    """Vérifie la chaîne d'empreintes du journal : code 0 si intacte, 1 sinon."""
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services import audit
+
+    result = audit.verify(make_engine(_settings()))
+    if result.intact:
+        console.print(f"Journal d'audit : chaîne intacte, {_n(result.rows)} lignes.")
+        console.print(f"Dernière empreinte (à noter ailleurs) : {result.head}", soft_wrap=True)
+        return
+    console.print(
+        f"[bold red]Journal d'audit altéré[/] à la ligne n° {result.broken_id} : "
+        f"{result.reason} ; {_n(result.rows)} ligne(s) intacte(s) avant elle.",
+        soft_wrap=True,
+    )
+    raise typer.Exit(1)
+
+
 signalements_app = typer.Typer(
     help="Signalements des habitants (Open311) : données personnelles.", no_args_is_help=True
 )
@@ -1180,6 +1294,7 @@ def serve(
     """Démarre le serveur HTTP (santé sur /health, documentation de l'API sur /api/docs)."""
     import uvicorn
 
+    from geotranquil.api.access_log import log_config  # issue 14 §3: no key or address logged
     from geotranquil.api.app import create_app
 
     settings = _settings()
@@ -1188,7 +1303,13 @@ def serve(
     console.print(
         f"Serveur sur http://{host}:{port} — documentation : http://{host}:{port}/api/docs"
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        log_config=log_config(),
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -124,13 +124,13 @@ def _info(row: object) -> KeyInfo:
     )
 
 
-def revoke_keys_named(*, conn: Connection, name: str) -> int:
-    """Revoke every live key called ``name``; how many were."""
+def revoke_keys_named(*, conn: Connection, name: str) -> list[KeyInfo]:
+    """Revoke every live key called ``name``; the keys that were."""
     rows = conn.execute(
         text(
             "UPDATE api_keys SET revoked_at = now() WHERE name = :n AND revoked_at IS NULL "
-            "RETURNING id"
+            "RETURNING id, name, role, prefix, created_at, revoked_at, last_used_at"
         ),
         {"n": name},
     ).fetchall()
-    return len(rows)
+    return [_info(r) for r in rows]

@@ -6,11 +6,13 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from geotranquil.db import keys
 from geotranquil.errors import NotAuthenticated
 from geotranquil.roles import Role
+from geotranquil.services import audit
+from geotranquil.services.audit import Actor
 
 #: how long a resolved key is trusted without asking the database (revocation delay)
 KEY_CACHE_SECONDS = 30.0
@@ -74,10 +76,15 @@ class KeyResolver:
         return cached[1]
 
 
-def create_key(*, engine: Engine, name: str, role: str) -> tuple[str, keys.KeyInfo]:
-    """A new key (returned once, stored hashed) and its record."""
+def create_key(
+    *, engine: Engine, name: str, role: str, actor: Actor | None = None
+) -> tuple[str, keys.KeyInfo]:
+    """A new key (returned once, stored hashed) and its record; the creation is audited (by
+    ``actor``, the operator running this process by default), in the same transaction."""
     with engine.begin() as conn:
-        return keys.create_key(conn=conn, name=name, role=role)
+        key, info = keys.create_key(conn=conn, name=name, role=role)
+        _audit_key(conn, actor, audit.KEY_CREATED, info)
+        return key, info
 
 
 def list_keys(*, engine: Engine) -> list[keys.KeyInfo]:
@@ -86,19 +93,36 @@ def list_keys(*, engine: Engine) -> list[keys.KeyInfo]:
         return keys.list_keys(conn=conn)
 
 
-def revoke_key(*, engine: Engine, key_id: int) -> keys.KeyInfo:
-    """Revoke a key (effective within 30 seconds on running servers)."""
+def revoke_key(*, engine: Engine, key_id: int, actor: Actor | None = None) -> keys.KeyInfo:
+    """Revoke a key (effective within 30 seconds on running servers); audited like creation."""
     with engine.begin() as conn:
-        return keys.revoke_key(conn=conn, key_id=key_id)
+        info = keys.revoke_key(conn=conn, key_id=key_id)
+        _audit_key(conn, actor, audit.KEY_REVOKED, info)
+        return info
 
 
-def demo_keys(*, engine: Engine) -> dict[str, str]:
-    """Fresh keys for the demonstration (one per staff role); the previous ones are revoked."""
+def _audit_key(conn: Connection, actor: Actor | None, action: str, info: keys.KeyInfo) -> None:
+    """A key's creation or revocation in the audit trail: its number, name and role only."""
+    audit.record(
+        conn,
+        caller=actor or audit.operator(),
+        action=action,
+        filters={"key_id": info.id, "key_name": info.name, "key_role": info.role.value},
+        rows=1,
+    )
+
+
+def demo_keys(*, engine: Engine, actor: Actor | None = None) -> dict[str, str]:
+    """Fresh keys for the demonstration (one per staff role); the previous ones are revoked.
+
+    Each creation and revocation is audited."""
     out = {}
     with engine.begin() as conn:
         for role in ("analyst", "planner", "agent", "admin"):
             name = f"démonstration ({role})"
-            keys.revoke_keys_named(conn=conn, name=name)
-            key, _ = keys.create_key(conn=conn, name=name, role=role)
+            for revoked in keys.revoke_keys_named(conn=conn, name=name):
+                _audit_key(conn, actor, audit.KEY_REVOKED, revoked)
+            key, info = keys.create_key(conn=conn, name=name, role=role)
+            _audit_key(conn, actor, audit.KEY_CREATED, info)
             out[role] = key
     return out

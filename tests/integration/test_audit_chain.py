@@ -1,0 +1,178 @@
+"""The audit trail in the database: append-only (UPDATE, DELETE, TRUNCATE refused), one valid
+hash chain under concurrent writers, and tampering by a superuser found by
+``geotranquil audit verifier`` at the row changed or removed."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+from typer.testing import CliRunner
+
+from geotranquil.cli.main import app
+from geotranquil.config import Settings
+from geotranquil.db.audit import row_hash
+from geotranquil.roles import Role
+from geotranquil.services import audit
+from geotranquil.services.access import Caller
+from tests.audit_helpers import last_id, rows_after
+
+ANALYST = Caller(Role.ANALYST, key_id=41, key_name="test")
+
+
+def _verifier(settings: Settings) -> tuple[int, str]:
+    out = CliRunner().invoke(
+        app,
+        ["audit", "verifier"],
+        env={"GEOTRANQUIL_DATABASE_URL": settings.database_url, "COLUMNS": "200"},
+    )
+    return out.exit_code, out.output
+
+
+def _count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one())
+
+
+@contextmanager
+def _trigger_off(conn: Connection, trigger: str) -> Iterator[None]:
+    """What a superuser can do: switch one of the table's triggers off for a moment."""
+    conn.execute(text(f"ALTER TABLE audit_log DISABLE TRIGGER {trigger}"))
+    try:
+        yield
+    finally:
+        conn.execute(text(f"ALTER TABLE audit_log ENABLE TRIGGER {trigger}"))
+
+
+@pytest.mark.parametrize(
+    ("statement", "operation"),
+    [
+        ("UPDATE audit_log SET rows = 0 WHERE id = :i", "UPDATE"),
+        ("DELETE FROM audit_log WHERE id = :i", "DELETE"),
+        ("TRUNCATE audit_log", "TRUNCATE"),
+    ],
+)
+def test_rows_can_be_neither_changed_nor_removed(
+    engine: Engine, statement: str, operation: str
+) -> None:
+    row = audit.record(engine, caller=ANALYST, action="read_events", rows=5)
+    refused = f"audit_log is append-only: {operation} refused"
+    with pytest.raises(DBAPIError, match=refused), engine.begin() as conn:
+        conn.execute(text(statement), {"i": row.id})
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT rows FROM audit_log WHERE id = :i"), {"i": row.id})
+        assert kept.scalar_one() == 5
+
+
+def test_one_valid_chain_under_concurrent_writers(engine: Engine, settings: Settings) -> None:
+    threads, each = 8, 25
+    before, count_before = last_id(engine), _count(engine)
+    start = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(each):
+                audit.record(
+                    engine,
+                    caller=Caller(Role.ANALYST, key_id=100 + n),
+                    action="read_events",
+                    filters={"writer": str(n), "i": str(i)},
+                    rows=i,
+                )
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=write, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    added = rows_after(engine, before)
+    assert len(added) == threads * each == _count(engine) - count_before
+    assert [r["id"] for r in added] == list(range(before + 1, before + 1 + threads * each))
+    assert all(a["at"] <= b["at"] for a, b in itertools.pairwise(added))
+    assert {r["who"] for r in added} == {f"key:{100 + n}" for n in range(threads)}
+    result = audit.verify(engine)
+    assert result.intact and result.rows == _count(engine)
+    code, out = _verifier(settings)
+    assert code == 0, out
+    assert f"chaîne intacte, {_count(engine)} lignes" in out
+
+
+def test_a_changed_row_and_a_removed_row_are_found_by_the_verifier(
+    engine: Engine, settings: Settings
+) -> None:
+    rows = [
+        audit.record(engine, caller=ANALYST, action="read_events", rows=n, client="10.0.0.1")
+        for n in range(4)
+    ]
+    assert _verifier(settings)[0] == 0
+    target, after = rows[1], rows[2]
+    with engine.begin() as conn, _trigger_off(conn, "audit_log_no_update"):  # a superuser
+        conn.execute(text("UPDATE audit_log SET rows = 0 WHERE id = :i"), {"i": target.id})
+    try:
+        code, out = _verifier(settings)
+        assert code == 1
+        assert f"altéré à la ligne n° {target.id} : contenu modifié" in out
+        result = audit.verify(engine)
+        assert (result.broken_id, result.rows) == (target.id, target.id - 1)
+    finally:
+        with engine.begin() as conn, _trigger_off(conn, "audit_log_no_update"):
+            conn.execute(
+                text("UPDATE audit_log SET rows = :n WHERE id = :i"),
+                {"n": target.rows, "i": target.id},
+            )
+    assert _verifier(settings)[0] == 0
+
+    # a row removed: the next row's link to it breaks
+    saved = dict(after.__dict__)
+    with engine.begin() as conn, _trigger_off(conn, "audit_log_no_update"):
+        conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": after.id})
+    try:
+        code, out = _verifier(settings)
+        assert code == 1
+        assert f"altéré à la ligne n° {rows[3].id} : chaînage rompu" in out
+    finally:
+        with engine.begin() as conn, _trigger_off(conn, "audit_log_chain"):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (id, at, who, role, action, method, route, path, "
+                    "filters, bbox, rows, client, prev_hash, hash) VALUES (:id, :at, :who, "
+                    ":role, :action, :method, :route, :path, CAST(:filters AS jsonb), :bbox, "
+                    ":rows, :client, :prev_hash, :hash)"
+                ),
+                saved,
+            )
+    assert _verifier(settings)[0] == 0
+
+
+def test_the_chain_rows_are_hashed_as_the_verifier_recomputes(engine: Engine) -> None:
+    """The database's trigger and the Python verifier agree on every kind of value."""
+    row = audit.record(
+        engine,
+        caller=Caller(Role.AGENT, subject="agent.dupont@marseille.fr"),
+        action="read_personal_data",
+        route=audit.Route("GET", "/signalements", "/signalements"),
+        filters=[
+            ("q", 'guillemets " et \\ barre, é, \n, \t, \x01, \\u0000'),
+            ("nul", "a\x00b"),
+            ("api_key", "gtq_x"),
+        ],
+        bbox=(5.37, 43.29, 5.38, 43.3),
+        rows=12,
+        client="2001:db8::1",
+    )
+    assert row.who == "sso:agent.dupont@marseille.fr"
+    assert "api_key" not in row.filters and "gtq_x" not in row.filters
+    assert json.loads(row.filters)["nul"] == "a\ufffdb"  # jsonb holds no NUL
+    assert audit.verify_rows(audit.every_row(engine, audit.AuditQuery())).intact
+    assert row_hash(row) == row.hash
