@@ -1,6 +1,6 @@
 """The audit trail's SQL: append a row (the database chains it), search, read the chain.
 
-The insert trigger of migration 0011 gives each row its id, instant, ``prev_hash`` and
+The insert trigger of migration 0012 gives each row its id, instant, ``prev_hash`` and
 ``hash``; :func:`canonical` and :func:`row_hash` recompute the hash here, independently of the
 database's own function, so that a verification does not trust the database it checks.
 """

@@ -522,7 +522,7 @@ class ServiceRequestHistory(Base):
 class AuditLog(Base):
     """The audit trail: who read raw events or personal data, exported, or changed access.
 
-    Append-only and hash-chained (migration 0011): an insert trigger sets ``id``, ``at``,
+    Append-only and hash-chained (migration 0012): an insert trigger sets ``id``, ``at``,
     ``prev_hash`` and ``hash``; UPDATE, DELETE and TRUNCATE are refused. Never a key, never
     personal data: ``filters`` are the query parameters without any key.
     """

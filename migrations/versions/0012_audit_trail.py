@@ -7,8 +7,8 @@ held to the end of the transaction, then gives the row its id, its instant and i
 chain, so concurrent writers still build one chain in id order. UPDATE, DELETE and TRUNCATE
 are refused by triggers.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
