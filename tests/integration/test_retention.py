@@ -379,6 +379,19 @@ EXPECTED = [  # (rule number, data, counts per table), in the order of the purge
 ]
 
 
+def _purges_audited(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT who, rows, filters FROM audit_log "
+                    "WHERE action = 'retention_purge' ORDER BY id"
+                )
+            )
+        ]
+
+
 def _outcomes(report: Any) -> list[tuple[int, str, dict[str, int]]]:
     return [(o.rule.number, o.rule.data, o.counts) for o in report.outcomes]
 
@@ -388,15 +401,23 @@ def test_purge_clears_exactly_what_is_past_retention(
 ) -> None:
     local = _policy(settings, tmp_path)
     cells, before = _cells(loaded_engine), _events(loaded_engine)
+    audited = _purges_audited(loaded_engine)
 
     simulated = purge(loaded_engine, local, day=DAY, simulate=True)
     assert _outcomes(simulated) == EXPECTED
     assert simulated.total == 24 and simulated.simulated
     assert _events(loaded_engine) == before  # a simulation changes nothing
 
+    assert _purges_audited(loaded_engine) == audited  # a simulation is not a purge
     done = purge(loaded_engine, local, day=DAY)
     assert _outcomes(done) == EXPECTED
     assert done.total == 24 and not done.simulated
+    # the purge is in the audit trail: who ran it, for which day and policy, how many rows
+    rows = _purges_audited(loaded_engine)
+    assert len(rows) == len(audited) + 1
+    who, rows_cleared, filters = rows[-1]
+    assert who.startswith("cli:") and rows_cleared == 24
+    assert filters["day"] == DAY.isoformat() and str(local.retention_file) in filters["policy"]
 
     after = _events(loaded_engine)
     suite = {"Suite donnée": "Interpellation de M. Martin"}

@@ -23,6 +23,8 @@ from sqlalchemy import Connection, Engine
 from geotranquil.config import Settings
 from geotranquil.db import retention as db
 from geotranquil.retention_policy import KINDS, RetentionPolicy, Rule, load_policy
+from geotranquil.services import audit
+from geotranquil.services.audit import Actor
 from geotranquil.services.open311 import RESIDENTS_SOURCE
 from geotranquil.taxonomy import load_taxonomy
 
@@ -156,6 +158,7 @@ def purge(
     day: date | None = None,
     simulate: bool = False,
     kinds: Collection[str] | None = None,
+    actor: Actor | None = None,
 ) -> PurgeReport:
     """Clear (or, with ``simulate``, count) what is past retention on ``day`` (default today).
 
@@ -169,6 +172,9 @@ def purge(
         Count only; nothing is changed.
     kinds
         Only the rules of these kinds of data (e.g. ``("contact", "photo")``); all by default.
+    actor
+        Who runs it, for the audit trail (the operator running this process by default); a
+        real purge leaves one ``retention_purge`` row in the same transaction.
 
     Returns
     -------
@@ -197,7 +203,20 @@ def purge(
             before = local_midnight(first, settings.timezone)
             counts = _apply_rule(conn, rule, pairs, before, now, apply=not simulate)
             outcomes.append(RuleOutcome(rule, first, counts))
-    return PurgeReport(day, simulate, policy.origin, tuple(outcomes))
+        report = PurgeReport(day, simulate, policy.origin, tuple(outcomes))
+        if not simulate:
+            audit.record(
+                conn,
+                caller=actor or audit.operator(),
+                action="retention_purge",
+                filters={
+                    "day": day.isoformat(),
+                    "policy": policy.origin,
+                    "kinds": ",".join(sorted(wanted)),
+                },
+                rows=report.total,
+            )
+    return report
 
 
 def resident_retention_days(settings: Settings, at: datetime | None = None) -> int:
