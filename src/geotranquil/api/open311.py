@@ -288,7 +288,7 @@ def staff_patch(
         state=change.state,
         notes=change.notes,
         expected_datetime=change.expected_datetime,
-        who=caller.key_name,
+        who=caller.key_name or caller.subject,  # a key's name, or the signed-in person
         key_id=caller.key_id,
     )
     return JSONResponse(view)

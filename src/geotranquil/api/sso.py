@@ -123,7 +123,7 @@ def _page(status: int, title: str, text: str, back: str) -> HTMLResponse:
     **access(EVERYONE),
 )
 async def sign_in(request: Request, services: ServicesDep, retour: str = "/carte") -> Response:
-    client = _client(request)
+    client = _client(request)  # first: 404 when no provider is configured (no session then)
     request.session["retour"] = _local(retour)
     redirect = _callback_url(request, services.settings, "sso_callback", "retour")
     try:
