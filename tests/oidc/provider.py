@@ -94,13 +94,15 @@ def sign_in(client: httpx.Client, start_url: str, user: str, *, password: str | 
     """Follow geotranquil's sign-in to the provider, fill in its login form as a person would,
     and follow the redirects back; returns the last response (the page signed in, or not)."""
     response = client.get(start_url)
+    posted = False
     for _ in range(20):
         if response.is_redirect:
             response = client.get(urljoin(str(response.url), response.headers["location"]))
             continue
         form = re.search(r'<form[^>]*id="lform".*?</form>', response.text, re.S)
-        if form is None:
+        if form is None or posted:  # signed in, or the provider refused the password
             return response
+        posted = True
         fields = _inputs(form.group(0))
         fields.update(user=user, password=password if password is not None else user)
         response = client.post(str(response.url), data=fields)

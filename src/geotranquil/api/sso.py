@@ -109,7 +109,7 @@ def _page(status: int, title: str, text: str, back: str) -> HTMLResponse:
 <html lang="fr"><head><meta charset="utf-8"><title>{html.escape(title)} — geotranquil</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
 <h1>{html.escape(title)}</h1>
-<p id="raison">{html.escape(text)}</p>
+<p id="raison">{html.escape(text, quote=False)}</p>
 <p><a href="{html.escape(back)}">Revenir à la page</a> ·
 <a href="/auth/deconnexion?retour={html.escape(back)}">Se déconnecter du compte Ville</a></p>
 </body></html>
