@@ -8,6 +8,8 @@ import httpx
 from sqlalchemy import Engine, text
 
 from tests.api.served import Served
+from tests.api.test_tiles import tile_xy
+from tests.integration.ingest_helpers import RUE_DE_ROME
 from tests.oidc.provider import ProviderInfo, sign_in
 
 
@@ -42,6 +44,13 @@ def test_an_analyst_signs_in_and_sees_staff_data(
     events = browser_like.get(f"{oidc_server}/collections/events/items", params={"limit": 1}).json()
     assert events["numberMatched"] == served.total == 405
     assert browser_like.get(f"{oidc_server}/signalements").json()["role"] == "analyst"
+    # the map's tiles of raw events too, kept out of shared caches and varying with the cookie
+    x, y = tile_xy(*RUE_DE_ROME, 15)
+    tile = browser_like.get(f"{oidc_server}/tiles/events/15/{x}/{y}.mvt")
+    assert tile.status_code == 200
+    assert tile.headers["Cache-Control"].startswith("private")
+    assert "Cookie" in tile.headers["Vary"]
+    assert httpx.get(f"{oidc_server}/tiles/events/15/{x}/{y}.mvt").status_code == 401
     cookie = next(c for c in browser_like.cookies.jar if c.name == "geotranquil_session")
     assert cookie.has_nonstandard_attr("httponly")
     assert "access_token" not in browser_like.get(f"{oidc_server}/auth/session").text
