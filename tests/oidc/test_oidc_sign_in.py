@@ -91,9 +91,15 @@ def test_an_agent_signed_in_moves_a_report_under_their_name(
     assert filed.status_code == 201, filed.text
     sid = filed.json()[0]["service_request_id"]
     sign_in(browser_like, f"{oidc_server}/auth/connexion?retour=/traitement", "cnoble")
+    change = {"state": "in_progress", "notes": "Équipe prévenue."}
+    # another site's page cannot use the agent's session to change anything
+    forged = browser_like.patch(
+        f"{oidc_server}/signalements/{sid}", json=change, headers={"Origin": "http://piege.example"}
+    )
+    assert forged.status_code == 403
+    assert forged.json()["description"].startswith("requête envoyée par un autre site")
     moved = browser_like.patch(
-        f"{oidc_server}/signalements/{sid}",
-        json={"state": "in_progress", "notes": "Équipe prévenue."},
+        f"{oidc_server}/signalements/{sid}", json=change, headers={"Origin": oidc_server}
     )
     assert moved.status_code == 200, moved.text
     with loaded_engine.connect() as conn:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -44,18 +45,32 @@ def get_services(request: Request) -> Services:
     return services
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def session_caller(request: Request) -> Caller | None:
-    """The person signed in on this browser with the City's account (signed session cookie)."""
+    """The person signed in on this browser with the City's account (signed session cookie).
+
+    A change (POST, PATCH...) sent by a page of another site with the person's cookie is
+    refused (its ``Origin`` is not this server's): the cookie alone never authorises it.
+    """
     if "session" not in request.scope:
         return None
     data = request.session.get(SESSION_KEY)
     if not isinstance(data, dict):
         return None
     try:
-        return Caller(Role(data["role"]), subject=str(data["sub"]))
+        caller = Caller(Role(data["role"]), subject=str(data["sub"]))
     except (KeyError, ValueError):
         request.session.pop(SESSION_KEY, None)
         return None
+    origin = request.headers.get("Origin")
+    foreign = origin is not None and urlsplit(origin).netloc != request.headers.get("Host")
+    if request.method not in SAFE_METHODS and foreign:
+        raise Forbidden(
+            "requête envoyée par un autre site avec votre session du compte Ville : refusée"
+        )
+    return caller
 
 
 def get_caller(request: Request) -> Caller:

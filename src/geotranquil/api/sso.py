@@ -15,6 +15,7 @@ import hmac
 import html
 from typing import Any
 
+import httpx
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -23,7 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from geotranquil.api.deps import SESSION_KEY, ServicesDep, access, session_caller
 from geotranquil.api.errors import status_for
 from geotranquil.config import Settings
-from geotranquil.errors import GeotranquilError, NotAuthenticated, NotFound
+from geotranquil.errors import GeotranquilError, NotAuthenticated, NotFound, NotReady
 from geotranquil.roles import EVERYONE
 from geotranquil.services.sso import Person, TokenVerifier
 
@@ -90,6 +91,13 @@ def _client(request: Request) -> Any:
     return oauth.create_client(PROVIDER)
 
 
+def _unreachable(exc: Exception) -> NotReady:
+    return NotReady(
+        "le fournisseur d'identité de la Ville ne répond pas : réessayez dans un instant, ou "
+        "connectez-vous avec une clé API"
+    )
+
+
 def _local(path: str | None, default: str = "/carte") -> str:
     """A path of this site to come back to (never another site: no open redirect)."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
@@ -130,6 +138,8 @@ async def sign_in(request: Request, services: ServicesDep, retour: str = "/carte
         response: Response = await client.authorize_redirect(request, redirect)
     except OAuthError as exc:
         raise NotAuthenticated(f"connexion impossible : {exc.description or exc.error}") from exc
+    except (httpx.HTTPError, ValueError) as exc:
+        raise _unreachable(exc) from exc
     return response
 
 
@@ -148,14 +158,16 @@ async def callback(request: Request, services: ServicesDep) -> Response:
             raise NotFound("connexion avec le compte Ville non configurée")
         try:
             token = await client.authorize_access_token(request)
+            claims = dict(token.get("userinfo") or {})
+            if services.sso.claim.split(".")[0] not in claims:  # groups only in the userinfo
+                claims.update(await client.userinfo(token=token))
         except OAuthError as exc:
             raise NotAuthenticated(
                 "la connexion avec le compte Ville n'a pas abouti "
                 f"({exc.error or 'erreur'}) : recommencez depuis la page"
             ) from exc
-        claims = dict(token.get("userinfo") or {})
-        if services.sso.claim.split(".")[0] not in claims:  # groups only in the userinfo
-            claims.update(await client.userinfo(token=token))
+        except (httpx.HTTPError, ValueError) as exc:
+            raise _unreachable(exc) from exc
         person: Person = services.sso.person(claims)
     except GeotranquilError as exc:
         request.session.pop(SESSION_KEY, None)
@@ -184,7 +196,10 @@ async def sign_out(request: Request, services: ServicesDep, retour: str = "/cart
     request.session["retour"] = back
     id_token = data.get("id_token") if isinstance(data, dict) else None
     client = _client(request)
-    metadata = await client.load_server_metadata()
+    try:
+        metadata = await client.load_server_metadata()
+    except (httpx.HTTPError, ValueError):  # signed out here; the provider's session stays
+        return RedirectResponse(back, status_code=303)
     if not id_token or not metadata.get("end_session_endpoint"):
         return RedirectResponse(back, status_code=303)
     after = _callback_url(request, services.settings, "sso_signed_out", "deconnecte")
