@@ -135,6 +135,15 @@ def test_a_forged_token_is_401(app_http: httpx.Client, provider: ProviderInfo) -
     response = events_matched(app_http, bearer(forged))
     assert response.status_code == 401
     assert "signature" in response.json()["description"]
+    # under a key id the provider never published (the keys are fetched again, then refused)
+    stranger = jwt.encode(
+        {"alg": "RS256", "kid": "inconnue"},
+        claims,
+        RSAKey.generate_key(2048, parameters={"kid": "inconnue"}),
+    )
+    response = events_matched(app_http, bearer(stranger))
+    assert response.status_code == 401
+    assert "signature" in response.json()["description"]
     # the real signature over altered claims
     head, _, signature = real.split(".")
     tampered = ".".join([head, _b64(claims), signature])
