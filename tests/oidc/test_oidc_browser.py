@@ -5,32 +5,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.api.served import Served
 from tests.oidc.provider import ProviderInfo, password_token
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "web"
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} missing: scripts/setup.sh installs Debian's chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical findings in the page as it is now."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} missing: run scripts/setup.sh (npm ci in web/)")
+    page.add_script_tag(path=str(AXE))
+    results: dict[str, Any] = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']}: {v['help']}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 @pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    context = chromium.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="fr-FR")
     page = context.new_page()
     page.set_default_timeout(30_000)
     yield page
@@ -52,6 +55,7 @@ def test_an_analyst_signs_in_on_the_map_and_out(
     button = page.get_by_role("link", name="Se connecter avec le compte Ville")
     expect(button).to_be_visible()
     expect(page.locator("#role")).to_have_text("Public")
+    assert serious_violations(page) == []
     button.click()
     provider_login(page, provider, "rtyler")
     page.wait_for_url(f"{oidc_server}/carte**")
@@ -96,6 +100,8 @@ def test_an_agent_signs_in_on_the_staff_page(
         timeout=30,
     ).json()["total"]
     page.goto(f"{oidc_server}/traitement")
+    expect(page.locator("body")).to_have_attribute("data-page", "pret")
+    assert serious_violations(page) == []
     page.get_by_role("link", name="Se connecter avec le compte Ville").click()
     provider_login(page, provider, "cnoble")
     page.wait_for_url(f"{oidc_server}/traitement")
