@@ -131,7 +131,8 @@ claims = {"name": "cn", "email": "mail", "preferred_username": "uid",
           "groups": "groups;string;always"}
 
 
-def rp(cid, secret, *, access_seconds=3600, audiences="", redirects="", logouts="", name=""):
+def rp(cid, secret, *, access_seconds=3600, audiences="", redirects="", logouts="", name="",
+       jwt=1):
     options = {
         "oidcRPMetaDataOptionsClientID": cid,
         "oidcRPMetaDataOptionsClientSecret": secret,
@@ -141,7 +142,7 @@ def rp(cid, secret, *, access_seconds=3600, audiences="", redirects="", logouts=
         "oidcRPMetaDataOptionsRequirePKCE": 1 if redirects else 0,
         "oidcRPMetaDataOptionsBypassConsent": 1,
         "oidcRPMetaDataOptionsIDTokenSignAlg": "RS256",
-        "oidcRPMetaDataOptionsAccessTokenJWT": 1,
+        "oidcRPMetaDataOptionsAccessTokenJWT": jwt,
         "oidcRPMetaDataOptionsAccessTokenClaims": 1,
         "oidcRPMetaDataOptionsAccessTokenSignAlg": "RS256",
         "oidcRPMetaDataOptionsAccessTokenExpiration": access_seconds,
@@ -165,6 +166,9 @@ rps = {
     # tokens for geotranquil that expire after one second (tests of expiry)
     "geotranquil-court": rp("geotranquil-court", secret, access_seconds=1,
                             audiences=client_id, name="geotranquil (jetons courts)"),
+    # opaque access tokens (LemonLDAP::NG's default), checked by introspection
+    "geotranquil-opaque": rp("geotranquil-opaque", secret, jwt=0,
+                             name="geotranquil (jetons opaques)"),
 }
 conf = {
     "cfgNum": 1,

@@ -180,6 +180,15 @@ class Settings(BaseSettings):
         description="Group (value of the role claim) -> role, as JSON; the highest role of a "
         "person's groups applies; a person in none of them is refused (403).",
     )
+    oidc_introspection: bool = Field(
+        False,
+        description="Also accept opaque (non-JWT) access tokens: checked at the provider's "
+        "introspection endpoint, the groups read from its userinfo; a result is trusted "
+        "``oidc_introspection_cache_s``.",
+    )
+    oidc_introspection_cache_s: float = Field(
+        30.0, ge=0, description="How long an introspected token's answer is reused (seconds)."
+    )
     oidc_redirect_url: str | None = Field(
         None,
         description="The sign-in callback as declared at the provider (``https://…/auth/retour``); "

@@ -88,6 +88,8 @@ def get_caller(request: Request) -> Caller:
         key = auth[7:].strip()
         if services.sso is not None and looks_like_jwt(key):
             caller = services.sso.caller(key)
+        elif services.sso is not None and services.sso.accepts_opaque(key):
+            caller = services.sso.opaque_caller(key)
     if caller is None and not key:
         key = request.query_params.get("api_key")
         if not key:

@@ -1,13 +1,15 @@
 """Staff signed in through the City's single sign-on (OpenID Connect).
 
 Access tokens sent to the API (``Authorization: Bearer <JWT>``) are checked here: signature
-against the provider's published keys (JWKS), issuer, audience and expiry. The person's role
+against the provider's published keys (JWKS), issuer, audience and expiry; opaque ones, when
+``oidc_introspection`` is on, at the provider's introspection endpoint. The person's role
 comes from a claim (``oidc_role_claim``, e.g. ``groups``) through the configured mapping
 (``oidc_role_map``); a person in none of the mapped groups is refused (403).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Mapping
@@ -26,7 +28,14 @@ from joserfc.errors import (
 from joserfc.jwk import KeySet
 
 from geotranquil.config import Settings
-from geotranquil.errors import Forbidden, InvalidInput, NotAuthenticated, NotReady
+from geotranquil.db.keys import KEY_PREFIX
+from geotranquil.errors import (
+    Forbidden,
+    GeotranquilError,
+    InvalidInput,
+    NotAuthenticated,
+    NotReady,
+)
 from geotranquil.roles import Role
 from geotranquil.services.access import Caller
 
@@ -192,7 +201,12 @@ class Provider:
 
 
 class TokenVerifier:
-    """Checks access tokens and turns them into callers (role and subject)."""
+    """Checks access tokens and turns them into callers (role and subject).
+
+    Signed (JWT) access tokens are checked locally against the provider's keys; opaque ones,
+    when ``oidc_introspection`` is on, at the provider (introspection, then userinfo for the
+    groups), each answer reused ``oidc_introspection_cache_s`` seconds.
+    """
 
     def __init__(self, settings: Settings, provider: Provider | None = None) -> None:
         check_role_map(settings.oidc_role_map)
@@ -201,6 +215,81 @@ class TokenVerifier:
         self.claim = settings.oidc_role_claim
         self.mapping = dict(settings.oidc_role_map)
         self.leeway = settings.oidc_leeway_s
+        self.introspects = settings.oidc_introspection
+        self._client = (settings.oidc_client_id, settings.oidc_client_secret or "")
+        self._cache_s = settings.oidc_introspection_cache_s
+        self._answers: dict[str, tuple[float, Person | GeotranquilError]] = {}
+        self._lock = threading.Lock()
+
+    def accepts_opaque(self, token: str) -> bool:
+        """Whether an opaque bearer is to be checked at the provider (never an API key)."""
+        return self.introspects and not token.startswith(KEY_PREFIX)
+
+    def _introspected(self, token: str) -> Person:
+        metadata = self.provider.metadata()
+        endpoint = metadata.get("introspection_endpoint")
+        if not endpoint:
+            raise NotReady("le fournisseur d'identité ne publie pas de point d'introspection")
+        try:
+            answer = httpx.post(
+                endpoint, data={"token": token}, auth=self._client, timeout=self.provider.timeout
+            )
+            answer.raise_for_status()
+            body: dict[str, Any] = answer.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise NotReady(
+                "le fournisseur d'identité de la Ville ne répond pas (introspection) : "
+                "réessayez dans un instant ou utilisez une clé API"
+            ) from exc
+        if body.get("active") is not True:
+            raise NotAuthenticated(f"jeton d'accès inconnu, expiré ou révoqué : {SIGN_IN_AGAIN}")
+        audiences = body.get("aud") or []
+        audiences = [audiences] if isinstance(audiences, str) else list(audiences)
+        if self.audience not in [*audiences, body.get("client_id")]:
+            raise NotAuthenticated(
+                f"jeton d'accès destiné à une autre application (audience attendue : "
+                f"{self.audience}) ; {SIGN_IN_AGAIN}"
+            )
+        if body.get("iss") not in (None, self.provider.issuer):
+            raise NotAuthenticated(
+                f"jeton d'accès d'un autre fournisseur d'identité ; {SIGN_IN_AGAIN}"
+            )
+        claims = dict(body)
+        if self.claim.split(".")[0] not in claims and metadata.get("userinfo_endpoint"):
+            try:
+                info = httpx.get(
+                    metadata["userinfo_endpoint"],
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=self.provider.timeout,
+                )
+                info.raise_for_status()
+                claims.update(info.json())
+            except (httpx.HTTPError, ValueError) as exc:
+                raise NotReady(
+                    "le fournisseur d'identité de la Ville ne répond pas (userinfo) : "
+                    "réessayez dans un instant"
+                ) from exc
+        return self.person(claims)
+
+    def opaque_caller(self, token: str) -> Caller:
+        """The caller an opaque access token stands for, as the provider says (cached)."""
+        digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            cached = self._answers.get(digest)
+        if cached is None or now - cached[0] > self._cache_s:
+            try:
+                found: Person | GeotranquilError = self._introspected(token)
+            except (NotAuthenticated, Forbidden) as exc:  # provider outages are not cached
+                found = exc
+            with self._lock:
+                if len(self._answers) > 10_000:
+                    self._answers.clear()
+                self._answers[digest] = (now, found)
+            cached = (now, found)
+        if isinstance(cached[1], GeotranquilError):  # a fresh error, not the cached object
+            raise type(cached[1])(str(cached[1]))
+        return cached[1].caller
 
     def person(self, claims: Mapping[str, Any]) -> Person:
         """The person of validated claims; Forbidden when none of their groups is mapped."""
