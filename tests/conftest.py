@@ -20,6 +20,7 @@ from geotranquil.db import admin
 from geotranquil.db.engine import make_engine, psycopg_dsn
 from geotranquil.services.database import upgrade_database
 from geotranquil.services.geography import build_cells, load_areas
+from tests.browser import browser, playwright  # noqa: F401  (one Chromium for all browser tests)
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATABASE_URL = os.environ.get(

@@ -21,9 +21,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(settings: Settings) -> Iterator[str]:
-    """The application for ``settings`` on a free port; yields its base URL, stops after."""
-    port = free_port()
+def live_server(settings: Settings, port: int | None = None) -> Iterator[str]:
+    """The application for ``settings`` on ``port`` (default: a free one); yields its base URL,
+    stops after."""
+    port = port or free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

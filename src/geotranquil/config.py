@@ -175,6 +175,66 @@ class Settings(BaseSettings):
         "and photos, rejected rows are kept, by source and category); None: the packaged "
         "default ``geotranquil/retention.toml``.",
     )
+    # --- staff sign-in through the City's single sign-on (OpenID Connect, issue 14 §2) ---
+    oidc_issuer: str | None = Field(
+        None,
+        description="Issuer URL of the City's OpenID Connect provider (its discovery document is "
+        "``<issuer>/.well-known/openid-configuration``); none: sign-in by API key only.",
+    )
+    oidc_client_id: str = Field("geotranquil", description="geotranquil's client id there.")
+    oidc_client_secret: str | None = Field(None, description="geotranquil's client secret there.")
+    oidc_audience: str | None = Field(
+        None, description="Audience an access token must carry (default: the client id)."
+    )
+    oidc_scopes: str = Field(
+        "openid profile email groups", description="Scopes asked for when a person signs in."
+    )
+    oidc_role_claim: str = Field(
+        "groups",
+        description="Claim holding the person's groups or roles (a dotted path for nested "
+        "claims, e.g. ``realm_access.roles``).",
+    )
+    oidc_role_map: dict[str, str] = Field(
+        default_factory=lambda: {
+            "geotranquil-administrateurs": "admin",
+            "geotranquil-analystes": "analyst",
+            "geotranquil-agents": "agent",
+            "geotranquil-urbanistes": "planner",
+        },
+        description="Group (value of the role claim) -> role, as JSON; the highest role of a "
+        "person's groups applies; a person in none of them is refused (403).",
+    )
+    oidc_introspection: bool = Field(
+        False,
+        description="Also accept opaque (non-JWT) access tokens: checked at the provider's "
+        "introspection endpoint, the groups read from its userinfo; a result is trusted "
+        "``oidc_introspection_cache_s``.",
+    )
+    oidc_introspection_cache_s: float = Field(
+        30.0, ge=0, description="How long an introspected token's answer is reused (seconds)."
+    )
+    oidc_redirect_url: str | None = Field(
+        None,
+        description="The sign-in callback as declared at the provider (``https://…/auth/retour``); "
+        "default: built from the request.",
+    )
+    oidc_session_secret: str | None = Field(
+        None,
+        description="Key signing the session cookie (shared by all workers); default: derived "
+        "from the client secret.",
+    )
+    oidc_session_max_age_s: int = Field(
+        8 * 3600, ge=60, description="How long a sign-in lasts before signing in again."
+    )
+    oidc_cookie_secure: bool = Field(
+        False, description="Send the session cookie over HTTPS only (set it in production)."
+    )
+    oidc_leeway_s: int = Field(
+        30, ge=0, description="Clock skew tolerated when checking a token's times (seconds)."
+    )
+    oidc_timeout_s: float = Field(
+        10.0, gt=0, description="Timeout of calls to the provider (discovery, keys, tokens)."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

@@ -15,38 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Response, sync_playwright
+from playwright.sync_api import Browser, Page, Response
 from sqlalchemy import Engine
 
 from geotranquil.config import Settings
 from geotranquil.services.forecasting import ForecastSummary, compute_forecast
 from tests.api.conftest import api_keys, http, served, served_session, server_url  # noqa: F401
 from tests.api.served import Served
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (the fixtures: tests/conftest.py)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "web"
 VIEWPORT = {"width": 1440, "height": 900}
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} missing: scripts/setup.sh installs Debian's chromium")
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture(scope="session")

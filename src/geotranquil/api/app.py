@@ -20,6 +20,7 @@ from geotranquil.api import (
     open311,
     reports,
     resident_app,
+    sso,
     staff_page,
     tiles,
     web,
@@ -64,6 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
         tiles=TileCache(settings.tile_cache_entries),
     )
     install_error_handlers(app)
+    # staff sign-in with the City's account (OpenID Connect): session cookie, routes /auth/*
+    app.state.services.sso = sso.install(app, settings)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=4)
     app.include_router(ogc_features.router)
     app.include_router(exports.router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -19,9 +20,12 @@ from geotranquil.roles import Access, Role
 from geotranquil.services.access import Caller, KeyResolver
 from geotranquil.services.catalogue import CatalogueCache
 from geotranquil.services.features import find_collection
+from geotranquil.services.sso import TokenVerifier, looks_like_jwt
 from geotranquil.services.tilecache import TileCache
 
 KEY_HEADER = "X-API-Key"
+#: where the signed session cookie keeps the person signed in through the City's account
+SESSION_KEY = "sso"
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Services:
     keys: KeyResolver
     catalogue: CatalogueCache
     tiles: TileCache
+    sso: TokenVerifier | None = None  # the City's single sign-on, when configured
 
 
 def get_services(request: Request) -> Services:
@@ -40,18 +45,57 @@ def get_services(request: Request) -> Services:
     return services
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_caller(request: Request) -> Caller | None:
+    """The person signed in on this browser with the City's account (signed session cookie).
+
+    A change (POST, PATCH...) sent by a page of another site with the person's cookie is
+    refused (its ``Origin`` is not this server's): the cookie alone never authorises it.
+    """
+    if "session" not in request.scope:
+        return None
+    data = request.session.get(SESSION_KEY)
+    if not isinstance(data, dict):
+        return None
+    try:
+        caller = Caller(Role(data["role"]), subject=str(data["sub"]))
+    except (KeyError, ValueError):
+        request.session.pop(SESSION_KEY, None)
+        return None
+    origin = request.headers.get("Origin")
+    foreign = origin is not None and urlsplit(origin).netloc != request.headers.get("Host")
+    if request.method not in SAFE_METHODS and foreign:
+        raise Forbidden(
+            "requête envoyée par un autre site avec votre session du compte Ville : refusée"
+        )
+    return caller
+
+
 def get_caller(request: Request) -> Caller:
-    """The caller, from ``X-API-Key``, ``Authorization: Bearer`` or the ``api_key`` parameter."""
+    """The caller, from ``X-API-Key``, ``Authorization: Bearer`` (an API key, or an access
+    token of the City's single sign-on), the ``api_key`` parameter, or else the session of a
+    person signed in on the pages with the City's account."""
     cached = getattr(request.state, "caller", None)
     if cached is not None:
         return cached
+    services = get_services(request)
     key = request.headers.get(KEY_HEADER)
     auth = request.headers.get("Authorization", "")
+    caller: Caller | None = None
     if not key and auth.lower().startswith("bearer "):
         key = auth[7:].strip()
-    if not key:
+        if services.sso is not None and looks_like_jwt(key):
+            caller = services.sso.caller(key)
+        elif services.sso is not None and services.sso.accepts_opaque(key):
+            caller = services.sso.opaque_caller(key)
+    if caller is None and not key:
         key = request.query_params.get("api_key")
-    caller = get_services(request).keys.caller(key)
+        if not key:
+            caller = session_caller(request)
+    if caller is None:
+        caller = services.keys.caller(key)
     request.state.caller = caller
     return caller
 
@@ -77,7 +121,8 @@ def _guard(allowed: Access) -> Any:
             return
         if caller.role is Role.PUBLIC:
             raise NotAuthenticated(
-                "cette ressource demande une clé API (en-tête X-API-Key) d'un rôle autorisé : "
+                "cette ressource demande une clé API (en-tête X-API-Key) ou une connexion avec "
+                "le compte Ville, d'un rôle autorisé : "
                 f"{', '.join(sorted(r.value for r in allowed))}"
             )
         raise Forbidden(

@@ -42,7 +42,8 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
 }
 
 
-def _status_for(exc: Exception) -> int:
+def status_for(exc: Exception) -> int:
+    """The HTTP status of an error, from the table above."""
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]
@@ -62,8 +63,10 @@ def install_error_handlers(app: FastAPI) -> None:
     """
 
     async def domain(request: Request, exc: Exception) -> Response:
-        status = _status_for(exc)
-        headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if status == 401 else None
+        status = status_for(exc)
+        # an API key, or an access token of the City's single sign-on
+        challenge = 'ApiKey header="X-API-Key", Bearer realm="geotranquil"'
+        headers = {"WWW-Authenticate": challenge} if status == 401 else None
         if isinstance(exc, TooManyRequests):
             headers = {"Retry-After": str(exc.retry_after)}
         if _open311(request):

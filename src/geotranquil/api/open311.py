@@ -309,7 +309,7 @@ def staff_patch(
         state=change.state,
         notes=change.notes,
         expected_datetime=change.expected_datetime,
-        who=caller.key_name,
+        who=caller.key_name or caller.subject,  # a key's name, or the signed-in person
         key_id=caller.key_id,
         publish_description=change.publish_description,
         public_description=change.public_description,

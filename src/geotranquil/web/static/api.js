@@ -10,6 +10,26 @@ export function setApiKey(key) {
   else sessionStorage.removeItem(KEY);
 }
 
+// The person signed in with the City's account (single sign-on), as /auth/session tells: the
+// server keeps that session in a cookie the page never reads; null before it is asked.
+let sso = null;
+
+export async function loadSession() {
+  try {
+    const response = await fetch("/auth/session");
+    sso = response.ok ? await response.json() : null;
+  } catch (_) { sso = null; }
+  return sso;
+}
+
+export function ssoSession() {
+  return sso;
+}
+
+export function signedIn() {
+  return Boolean(apiKey()) || Boolean(sso && sso.signed_in);
+}
+
 export function authHeaders() {
   const key = apiKey();
   return key ? { "X-API-Key": key } : {};
@@ -56,7 +76,7 @@ export async function send(method, path, body, params = {}) {
 export async function detectRole() {
   const doc = await getJson("/collections");
   const ids = new Set(doc.collections.map((c) => c.id));
-  if (!apiKey()) return "public";
+  if (!signedIn()) return "public";
   if (ids.has("events")) return "analyst";
   if (ids.has("zones")) return "planner";
   return "partner";

@@ -1,5 +1,5 @@
 // The web map: state in the URL, layers from the platform's vector tiles, side panel.
-import { ApiError, apiKey, authHeaders, detectRole, getJson, send, setApiKey } from "./api.js";
+import { ApiError, apiKey, authHeaders, detectRole, getJson, loadSession, send, setApiKey, signedIn, ssoSession } from "./api.js";
 import { PolygonDrawing } from "./dessin.js";
 import {
   FILL_OPACITY, forecastFill, giFill, giOpacity, legendItems, patternFill, patternOpacity,
@@ -227,7 +227,11 @@ function bindControls() {
   $("toutes").addEventListener("click", () => { setAllCategories(true); });
   $("aucune").addEventListener("click", () => { setAllCategories(false); });
   $("connexion").addEventListener("submit", (e) => { e.preventDefault(); signIn($("cle").value.trim()); });
-  $("se-deconnecter").addEventListener("click", () => signIn(""));
+  $("se-deconnecter").addEventListener("click", () => {
+    if (!apiKey() && ssoSession() && ssoSession().signed_in) cityAccount("/auth/deconnexion");
+    else signIn("");
+  });
+  $("compte-ville").addEventListener("click", (e) => { e.preventDefault(); cityAccount("/auth/connexion"); });
   $("dessiner").addEventListener("click", () => startDrawing());
   $("terminer").addEventListener("click", () => {
     if (!app.drawing.finish()) message("Un polygone demande au moins trois sommets.", true);
@@ -711,13 +715,21 @@ async function loadForRole() {
   app.categories = (await getJson("/categories")).categories;
   app.runs = isStaff() ? await getJson("/runs") : null;
   app.zones = isStaff() ? (await getJson("/zones")).zones : [];
-  const names = { public: "Public", partner: "Partenaire", planner: "Urbaniste", analyst: "Analyste", admin: "Administrateur" };
-  $("role").textContent = names[app.role] || app.role;
+  const names = { public: "Public", partner: "Partenaire", planner: "Urbaniste", agent: "Agent", analyst: "Analyste", admin: "Administrateur" };
+  const sso = ssoSession();
+  const person = !apiKey() && sso && sso.signed_in ? ` — ${sso.name}` : "";
+  $("role").textContent = (names[app.role] || app.role) + person;
   document.body.dataset.role = app.role;
-  $("se-deconnecter").hidden = !apiKey();
-  $("se-connecter").hidden = Boolean(apiKey());
-  $("cle").hidden = Boolean(apiKey());
-  $("cle").previousElementSibling.hidden = Boolean(apiKey());
+  $("se-deconnecter").hidden = !signedIn();
+  $("se-connecter").hidden = signedIn();
+  $("cle").hidden = signedIn();
+  $("cle").previousElementSibling.hidden = signedIn();
+  $("compte-ville").hidden = signedIn() || !(sso && sso.configured);
+}
+
+// Back here after signing in or out with the City's account, with the same view.
+function cityAccount(path) {
+  window.location.assign(`${path}?retour=${encodeURIComponent(`/carte${window.location.hash}`)}`);
 }
 
 async function signIn(key) {
@@ -741,6 +753,7 @@ async function signIn(key) {
 }
 
 async function start() {
+  await loadSession();
   app.config = await getJson("/carte/config.json");
   try {
     await loadForRole();

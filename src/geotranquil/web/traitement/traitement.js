@@ -1,6 +1,7 @@
 // Traitement des signalements: the staff's page (agent, analyst, admin). The list by state and
 // category, one report with its author's data, photo and history, and the workflow move with
-// the note the resident reads. Every call carries the key typed in (kept for this tab only).
+// the note the resident reads. Every call carries the key typed in (kept for this tab only), or
+// else the session of the person signed in with the City's account (a cookie the page never sees).
 
 import { ETATS, dateTime, describe, el, newMap } from "/habitants/static/commun.js";
 
@@ -8,16 +9,21 @@ const KEY = "geotranquil.cle";
 const PAGE = 50;
 const ROLES = { agent: "agent", analyst: "analyste", admin: "administrateur" };
 const $ = (id) => document.getElementById(id);
-const state = { offset: 0, total: 0, current: null, map: null, marker: null, photoUrl: null, services: [] };
+const state = { offset: 0, total: 0, current: null, map: null, marker: null, photoUrl: null, services: [], sso: null };
 
 function key() {
   return sessionStorage.getItem(KEY);
 }
 
+// signed in with the City's account (single sign-on): the server keeps the session
+function ssoSignedIn() {
+  return Boolean(state.sso && state.sso.signed_in);
+}
+
 async function call(method, path, { params = {}, body } = {}) {
   const url = new URL(path, window.location.origin);
   for (const [k, v] of Object.entries(params)) if (v !== "" && v !== null && v !== undefined) url.searchParams.set(k, v);
-  const headers = { "X-API-Key": key() || "" };
+  const headers = key() ? { "X-API-Key": key() } : {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!response.ok) {
@@ -54,6 +60,10 @@ async function signIn(event) {
 }
 
 function signOut() {
+  if (!key() && ssoSignedIn()) { // ends the City's session too, then comes back here
+    window.location.assign("/auth/deconnexion?retour=/traitement");
+    return;
+  }
   sessionStorage.removeItem(KEY);
   showSignedIn(null);
   $("tableau").querySelector("tbody").replaceChildren();
@@ -63,7 +73,9 @@ function signOut() {
 }
 
 function showSignedIn(role) {
-  $("role").textContent = role ? `Connecté : ${ROLES[role] || role}` : "Non connecté";
+  const who = role && !key() && ssoSignedIn() ? ` (${state.sso.name})` : "";
+  $("role").textContent = role ? `Connecté : ${ROLES[role] || role}${who}` : "Non connecté";
+  $("compte-ville").hidden = Boolean(role) || !(state.sso && state.sso.configured);
   $("se-deconnecter").hidden = !role;
   $("se-connecter").hidden = Boolean(role);
   $("cle").hidden = Boolean(role);
@@ -77,7 +89,7 @@ function chosenStates() {
 }
 
 async function refresh() {
-  if (!key()) {
+  if (!key() && !ssoSignedIn()) {
     showSignedIn(null);
     message("", "");
     document.body.dataset.page = "pret";
@@ -90,7 +102,11 @@ async function refresh() {
       params: { state: chosenStates(), service_code: $("service").value, limit: PAGE, offset: state.offset },
     })).json();
   } catch (err) {
-    if (err.status === 401 || err.status === 403) {
+    if ((err.status === 401 || err.status === 403) && !key()) {
+      showSignedIn(null);
+      $("se-deconnecter").hidden = false; // the City's session stays open: offer to end it
+      message("erreur", `Votre compte Ville ne donne pas accès aux signalements (rôles agent, analyste ou administrateur) : ${err.message}`);
+    } else if (err.status === 401 || err.status === 403) {
       sessionStorage.removeItem(KEY);
       showSignedIn(null);
       message("erreur", err.status === 401
@@ -276,6 +292,9 @@ async function start() {
     services = (await (await fetch("/habitants/config.json")).json()).services;
   } catch (_) { /* the filter keeps "Toutes" only */ }
   state.services = services;
+  try {
+    state.sso = await (await fetch("/auth/session")).json();
+  } catch (_) { state.sso = null; /* API keys only */ }
   $("service").append(...services.map((s) => el("option", { value: s.service_code, text: s.service_name })));
   $("etats").replaceChildren(...Object.entries(ETATS).map(([code, label]) =>
     el("label", {}, el("input", { type: "checkbox", value: code, checked: code === "received" || code === "in_progress" }), label)));
