@@ -94,7 +94,9 @@ def test_an_agent_resolves_a_report_with_a_note(
     page.get_by_role("button", name="Enregistrer").click()
     page.wait_for_selector("#message.ok")
     assert "Résolu" in page.locator("#message").inner_text()
-    assert page.locator(f"#tableau tbody tr[data-id='{number}']").count() == 0  # not open any more
+    # not open any more: the list is refreshed after the message, wait for it
+    page.wait_for_selector(f"#tableau tbody tr[data-id='{number}']", state="detached")
+    assert page.locator(f"#tableau tbody tr[data-id='{number}']").count() == 0
     public = httpx.get(f"{o311_url}{BASE}/requests/{number}.json", timeout=30).json()[0]
     assert (public["status"], public["workflow_state"], public["status_notes"]) == (
         "closed",
