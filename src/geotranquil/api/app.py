@@ -26,6 +26,7 @@ from geotranquil.api import (
 from geotranquil.api.deps import CallerDep, Services, access
 from geotranquil.api.errors import install_error_handlers
 from geotranquil.api.guards import install_guards
+from geotranquil.api.openapi_doc import install_openapi
 from geotranquil.config import Settings
 from geotranquil.db.engine import make_engine
 from geotranquil.roles import EVERYONE, is_restricted
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=4)
     install_guards(app)  # NUL characters refused, caching by caller (issue 14 §5)
+    install_openapi(app, settings)  # every parameter and status in /api (issue 14 §6)
     app.include_router(ogc_features.router)
     app.include_router(exports.router)
     app.include_router(tiles.router)

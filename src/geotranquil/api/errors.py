@@ -44,6 +44,16 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
 }
 
 
+#: errors raised by the framework itself (unknown path, method, unreadable body), in French
+HTTP_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("InvalidParameterValue", "corps de la requête illisible : JSON ou formulaire attendu"),
+    404: ("NotFound", "ressource inconnue : voir la liste des chemins dans /api"),
+    405: ("MethodNotAllowed", "méthode HTTP non permise sur ce chemin (voir /api)"),
+    413: ("TooLarge", "requête trop lourde"),
+    415: ("UnsupportedMediaType", "type de contenu non pris en charge"),
+}
+
+
 def _status_for(exc: Exception) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:
@@ -117,7 +127,16 @@ def install_error_handlers(app: FastAPI) -> None:
                 exc.status_code, str(exc.detail)
             )
             return open311_error(request.url.path, exc.status_code, description, exc.headers)
-        return await http_exception_handler(request, exc)
+        if exc.status_code in (204, 304) or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        code, description = HTTP_ERRORS.get(
+            exc.status_code, ("HTTPError", "requête refusée par le serveur")
+        )
+        return JSONResponse(
+            {"code": code, "description": description},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         reference = uuid.uuid4().hex[:12]

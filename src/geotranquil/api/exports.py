@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
@@ -26,7 +27,18 @@ from geotranquil.services.access import Caller
 from geotranquil.services.features import checked_request, context_of
 
 router = APIRouter(tags=["Exports"])
+T = TypeVar("T")
+_END = object()
 CSV_GEOMETRY = ("wkt", "lonlat", "none")
+
+
+def started(chunks: Iterator[T]) -> Iterator[T]:
+    """``chunks`` with its first item already read: a bad filter or parameter, found when the
+    query runs, is then an error response rather than a connection cut after a 200 began."""
+    first = next(chunks, _END)
+    if first is _END:
+        return iter(())
+    return itertools.chain([first], chunks)  # type: ignore[list-item]
 
 
 def export_response(
@@ -64,14 +76,19 @@ def export_response(
         "Content-Crs": request.crs.header,
     }
     if fmt.streamed:
+        try:
+            rows = started(chunks())
+        except BaseException:
+            conn.close()
+            raise
 
         def body() -> Iterator[bytes]:
             try:
                 if name == "csv":
-                    yield from csv_stream(chunks(), columns=columns, geometry=csv_geometry)
+                    yield from csv_stream(rows, columns=columns, geometry=csv_geometry)
                 else:
                     yield from geojson_stream(
-                        chunks(),
+                        rows,
                         columns=columns,
                         crs_uri=request.crs.uri,
                         lat_lon=request.crs.lat_lon,
@@ -199,7 +216,8 @@ def h3_rows(
         finally:
             conn.close()
 
+    rows = started(chunks())
     if fmt == "csv":
-        body = csv_stream(chunks(), columns=columns, geometry="none")
+        body = csv_stream(rows, columns=columns, geometry="none")
         return StreamingResponse(body, media_type="text/csv; charset=utf-8")
-    return StreamingResponse(_h3_json(chunks(), columns), media_type="application/json")
+    return StreamingResponse(_h3_json(rows, columns), media_type="application/json")
