@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +16,7 @@ from starlette.background import BackgroundTask
 
 from geotranquil.api.deps import CallerDep, Services, ServicesDep, access, readable_collection
 from geotranquil.errors import InvalidInput
+from geotranquil.exports.cache import export_cache
 from geotranquil.exports.writers import EXPORT_FORMATS, csv_stream, geojson_stream, write_file
 from geotranquil.features.catalogue import Catalogue, Collection
 from geotranquil.features.params import ItemsRequest
@@ -50,14 +49,67 @@ def export_response(
     caller: Caller,
     paged: bool = True,
     csv_geometry: str = "wkt",
+    if_none_match: str | None = None,
 ) -> Response:
-    """The items of ``request`` in its format ``f``: a page (items) or everything (export)."""
+    """The items of ``request`` in its format ``f``: a page (items) or everything (export).
+
+    Files (GeoParquet, GeoPackage, FlatGeobuf) carry a strong ``ETag`` and are kept in the
+    export cache: a client reading one by ranges gets the same file each time, without running
+    the export again (``If-None-Match`` gives a 304).
+    """
     name = "geojson" if request.format == "json" else request.format
     fmt = EXPORT_FORMATS[name]
     columns = list(request.properties or [p.name for p in collection.properties])
     types = {p.name: p.type for p in collection.properties}
     limit = request.limit if paged else services.settings.export_max_rows
     offset = request.offset if paged else 0
+    context = context_of(caller.role, services.settings)
+    filename = f"{collection.id}{fmt.extension}"
+    if not fmt.streamed:
+        cache = export_cache(
+            services.settings.data_dir / "export-cache", services.settings.export_cache_entries
+        )
+        version, _ = services.catalogue.get()
+        key = cache.key(
+            collection.id,
+            repr(request),
+            repr(context),
+            caller.role.value,
+            str(version),
+            name,
+            str(limit),
+            str(offset),
+        )
+        headers = {
+            "Content-Crs": request.crs.header,
+            "ETag": f'"{key[:40]}"',
+            "Cache-Control": "private, max-age=60",
+        }
+        if if_none_match and headers["ETag"] in if_none_match:
+            return Response(status_code=304, headers=headers)
+        cached = cache.get(key)
+        if cached is None:
+            cached = _write_export(
+                services,
+                collection,
+                request,
+                context,
+                cache.scratch(fmt.extension),
+                name=name,
+                columns=columns,
+                types=types,
+                limit=limit,
+                offset=offset,
+            )
+            cached = cache.put(key, cached)
+        background = None if cache.entries > 0 else BackgroundTask(cached.unlink, missing_ok=True)
+        return FileResponse(
+            cached,
+            media_type=fmt.media_type,
+            filename=filename,
+            headers=headers,
+            background=background,
+        )
     conn = services.engine.connect()
 
     def chunks() -> Iterator[list[dict[str, Any]]]:
@@ -65,65 +117,75 @@ def export_response(
             conn=conn,
             collection=collection,
             request=request,
-            context=context_of(caller.role, services.settings),
+            context=context,
             limit=limit,
             offset=offset,
         )
 
-    filename = f"{collection.id}{fmt.extension}"
     headers = {
         "Content-Disposition": f'attachment; filename="{filename}"',
         "Content-Crs": request.crs.header,
     }
-    if fmt.streamed:
-        try:
-            rows = started(chunks())
-        except BaseException:
-            conn.close()
-            raise
-
-        def body() -> Iterator[bytes]:
-            try:
-                if name == "csv":
-                    yield from csv_stream(rows, columns=columns, geometry=csv_geometry)
-                else:
-                    yield from geojson_stream(
-                        rows,
-                        columns=columns,
-                        crs_uri=request.crs.uri,
-                        lat_lon=request.crs.lat_lon,
-                    )
-            finally:
-                conn.close()
-
-        return StreamingResponse(body(), media_type=fmt.media_type, headers=headers)
-    handle, tmp = tempfile.mkstemp(suffix=fmt.extension, prefix="geotranquil-export-")
-    os.close(handle)
-    path = Path(tmp)
-    path.unlink()  # the writers create the file themselves
     try:
-        write_file(
-            chunks(),
-            path=path,
-            fmt=name,
-            columns=columns,
-            types=types,
-            srid=request.crs.srid,
-            layer=collection.id.replace("-", "_"),
-            geometry_type=collection.geometry_type,
-        )
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
-    finally:
+        rows = started(chunks())
+    except BaseException:
         conn.close()
-    return FileResponse(
-        path,
-        media_type=fmt.media_type,
-        filename=filename,
-        headers={"Content-Crs": request.crs.header},
-        background=BackgroundTask(path.unlink, missing_ok=True),
-    )
+        raise
+
+    def body() -> Iterator[bytes]:
+        try:
+            if name == "csv":
+                yield from csv_stream(rows, columns=columns, geometry=csv_geometry)
+            else:
+                yield from geojson_stream(
+                    rows,
+                    columns=columns,
+                    crs_uri=request.crs.uri,
+                    lat_lon=request.crs.lat_lon,
+                )
+        finally:
+            conn.close()
+
+    return StreamingResponse(body(), media_type=fmt.media_type, headers=headers)
+
+
+def _write_export(
+    services: Services,
+    collection: Collection,
+    request: ItemsRequest,
+    context: Any,
+    path: Path,
+    *,
+    name: str,
+    columns: list[str],
+    types: dict[str, str],
+    limit: int,
+    offset: int,
+) -> Path:
+    """Run the export of ``request`` into the file ``path`` (removed if it fails)."""
+    with services.engine.connect() as conn:
+        try:
+            write_file(
+                export_rows(
+                    conn=conn,
+                    collection=collection,
+                    request=request,
+                    context=context,
+                    limit=limit,
+                    offset=offset,
+                ),
+                path=path,
+                fmt=name,
+                columns=columns,
+                types=types,
+                srid=request.crs.srid,
+                layer=collection.id.replace("-", "_"),
+                geometry_type=collection.geometry_type,
+            )
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+    return path
 
 
 @router.get(
@@ -160,6 +222,7 @@ def export(
         caller=caller,
         paged=False,
         csv_geometry=csv_geometry,
+        if_none_match=request.headers.get("If-None-Match"),
     )
 
 

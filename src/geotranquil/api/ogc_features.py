@@ -243,6 +243,7 @@ def items(
             collection=result.collection,
             request=req,
             caller=caller,
+            if_none_match=request.headers.get("If-None-Match"),
         )
     page = result.page
     self_url = str(request.url)

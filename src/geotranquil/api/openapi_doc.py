@@ -74,6 +74,7 @@ FEATURE_COLLECTION_SCHEMA: dict[str, Any] = {
 }
 ERROR_REASONS = {
     "304": "Not modified (the ETag sent in If-None-Match is current)",
+    "206": "Part of a file export (Range), the same file as the whole",
     "400": "Invalid request: a parameter or the body is malformed, out of bounds or unknown",
     "401": "A key is needed (X-API-Key, Authorization: Bearer, or api_key)",
     "403": "The key's role may not read or do this",
@@ -330,6 +331,8 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:
         statuses.append("422")
     if path.endswith(".mvt") or "/tiles/WebMercatorQuad/{" in path:
         statuses.append("304")
+    if path in ("/collections/{collection_id}/items", "/collections/{collection_id}/export"):
+        statuses.append("304")  # a file export whose ETag the client has
     return statuses
 
 
