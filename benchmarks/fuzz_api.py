@@ -102,6 +102,7 @@ class FuzzReport:
     failures: list[Failure] = field(default_factory=list)
     operations: int = 0
     too_long_for_http: int = 0
+    by_operation: dict[str, Counter[int]] = field(default_factory=dict)
 
     @property
     def server_errors(self) -> int:
@@ -120,6 +121,10 @@ class FuzzReport:
             "server_errors": self.server_errors,
             "schema_violations": self.schema_violations,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "by_operation": {
+                op: {str(k): v for k, v in sorted(c.items())}
+                for op, c in sorted(self.by_operation.items())
+            },
             "failures": [f.__dict__ for f in self.failures[:200]],
         }
 
@@ -184,6 +189,7 @@ def _exercise(target: _Target, label: str, case: Any, real: bool) -> None:
             continue
         report.requests += 1
         report.statuses[response.status_code] += 1
+        report.by_operation.setdefault(label, Counter())[response.status_code] += 1
         if response.status_code >= 500 and response.status_code != 503:
             report.failures.append(
                 Failure(

@@ -358,3 +358,27 @@ def test_answers_to_a_key_are_never_stored_by_shared_caches(
     assert with_key.headers["Cache-Control"].split(",")[0] == "private"
     public = http.get(url)
     assert "x-api-key" in public.headers["Vary"].lower()
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("GET", "/zones/9223372036854775808"),
+        ("DELETE", "/zones/99999999999999999999999"),
+        ("GET", "/zones/-9223372036854775809"),
+        ("GET", "/collections/zones/items/9223372036854775808"),
+        ("GET", "/collections/events/items/-99999999999999999999"),
+        ("GET", "/cells/ffffffffffffffffffff"),
+        ("GET", "/cells/8a3969a4ffff?hotspot_run=999999999"),
+        ("GET", "/tiles/counts-r8/99/1/1.mvt"),
+        ("GET", "/tiles/counts-r8/8/99999999999999999999/1.mvt"),
+        ("GET", "/signalements?offset=10000001"),
+        ("GET", "/open311/v2/requests.json?radius=1e308&lat=43.3&long=5.4"),
+        ("GET", "/open311/v2/requests.json?start_date=9999-12-31T23:59:59Z"),
+    ],
+)
+def test_numbers_out_of_range_anywhere_are_4xx(
+    http: httpx.Client, served: Served, api_keys: dict[str, str], method: str, url: str
+) -> None:
+    response = http.request(method, url, headers=headers_for("analyst", api_keys))
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])

@@ -33,7 +33,9 @@ from geotranquil.services.open311 import (
     MAX_RESULTS,
     NEAR_MAX_RADIUS_M,
     STAFF_PAGE_MAX,
+    services,
 )
+from geotranquil.tiles.tms import MAX_ZOOM
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -254,7 +256,7 @@ def _parameters(settings: Settings) -> dict[tuple[str, str], list[dict[str, Any]
 def _report_form(with_key: bool) -> dict[str, Any]:
     """The body of a resident's report (Open311 ``POST requests``), multipart or URL-encoded."""
     properties: dict[str, Any] = {
-        "service_code": _text(100),
+        "service_code": {"type": "string", "enum": list(services())},
         "lat": {"type": "number", "minimum": -90, "maximum": 90},
         "long": {"type": "number", "minimum": -180, "maximum": 180},
         "address_string": _text(500),
@@ -336,6 +338,28 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     return statuses
 
 
+#: path parameters whose accepted values the document can state
+PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "fmt": {"type": "string", "enum": ["json", "xml"]},
+    "z": {"type": "integer", "minimum": 0, "maximum": MAX_ZOOM},
+    "tileMatrix": {"type": "integer", "minimum": 0, "maximum": MAX_ZOOM},
+    "x": {"type": "integer", "minimum": 0, "maximum": 2**MAX_ZOOM - 1},
+    "y": {"type": "integer", "minimum": 0, "maximum": 2**MAX_ZOOM - 1},
+    "tileRow": {"type": "integer", "minimum": 0, "maximum": 2**MAX_ZOOM - 1},
+    "tileCol": {"type": "integer", "minimum": 0, "maximum": 2**MAX_ZOOM - 1},
+    "zone_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+}
+
+
+def _path_schemas(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "path" and parameter.get("name") in PATH_SCHEMAS:
+            title = parameter.get("schema", {}).get("title")
+            parameter["schema"] = {**PATH_SCHEMAS[parameter["name"]]}
+            if title:
+                parameter["schema"]["title"] = title
+
+
 def complete(doc: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """``doc`` (FastAPI's document) with the parameters, statuses and media types above."""
     doc = copy.deepcopy(doc)
@@ -356,6 +380,7 @@ def complete(doc: dict[str, Any], settings: Settings) -> dict[str, Any]:
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            _path_schemas(operation)
             declared = {p.get("name") for p in operation.get("parameters", [])}
             extra = [p for p in parameters.get((method, path), []) if p["name"] not in declared]
             if extra:
