@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     export_max_rows: int = Field(
         5_000_000, ge=1, description="Most features in one export (streamed formats included)."
     )
+    # issue 14 §6: export files kept for HTTP range reads (under data_dir/export-cache)
+    export_cache_entries: int = Field(
+        32, ge=0, description="Export files (GeoParquet, GeoPackage, FlatGeobuf) kept on disk."
+    )
     tile_cache_entries: int = Field(
         4_096, ge=0, description="Vector tiles kept in memory per process (0 disables)."
     )

@@ -156,3 +156,15 @@ def test_forecast_vs_baselines_smoke(tmp_path: Path) -> None:
     assert (tmp_path / "forecast_vs_baselines.csv").is_file()
     assert (tmp_path / "forecast_vs_baselines_coverage.png").is_file()
     assert (tmp_path / "forecast_vs_baselines.json").is_file()
+
+
+def test_fuzz_api_smoke(settings: Settings, tmp_path: Path) -> None:
+    url = settings.database_url + "_fuzz"  # beside the test database, never the demo's
+    env = {"GEOTRANQUIL_BENCH_DATABASE_URL": url, "GEOTRANQUIL_BENCH_OUT": str(tmp_path)}
+    stdout = _run("fuzz_api", ["--smoke"], env, timeout=600)
+    last = stdout.strip().splitlines()[-1]
+    match = re.fullmatch(r"RESULT fuzz cases=(\d+) server_errors=0 schema_violations=0 PASS", last)
+    assert match, last
+    assert int(match[1]) >= 40 * 3  # every operation, 3 valid cases at least
+    assert (tmp_path / "fuzz_api.json").is_file()
+    admin.drop_database(url)

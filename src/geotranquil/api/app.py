@@ -27,6 +27,8 @@ from geotranquil.api import (
 )
 from geotranquil.api.deps import CallerDep, Services, access
 from geotranquil.api.errors import install_error_handlers
+from geotranquil.api.guards import install_guards
+from geotranquil.api.openapi_doc import install_openapi
 from geotranquil.config import Settings
 from geotranquil.db.engine import make_engine
 from geotranquil.roles import EVERYONE, is_restricted
@@ -68,6 +70,8 @@ def create_app(settings: Settings) -> FastAPI:
     # staff sign-in with the City's account (OpenID Connect): session cookie, routes /auth/*
     app.state.services.sso = sso.install(app, settings)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=4)
+    install_guards(app)  # NUL characters refused, caching by caller (issue 14 §5)
+    install_openapi(app, settings)  # every parameter and status in /api (issue 14 §6)
     app.include_router(ogc_features.router)
     app.include_router(exports.router)
     app.include_router(tiles.router)

@@ -9,11 +9,13 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import OperationalError
+from psycopg import DataError as PsycopgDataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geotranquil.api.open311_format import PREFIX as OPEN311_PREFIX
 from geotranquil.api.open311_format import error_response as open311_error
+from geotranquil.api.validation_fr import describe
 from geotranquil.errors import (
     Forbidden,
     GeotranquilError,
@@ -39,6 +41,16 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     Forbidden: 403,
     NotReady: 503,
     GeotranquilError: 400,
+}
+
+
+#: errors raised by the framework itself (unknown path, method, unreadable body), in French
+HTTP_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("InvalidParameterValue", "corps de la requête illisible : JSON ou formulaire attendu"),
+    404: ("NotFound", "ressource inconnue : voir la liste des chemins dans /api"),
+    405: ("MethodNotAllowed", "méthode HTTP non permise sur ce chemin (voir /api)"),
+    413: ("TooLarge", "requête trop lourde"),
+    415: ("UnsupportedMediaType", "type de contenu non pris en charge"),
 }
 
 
@@ -79,9 +91,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
-        )
+        problems = describe(exc.errors())
         if _open311(request):
             return open311_error(request.url.path, 400, problems)
         return JSONResponse(
@@ -96,6 +106,23 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=503,
         )
 
+    async def refused_value(request: Request, exc: Exception) -> Response:
+        # a value PostgreSQL cannot hold (a NUL, a number or a date out of range) that no
+        # check caught before: the client's input, so a 400, logged to add the missing check
+        log.warning(
+            "value refused by the database on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(getattr(exc, "orig", exc)).__name__,
+        )
+        description = (
+            "valeur refusée par la base de données (caractère nul, nombre ou date hors "
+            "limites) : corrigez les paramètres de la requête"
+        )
+        if _open311(request):
+            return open311_error(request.url.path, 400, description)
+        return JSONResponse({"code": "InvalidParameterValue", "description": description}, 400)
+
     async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if _open311(request):
@@ -103,7 +130,16 @@ def install_error_handlers(app: FastAPI) -> None:
                 exc.status_code, str(exc.detail)
             )
             return open311_error(request.url.path, exc.status_code, description, exc.headers)
-        return await http_exception_handler(request, exc)
+        if exc.status_code in (204, 304) or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        code, description = HTTP_ERRORS.get(
+            exc.status_code, ("HTTPError", "requête refusée par le serveur")
+        )
+        return JSONResponse(
+            {"code": code, "description": description},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         reference = uuid.uuid4().hex[:12]
@@ -129,4 +165,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(OperationalError, database)
+    app.add_exception_handler(DataError, refused_value)
+    app.add_exception_handler(PsycopgDataError, refused_value)
     app.add_exception_handler(StarletteHTTPException, http)

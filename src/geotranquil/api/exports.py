@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
@@ -18,6 +17,7 @@ from starlette.background import BackgroundTask
 from geotranquil.api.audit import record_request
 from geotranquil.api.deps import CallerDep, Services, ServicesDep, access, readable_collection
 from geotranquil.errors import InvalidInput
+from geotranquil.exports.cache import export_cache
 from geotranquil.exports.writers import EXPORT_FORMATS, csv_stream, geojson_stream, write_file
 from geotranquil.features.catalogue import Catalogue, Collection
 from geotranquil.features.params import ItemsRequest
@@ -28,7 +28,18 @@ from geotranquil.services.access import Caller
 from geotranquil.services.features import checked_request, context_of
 
 router = APIRouter(tags=["Exports"])
+T = TypeVar("T")
+_END = object()
 CSV_GEOMETRY = ("wkt", "lonlat", "none")
+
+
+def started(chunks: Iterator[T]) -> Iterator[T]:
+    """``chunks`` with its first item already read: a bad filter or parameter, found when the
+    query runs, is then an error response rather than a connection cut after a 200 began."""
+    first = next(chunks, _END)
+    if first is _END:
+        return iter(())
+    return itertools.chain([first], chunks)  # type: ignore[list-item]
 
 
 def export_response(
@@ -40,12 +51,18 @@ def export_response(
     caller: Caller,
     paged: bool = True,
     csv_geometry: str = "wkt",
+    if_none_match: str | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> Response:
     """The items of ``request`` in its format ``f``: a page (items) or everything (export).
 
-    ``on_done`` is called with the number of rows written once they are (streamed formats:
-    the rows streamed, even if the client leaves early): the audit trail's count.
+    ``on_done`` is called with the number of rows sent once they are (streamed formats: the
+    rows streamed, even if the client leaves early; files: the rows in the file, kept beside
+    it in the cache): the audit trail's count.
+
+    Files (GeoParquet, GeoPackage, FlatGeobuf) carry a strong ``ETag`` and are kept in the
+    export cache: a client reading one by ranges gets the same file each time, without running
+    the export again (``If-None-Match`` gives a 304).
     """
     name = "geojson" if request.format == "json" else request.format
     fmt = EXPORT_FORMATS[name]
@@ -53,74 +70,156 @@ def export_response(
     types = {p.name: p.type for p in collection.properties}
     limit = request.limit if paged else services.settings.export_max_rows
     offset = request.offset if paged else 0
+    context = context_of(caller.role, services.settings)
+    filename = f"{collection.id}{fmt.extension}"
+    if not fmt.streamed:
+        cache = export_cache(
+            services.settings.data_dir / "export-cache", services.settings.export_cache_entries
+        )
+        version, _ = services.catalogue.get()
+        key = cache.key(
+            collection.id,
+            repr(request),
+            repr(context),
+            caller.role.value,
+            str(version),
+            name,
+            str(limit),
+            str(offset),
+        )
+        headers = {
+            "Content-Crs": request.crs.header,
+            "ETag": f'"{key[:40]}"',
+            "Cache-Control": "private, max-age=60",
+        }
+        if if_none_match and headers["ETag"] in if_none_match:
+            return Response(status_code=304, headers=headers)
+        cached = cache.get(key)
+        written = [0]
+        if cached is None:
+            cached = _write_export(
+                services,
+                collection,
+                request,
+                context,
+                cache.scratch(fmt.extension),
+                name=name,
+                columns=columns,
+                types=types,
+                limit=limit,
+                offset=offset,
+                written=written,
+            )
+            cached = cache.put(key, cached)
+            _rows_file(cached).write_text(str(written[0]))
+        elif _rows_file(cached).is_file():
+            written[0] = int(_rows_file(cached).read_text() or 0)
+        if on_done is not None:
+            on_done(written[0])
+        background = None if cache.entries > 0 else BackgroundTask(cached.unlink, missing_ok=True)
+        return FileResponse(
+            cached,
+            media_type=fmt.media_type,
+            filename=filename,
+            headers=headers,
+            background=background,
+        )
     conn = services.engine.connect()
-    written = [0]
+    sent = [0]
 
     def chunks() -> Iterator[list[dict[str, Any]]]:
         for chunk in export_rows(
             conn=conn,
             collection=collection,
             request=request,
-            context=context_of(caller.role, services.settings),
+            context=context,
             limit=limit,
             offset=offset,
         ):
+            sent[0] += len(chunk)
             yield chunk
-            written[0] += len(chunk)
 
-    filename = f"{collection.id}{fmt.extension}"
     headers = {
         "Content-Disposition": f'attachment; filename="{filename}"',
         "Content-Crs": request.crs.header,
     }
-    if fmt.streamed:
-
-        def body() -> Iterator[bytes]:
-            try:
-                if name == "csv":
-                    yield from csv_stream(chunks(), columns=columns, geometry=csv_geometry)
-                else:
-                    yield from geojson_stream(
-                        chunks(),
-                        columns=columns,
-                        crs_uri=request.crs.uri,
-                        lat_lon=request.crs.lat_lon,
-                    )
-            finally:
-                conn.close()
-                if on_done is not None:
-                    on_done(written[0])
-
-        return StreamingResponse(body(), media_type=fmt.media_type, headers=headers)
-    handle, tmp = tempfile.mkstemp(suffix=fmt.extension, prefix="geotranquil-export-")
-    os.close(handle)
-    path = Path(tmp)
-    path.unlink()  # the writers create the file themselves
     try:
-        write_file(
-            chunks(),
-            path=path,
-            fmt=name,
-            columns=columns,
-            types=types,
-            srid=request.crs.srid,
-            layer=collection.id.replace("-", "_"),
-            geometry_type=collection.geometry_type,
-        )
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
-    finally:
+        rows = started(chunks())
+    except BaseException:
         conn.close()
-    if on_done is not None:
-        on_done(written[0])
-    return FileResponse(
-        path,
-        media_type=fmt.media_type,
-        filename=filename,
-        headers={"Content-Crs": request.crs.header},
-        background=BackgroundTask(path.unlink, missing_ok=True),
-    )
+        raise
+
+    def body() -> Iterator[bytes]:
+        try:
+            if name == "csv":
+                yield from csv_stream(rows, columns=columns, geometry=csv_geometry)
+            else:
+                yield from geojson_stream(
+                    rows,
+                    columns=columns,
+                    crs_uri=request.crs.uri,
+                    lat_lon=request.crs.lat_lon,
+                )
+        finally:
+            conn.close()
+            if on_done is not None:
+                on_done(sent[0])
+
+    return StreamingResponse(body(), media_type=fmt.media_type, headers=headers)
+
+
+def _rows_file(path: Path) -> Path:
+    """Where the number of rows of a cached export file is kept."""
+    return path.with_name(path.name + ".rows")
+
+
+def _write_export(
+    services: Services,
+    collection: Collection,
+    request: ItemsRequest,
+    context: Any,
+    path: Path,
+    *,
+    name: str,
+    columns: list[str],
+    types: dict[str, str],
+    limit: int,
+    offset: int,
+    written: list[int],
+) -> Path:
+    """Run the export of ``request`` into the file ``path`` (removed if it fails); the rows
+    written are counted in ``written[0]``."""
+
+    def counted(chunks: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+        for chunk in chunks:
+            written[0] += len(chunk)
+            yield chunk
+
+    with services.engine.connect() as conn:
+        try:
+            write_file(
+                counted(
+                    export_rows(
+                        conn=conn,
+                        collection=collection,
+                        request=request,
+                        context=context,
+                        limit=limit,
+                        offset=offset,
+                    )
+                ),
+                path=path,
+                fmt=name,
+                columns=columns,
+                types=types,
+                srid=request.crs.srid,
+                layer=collection.id.replace("-", "_"),
+                geometry_type=collection.geometry_type,
+            )
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+    return path
 
 
 @router.get(
@@ -157,6 +256,7 @@ def export(
         caller=caller,
         paged=False,
         csv_geometry=csv_geometry,
+        if_none_match=request.headers.get("If-None-Match"),
         on_done=lambda n: record_request(
             request, services, caller, audit.EXPORT, rows=n, bbox=checked.bbox
         ),
@@ -216,7 +316,8 @@ def h3_rows(
         finally:
             conn.close()
 
+    rows = started(chunks())
     if fmt == "csv":
-        body = csv_stream(chunks(), columns=columns, geometry="none")
+        body = csv_stream(rows, columns=columns, geometry="none")
         return StreamingResponse(body, media_type="text/csv; charset=utf-8")
-    return StreamingResponse(_h3_json(chunks(), columns), media_type="application/json")
+    return StreamingResponse(_h3_json(rows, columns), media_type="application/json")

@@ -258,6 +258,7 @@ def items(
             )
             if audited
             else None,
+            if_none_match=request.headers.get("If-None-Match"),
         )
     page = result.page
     if audited:

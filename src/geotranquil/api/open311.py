@@ -31,6 +31,7 @@ from geotranquil.api.deps import (
     access,
     get_services,
 )
+from geotranquil.api.guards import reject_nul
 from geotranquil.api.open311_format import FORMATS, respond
 from geotranquil.config import Settings
 from geotranquil.errors import InvalidInput, NotFound, TooLarge
@@ -81,6 +82,7 @@ async def _form_key(request: Request) -> None:
     form = await request.form(max_files=2, max_fields=200, max_part_size=64 * 1024)
     key = form.get("api_key")
     if isinstance(key, str) and key.strip():
+        reject_nul(key, "api_key")
         request.state.caller = await run_in_threadpool(services.keys.caller, key.strip())
 
 
@@ -190,7 +192,8 @@ async def file_from_form(request: Request, services: Services, *, key_id: int | 
     max_bytes = services.settings.open311_photo_max_bytes
     for name, value in form.multi_items():
         if isinstance(value, str):
-            fields.setdefault(name, []).append(value)
+            reject_nul(name, "un nom de champ")
+            fields.setdefault(name, []).append(reject_nul(value, f"le champ {name[:40]}"))
         elif name in PHOTO_FIELDS and photo is None:
             data = await value.read(max_bytes + 1)
             if len(data) > max_bytes:

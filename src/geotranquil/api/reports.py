@@ -13,12 +13,22 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from geotranquil.api.deps import CallerDep, ServicesDep, access
+from geotranquil.errors import InvalidInput
 from geotranquil.features.crs import parse_crs
 from geotranquil.roles import AGGREGATES
 from geotranquil.services import zones
 from geotranquil.services.reports import ReportRequest, polygon_report
 
 router = APIRouter(tags=["Rapports et zones"])
+POLYGON_SRIDS = (4326, 2154)
+
+
+def _crs_field() -> Any:
+    return Field(
+        "EPSG:4326",
+        max_length=100,
+        description="CRS of the geometry: EPSG:4326 (lon, lat) or EPSG:2154 (Lambert-93)",
+    )
 
 
 class AreaRef(BaseModel):
@@ -36,7 +46,7 @@ class ReportBody(BaseModel):
     geometry: dict[str, Any] | None = Field(
         None, description="GeoJSON Polygon or MultiPolygon (or a Feature holding one)"
     )
-    crs: str = Field("EPSG:4326", description="CRS of the geometry: EPSG:4326 or EPSG:2154")
+    crs: str = _crs_field()
     area: AreaRef | None = None
     zone_id: int | None = None
     start: date | None = Field(
@@ -60,11 +70,20 @@ class ZoneBody(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(None, max_length=2000)
     geometry: dict[str, Any]
-    crs: str = "EPSG:4326"
+    crs: str = _crs_field()
 
 
 def _srid(crs: str) -> int:
-    srid = parse_crs(crs).srid
+    """EPSG:4326 or Lambert-93; any other value is refused without being echoed."""
+    try:
+        srid = parse_crs(crs).srid
+    except InvalidInput:
+        srid = 0
+    if srid not in POLYGON_SRIDS:
+        raise InvalidInput(
+            "crs : système de coordonnées non pris en charge ; EPSG:4326 (longitude, latitude) "
+            "ou EPSG:2154 (Lambert-93)"
+        )
     return srid
 
 

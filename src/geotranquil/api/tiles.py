@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -163,7 +164,9 @@ def tile_json(
     collection = None
     if layer != BASEMAP:
         catalogue, collection = readable_collection(services, caller, layer)
-    query = str(request.url.query)
+    # never the caller's key in the URLs (a client sends it again with each tile, e.g. as a
+    # header through MapLibre's transformRequest): a TileJSON is shared, logged, cached
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "api_key"])
     suffix = f"?{query}" if query else ""
     base = base_url(request)
     return JSONResponse(

@@ -38,6 +38,8 @@ MISSING_VENDOR = """<!doctype html>
 """
 
 NO_CACHE = {"Cache-Control": "no-cache"}
+#: the longest file name a file system holds (ext4, NAME_MAX)
+MAX_NAME_BYTES = 255
 
 
 MEDIA_TYPES = {".js": "text/javascript", ".webmanifest": "application/manifest+json"}
@@ -51,9 +53,15 @@ def static_file(path: Path, headers: dict[str, str] | None = None) -> FileRespon
 
 def static_in(directory: Path, name: str) -> FileResponse:
     """The file ``name`` of a page's folder (no sub-folders, no hidden files), or a 404."""
+    if "/" in name or name.startswith(".") or len(name.encode()) > MAX_NAME_BYTES:
+        raise NotFound(f"fichier « {name[:80]} » introuvable")
     path = directory / name
-    if "/" in name or name.startswith(".") or not path.is_file():
-        raise NotFound(f"fichier « {name} » introuvable")
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):  # a name the file system cannot hold
+        found = False
+    if not found:
+        raise NotFound(f"fichier « {name[:80]} » introuvable")
     return static_file(path)
 
 
@@ -109,7 +117,7 @@ def static(name: str) -> FileResponse:
 @router.get("/carte/vendor/{name}", include_in_schema=False, **access(EVERYONE))
 def vendor(name: str, services: ServicesDep) -> Response:
     if name not in VENDOR_FILES:
-        raise NotFound(f"fichier « {name} » introuvable")
+        raise NotFound(f"fichier « {name[:80]} » introuvable")
     path = services.settings.web_vendor_dir / name
     if not path.is_file():
         return HTMLResponse(

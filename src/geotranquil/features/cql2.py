@@ -55,6 +55,7 @@ __all__ = [
     "MAX_FILTER_DEPTH",
     "SUPPORTED_CONFORMANCE",
     "Queryable",
+    "check_filter_text",
     "compile_filter",
 ]
 
@@ -549,7 +550,7 @@ def _parse(expression: str | Mapping[str, Any], lang: str) -> Any:
     if lang == "cql2-text":
         if not isinstance(expression, str):
             raise InvalidInput("filtre CQL2 illisible : un filtre cql2-text doit être du texte")
-        _check_size(len(expression))
+        check_filter_text(expression, lang)
         if not expression.strip():
             raise InvalidInput("filtre CQL2 illisible : filtre vide")
         try:
@@ -558,7 +559,7 @@ def _parse(expression: str | Mapping[str, Any], lang: str) -> Any:
             raise _parse_error(exc, expression) from None
     document: Any
     if isinstance(expression, str):
-        _check_size(len(expression))
+        check_filter_text(expression, lang)
         try:
             document = json.loads(expression)
         except (ValueError, RecursionError) as exc:
@@ -582,6 +583,58 @@ def _parse(expression: str | Mapping[str, Any], lang: str) -> Any:
 def _check_size(length: int) -> None:
     if length > MAX_FILTER_CHARS:
         raise _invalid(f"filtre trop long ({length} caractères ; au plus {MAX_FILTER_CHARS})")
+
+
+def _bracket_depth(text: str, brackets: str, quote: str) -> int:
+    """Deepest nesting of ``brackets`` (opening characters, then closing ones) outside quoted
+    strings, measured in one pass without recursion (before any parser recurses).
+
+    Examples
+    --------
+    >>> _bracket_depth('{"a": [1, "[[["]}', "{[}]", '"')
+    2
+    >>> _bracket_depth("((a = ')))'))", "()", "'")
+    2
+    """
+    half = len(brackets) // 2
+    opening, closing = brackets[:half], brackets[half:]
+    depth = deepest = 0
+    quoted = escaped = False
+    for char in text:
+        if quoted:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quoted = False
+        elif char == quote:
+            quoted = True
+        elif char in opening:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in closing:
+            depth -= 1
+    return deepest
+
+
+def check_filter_text(text: str, lang: str) -> None:
+    """Refuse a filter too long or too deeply bracketed before it is parsed (``InvalidInput``).
+
+    Examples
+    --------
+    >>> check_filter_text("(" * 500 + "a = 1" + ")" * 500, "cql2-text")
+    Traceback (most recent call last):
+    ...
+    geotranquil.errors.InvalidInput: filtre CQL2 invalide : expression trop imbriquée ...
+    """
+    _check_size(len(text))
+    if lang == "cql2-json":
+        depth = _bracket_depth(text, "{[}]", '"')
+    else:
+        depth = _bracket_depth(text, "()", "'")
+    if depth > 2 * MAX_FILTER_DEPTH + 10:
+        raise _invalid(f"expression trop imbriquée (au plus {MAX_FILTER_DEPTH} niveaux)")
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from geotranquil.errors import InvalidInput
 from geotranquil.features.catalogue import Collection
+from geotranquil.features.cql2 import check_filter_text
 from geotranquil.features.crs import CRS84, Crs, parse_crs
 
 #: parameters every items request may carry
@@ -36,6 +37,10 @@ STANDARD = (
 )
 FORMATS = ("json", "geojson", "csv", "parquet", "gpkg", "fgb")
 FILTER_LANGS = ("cql2-text", "cql2-json")
+#: the largest ``offset`` accepted: far beyond any collection, far below PostgreSQL's BIGINT
+MAX_OFFSET = 1_000_000_000
+#: the years a datetime parameter may name
+YEARS = (1900, 2999)
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,7 @@ def parse_items_request(
             f"{', '.join(STANDARD[:-1])}, {', '.join(own)}"
         )
     limit = _int(query.get("limit"), "limit", default_limit, minimum=1)
-    offset = _int(query.get("offset"), "offset", 0, minimum=0)
+    offset = _int(query.get("offset"), "offset", 0, minimum=0, maximum=MAX_OFFSET)
     bbox_crs = parse_crs(query.get("bbox-crs"), parameter="bbox-crs")
     bbox = _bbox(query["bbox"], bbox_crs) if "bbox" in query else None
     start, end = (
@@ -138,15 +143,21 @@ def parse_items_request(
     )
 
 
-def _int(value: str | None, name: str, default: int, *, minimum: int) -> int:
+def _int(
+    value: str | None, name: str, default: int, *, minimum: int, maximum: int | None = None
+) -> int:
+    """An integer parameter; above ``maximum`` is an error (``None``: any size, for ``limit``,
+    which is then capped, as OGC API Features allows)."""
     if value is None:
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise InvalidInput(f"paramètre {name} : « {value} » n'est pas un entier") from None
+    text = value.strip()
+    if not text.lstrip("+-").isdigit() or len(text) > 30:
+        raise InvalidInput(f"paramètre {name} : « {value[:40]} » n'est pas un entier")
+    number = int(text)
     if number < minimum:
         raise InvalidInput(f"paramètre {name} : doit être au moins {minimum}")
+    if maximum is not None and number > maximum:
+        raise InvalidInput(f"paramètre {name} : au plus {maximum:_}".replace("_", " "))
     return number
 
 
@@ -178,21 +189,35 @@ def _instant(text: str, zone: ZoneInfo, *, end: bool) -> datetime | None:
     text = text.strip()
     if text in ("", ".."):
         return None
+    if len(text) == 11 and text[10] in "Tt":  # GDAL's date from a -where clause: 2026-01-01T
+        text = text[:10]
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
+            _in_calendar(datetime.combine(day, time()))
             if end:
                 day += timedelta(days=1)
             return datetime.combine(day, time(), zone)
         moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(
-            f"paramètre datetime : « {text} » n'est pas une date RFC 3339 "
+            f"paramètre datetime : « {text[:40]} » n'est pas une date RFC 3339 "
             "(2025-03-01, 2025-03-01T08:00:00Z) ni « .. »"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return moment + timedelta(microseconds=1) if end else moment
+    return _in_calendar(moment + timedelta(microseconds=1) if end else moment)
+
+
+def _in_calendar(moment: datetime) -> datetime:
+    """``moment``, or :class:`InvalidInput` outside the years :data:`YEARS` (a typing slip, or
+    a probe: bins and periods computed from it must stay in the calendar)."""
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise InvalidInput(
+            f"paramètre datetime : années de {YEARS[0]} à {YEARS[1]} ; « .. » pour un "
+            "intervalle ouvert"
+        )
+    return moment
 
 
 def parse_datetime(value: str, timezone: str) -> tuple[datetime | None, datetime | None]:
@@ -216,7 +241,10 @@ def parse_datetime(value: str, timezone: str) -> tuple[datetime | None, datetime
 def _coerce(value: str, kind: str, name: str) -> Any:
     try:
         if kind == "integer":
-            return int(value)
+            number = int(value)
+            if not -(2**63) <= number < 2**63:
+                raise ValueError
+            return number
         if kind == "number":
             return float(value)
         if kind == "boolean":
@@ -228,7 +256,9 @@ def _coerce(value: str, kind: str, name: str) -> Any:
         if kind == "date":
             return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"paramètre {name} : « {value} » n'est pas du type {kind}") from None
+        raise InvalidInput(
+            f"paramètre {name} : « {value[:40]} » n'est pas du type {kind}"
+        ) from None
     return value
 
 
@@ -271,9 +301,12 @@ def parse_categories(value: str | None, known: tuple[str, ...]) -> tuple[str, ..
 
 
 def filter_json(value: str) -> dict[str, Any]:
-    """A CQL2 JSON filter given as text, decoded."""
+    """A CQL2 JSON filter given as text, decoded (its size and depth checked first)."""
+    check_filter_text(value, "cql2-json")
     try:
         decoded = json.loads(value)
+    except RecursionError:
+        raise InvalidInput("paramètre filter : expression trop imbriquée") from None
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"paramètre filter : JSON illisible ({exc.msg})") from None
     if not isinstance(decoded, dict):

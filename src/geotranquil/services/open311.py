@@ -477,6 +477,8 @@ def _parse_datetime(name: str, raw: str, timezone: str) -> datetime:
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(timezone))
+    if not 1900 <= value.year <= 2999:  # its 90-day window must stay in the calendar
+        raise InvalidInput(f"{name} : années de 1900 à 2999")
     return value
 
 

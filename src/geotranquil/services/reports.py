@@ -24,6 +24,8 @@ from geotranquil.stats.getis_ord import GI_BIN_LABELS_FR
 
 AREA_KINDS = ("commune", "arrondissement", "quartier")
 MAX_PERIOD_DAYS = 3 * 366
+#: the dates a report may name (its previous period lies before ``start``)
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,9 @@ def _zone(
 
 def _period(conn: Connection, request: ReportRequest, settings: Settings) -> tuple[date, date]:
     """``[start, end)`` in local dates; by default the last 52 whole weeks of data."""
+    for day in (request.start, request.end):  # 9999-12-31 + 1 day would overflow
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise InvalidInput(f"période : dates du {FIRST_DAY} au {LAST_DAY}")
     if request.end is not None:
         end = request.end + timedelta(days=1)
     else:
