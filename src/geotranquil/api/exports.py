@@ -111,9 +111,10 @@ def export_response(
                 written=written,
             )
             cached = cache.put(key, cached)
-            _rows_file(cached).write_text(str(written[0]))
-        elif _rows_file(cached).is_file():
-            written[0] = int(_rows_file(cached).read_text() or 0)
+            if cache.entries > 0:
+                _rows_file(services, key).write_text(str(written[0]))
+        elif _rows_file(services, key).is_file():
+            written[0] = int(_rows_file(services, key).read_text() or 0)
         if on_done is not None:
             on_done(written[0])
         background = None if cache.entries > 0 else BackgroundTask(cached.unlink, missing_ok=True)
@@ -168,9 +169,11 @@ def export_response(
     return StreamingResponse(body(), media_type=fmt.media_type, headers=headers)
 
 
-def _rows_file(path: Path) -> Path:
-    """Where the number of rows of a cached export file is kept."""
-    return path.with_name(path.name + ".rows")
+def _rows_file(services: Services, key: str) -> Path:
+    """Where the number of rows of a cached export file is kept (for the audit trail)."""
+    folder = services.settings.data_dir / "export-cache-rows"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / key
 
 
 def _write_export(

@@ -84,6 +84,8 @@ ERROR_REASONS = {
     "413": "Body too large",
     "422": "The geometry cannot be used (says what is wrong and where)",
     "429": "Too many requests; Retry-After says when to retry",
+    "302": "Redirect to the City's sign-in provider",
+    "303": "Redirect back to the page (signed in or out)",
     "503": "The database (or a page's map library) is unavailable; retry later",
 }
 
@@ -335,7 +337,11 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[str]:
         statuses.append("304")
     if path in ("/collections/{collection_id}/items", "/collections/{collection_id}/export"):
         statuses.append("304")  # a file export whose ETag the client has
-    return statuses
+    if path.startswith("/auth/"):  # single sign-on: redirects, or 404 when not configured
+        statuses += ["302", "303", "401", "403", "404"]
+    if method in ("get", "head"):
+        statuses.append("429")  # the read limit of the public and partners
+    return list(dict.fromkeys(statuses))
 
 
 #: path parameters whose accepted values the document can state
@@ -400,6 +406,13 @@ def complete(doc: dict[str, Any], settings: Settings) -> dict[str, Any]:
             page = any(HTML in r.get("content", {}) for r in responses.values())
             for status in _statuses(path, method, operation):
                 response = {"description": ERROR_REASONS[status]}
+                if status in ("302", "303"):
+                    responses.setdefault(status, response)
+                    continue
+                if path.startswith("/auth/"):  # French pages for people, JSON for scripts
+                    response["content"] = {**_error_content(path), HTML: {}}
+                    responses.setdefault(status, response)
+                    continue
                 if status != "304":
                     response["content"] = _error_content(path)
                     if page and status == "503":  # MapLibre missing: a page that says so
