@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -25,13 +26,18 @@ from geotranquil.api import (
 )
 from geotranquil.api.deps import CallerDep, Services, access
 from geotranquil.api.errors import install_error_handlers
+from geotranquil.api.read_limit import read_limit
+from geotranquil.api.security_headers import SecurityHeaders
 from geotranquil.config import Settings
 from geotranquil.db.engine import make_engine
 from geotranquil.roles import EVERYONE, is_restricted
 from geotranquil.services.access import KeyResolver
 from geotranquil.services.catalogue import CatalogueCache
+from geotranquil.services.open311_ratelimit import ReportLimits
+from geotranquil.services.ratelimit import SharedBuckets
+from geotranquil.services.shared_state import SharedState
 from geotranquil.services.status import status_of
-from geotranquil.services.tilecache import TileCache
+from geotranquil.services.tilecache import SharedTileCache, TileCache
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -44,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/api",
         docs_url="/api/docs",
         redoc_url=None,
+        dependencies=[Depends(read_limit)],  # the public's and partners' GETs, per client
     )
     engine = make_engine(settings)
     # residents' photos (their size is checked before the body is read) are parsed in memory
@@ -53,15 +60,47 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    # several workers, one behaviour: limits, tiles and keys shared through Redis
+    shared = SharedState(settings.redis_url, prefix=settings.redis_prefix, engine=engine)
+    app.state.shared = shared
+    app.state.read_limit = SharedBuckets(
+        shared, "read", settings.read_rate_per_minute, settings.read_rate_burst
+    )
+    app.state.open311_limits = ReportLimits(
+        per_key=SharedBuckets(
+            shared,
+            "open311-key",
+            settings.open311_rate_key_per_minute,
+            settings.open311_rate_key_burst,
+        ),
+        per_client=SharedBuckets(
+            shared,
+            "open311-client",
+            settings.open311_rate_client_per_minute,
+            settings.open311_rate_client_burst,
+        ),
+    )
     app.state.services = Services(
         settings=settings,
         engine=engine,
-        keys=KeyResolver(engine),
+        keys=KeyResolver(engine, shared),
         catalogue=CatalogueCache(engine, public_max_resolution=settings.public_max_resolution),
-        tiles=TileCache(settings.tile_cache_entries),
+        tiles=SharedTileCache(
+            TileCache(settings.tile_cache_entries), shared, settings.tile_cache_ttl_s
+        ),
     )
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=4)
+    app.add_middleware(SecurityHeaders, basemap_url=settings.web_basemap_url)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "HEAD", "POST"],
+            allow_headers=["X-API-Key", "Authorization", "Content-Type", "If-None-Match"],
+            expose_headers=["ETag", "Link", "Retry-After", "X-Cache"],
+            max_age=600,
+        )
     app.include_router(ogc_features.router)
     app.include_router(exports.router)
     app.include_router(tiles.router)
@@ -89,6 +128,8 @@ def create_app(settings: Settings) -> FastAPI:
             "status": "ok",
             "version": __version__,
             "database": "ok",
+            # without Redis each worker limits and caches on its own (README)
+            "redis": "ok" if shared.available() else "unreachable",
             "schema_revision": state["revision"],
             "areas": state["areas"],
             "grid_cells": {str(k): v for k, v in state["grid"].items()},

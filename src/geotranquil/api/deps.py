@@ -19,7 +19,7 @@ from geotranquil.roles import Access, Role
 from geotranquil.services.access import Caller, KeyResolver
 from geotranquil.services.catalogue import CatalogueCache
 from geotranquil.services.features import find_collection
-from geotranquil.services.tilecache import TileCache
+from geotranquil.services.tilecache import SharedTileCache, TileCache
 
 KEY_HEADER = "X-API-Key"
 
@@ -32,7 +32,7 @@ class Services:
     engine: Engine
     keys: KeyResolver
     catalogue: CatalogueCache
-    tiles: TileCache
+    tiles: TileCache | SharedTileCache
 
 
 def get_services(request: Request) -> Services:
