@@ -24,7 +24,13 @@ def free_port() -> int:
 def live_server(settings: Settings) -> Iterator[str]:
     """The application for ``settings`` on a free port; yields its base URL, stops after."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        proxy_headers=False,  # as `geotranquil serve`: the app decides which proxies to trust
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

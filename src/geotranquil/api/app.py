@@ -24,6 +24,7 @@ from geotranquil.api import (
     tiles,
     web,
 )
+from geotranquil.api.client_address import trusted_networks
 from geotranquil.api.deps import CallerDep, Services, access
 from geotranquil.api.errors import install_error_handlers
 from geotranquil.api.read_limit import read_limit
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     # several workers, one behaviour: limits, tiles and keys shared through Redis
+    trusted_networks(tuple(settings.trusted_proxies))  # a malformed proxy list fails at start
     shared = SharedState(settings.redis_url, prefix=settings.redis_prefix, engine=engine)
     app.state.shared = shared
     app.state.read_limit = SharedBuckets(
