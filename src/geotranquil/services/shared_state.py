@@ -25,6 +25,7 @@ from typing import TypeVar
 
 import redis
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger("geotranquil.shared")
 T = TypeVar("T")
@@ -68,12 +69,19 @@ class SharedState:
         self._lock = threading.Lock()
 
     def namespace(self) -> str:
-        """``<prefix>:<database>:<oid>:``, read from the database once."""
+        """``<prefix>:<database>:<oid>:``, read from the database once (SharedStateDown while
+        the database cannot say: the per-process fallbacks need no namespace)."""
         if self._namespace is None:
-            with self._engine.connect() as conn:
-                name, oid = conn.execute(
-                    text("SELECT datname, oid FROM pg_database WHERE datname = current_database()")
-                ).one()
+            try:
+                with self._engine.connect() as conn:
+                    name, oid = conn.execute(
+                        text(
+                            "SELECT datname, oid FROM pg_database "
+                            "WHERE datname = current_database()"
+                        )
+                    ).one()
+            except DBAPIError as exc:
+                raise SharedStateDown("database unreachable: no namespace yet") from exc
             self._namespace = f"{self._prefix}:{name}:{oid}:"
         return self._namespace
 
