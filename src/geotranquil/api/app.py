@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -24,21 +23,15 @@ from geotranquil.api import (
     tiles,
     web,
 )
-from geotranquil.api.client_address import trusted_networks
 from geotranquil.api.deps import CallerDep, Services, access
 from geotranquil.api.errors import install_error_handlers
 from geotranquil.api.read_limit import read_limit
-from geotranquil.api.security_headers import SecurityHeaders
+from geotranquil.api.workers import install_headers, install_shared_state
 from geotranquil.config import Settings
 from geotranquil.db.engine import make_engine
 from geotranquil.roles import EVERYONE, is_restricted
-from geotranquil.services.access import KeyResolver
 from geotranquil.services.catalogue import CatalogueCache
-from geotranquil.services.open311_ratelimit import ReportLimits
-from geotranquil.services.ratelimit import SharedBuckets
-from geotranquil.services.shared_state import SharedState
 from geotranquil.services.status import status_of
-from geotranquil.services.tilecache import SharedTileCache, TileCache
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -61,48 +54,18 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    # several workers, one behaviour: limits, tiles and keys shared through Redis
-    trusted_networks(tuple(settings.trusted_proxies))  # a malformed proxy list fails at start
-    shared = SharedState(settings.redis_url, prefix=settings.redis_prefix, engine=engine)
-    app.state.shared = shared
-    app.state.read_limit = SharedBuckets(
-        shared, "read", settings.read_rate_per_minute, settings.read_rate_burst
-    )
-    app.state.open311_limits = ReportLimits(
-        per_key=SharedBuckets(
-            shared,
-            "open311-key",
-            settings.open311_rate_key_per_minute,
-            settings.open311_rate_key_burst,
-        ),
-        per_client=SharedBuckets(
-            shared,
-            "open311-client",
-            settings.open311_rate_client_per_minute,
-            settings.open311_rate_client_burst,
-        ),
-    )
+    # several workers, one behaviour (api/workers.py): limits, tiles and keys in Redis
+    shared = install_shared_state(app, settings, engine)
     app.state.services = Services(
         settings=settings,
         engine=engine,
-        keys=KeyResolver(engine, shared),
+        keys=shared.keys,
         catalogue=CatalogueCache(engine, public_max_resolution=settings.public_max_resolution),
-        tiles=SharedTileCache(
-            TileCache(settings.tile_cache_entries), shared, settings.tile_cache_ttl_s
-        ),
+        tiles=shared.tiles,
     )
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=4)
-    app.add_middleware(SecurityHeaders, basemap_url=settings.web_basemap_url)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "HEAD", "POST"],
-            allow_headers=["X-API-Key", "Authorization", "Content-Type", "If-None-Match"],
-            expose_headers=["ETag", "Link", "Retry-After", "X-Cache"],
-            max_age=600,
-        )
+    install_headers(app, settings)
     app.include_router(ogc_features.router)
     app.include_router(exports.router)
     app.include_router(tiles.router)
@@ -131,7 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
             "version": __version__,
             "database": "ok",
             # without Redis each worker limits and caches on its own (README)
-            "redis": "ok" if shared.available() else "unreachable",
+            "redis": "ok" if shared.state.available() else "unreachable",
             "schema_revision": state["revision"],
             "areas": state["areas"],
             "grid_cells": {str(k): v for k, v in state["grid"].items()},
