@@ -58,7 +58,6 @@ MEASURES = ("cached_tiles", "uncached_tiles", "items")
 OUT_DIR = Path(os.environ.get("GEOTRANQUIL_BENCH_OUT", base.BENCH_DIR / "out"))
 #: no read limit gets in the way of the benchmark's clients (staff key anyway)
 ENV = {"GEOTRANQUIL_READ_RATE_PER_MINUTE": "1000000000", "GEOTRANQUIL_READ_RATE_BURST": "1000000"}
-NO_TILE_CACHE = {"GEOTRANQUIL_TILE_CACHE_ENTRIES": "0", "GEOTRANQUIL_TILE_CACHE_TTL_S": "0"}
 
 
 def _log(message: str) -> None:
@@ -106,7 +105,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for cached in (True, False):
                 env = {
                     **ENV,
-                    **({} if cached else NO_TILE_CACHE),
+                    **({} if cached else base.NO_TILE_CACHE),
                     "GEOTRANQUIL_REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:10]}",
                 }
                 label = f"{'cached' if cached else 'uncached'}{workers}w"
