@@ -22,9 +22,13 @@ Measures, for 1, 2 and 4 workers, each after a warm-up pass over its list:
 3. items pages per second: ``/collections/events/items?limit=1000&bbox=...`` on the 16 boxes of
    :func:`serving_vs_tipg.item_boxes`.
 
-``--clients`` threads (default 8, enough to keep 4 workers busy), each with its own keep-alive
-``httpx.Client``; a rate is the list length over the median wall time of ``--rounds`` rounds.
-The CPU the workers and PostgreSQL used per request is printed beside each rate.
+Load: after a warm-up pass with the Python client (every answer checked: 200, or 204 for an
+empty tile), ``--rounds`` rounds of ``wrk`` (:mod:`benchmarks._wrk`; Debian's ``wrk``, C, one
+thread, ``--connections`` keep-alive connections, default 16) for ``--seconds`` each, cycling
+through the list; the rate is the median of the rounds. A Python client on these 2 cores costs
+more CPU per request than a cached tile costs the server and would measure itself
+(``--python-client`` shows it). The CPU the workers and PostgreSQL used per request and the
+answers that were not 2xx are printed beside each rate.
 
 Usage, from the repository root::
 
@@ -41,12 +45,15 @@ import argparse
 import json
 import os
 import signal
+import statistics
 import sys
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks import _wrk
 from benchmarks import serving_vs_tipg as base
 from benchmarks._nginx import NGINX, workers_behind_nginx
 from geotranquil.db.engine import psycopg_dsn
@@ -69,24 +76,62 @@ def cores() -> tuple[int, int]:
     return os.cpu_count() or 1, len(os.sched_getaffinity(0))
 
 
+@dataclass
+class Measured:
+    """One measure of one configuration: its rates and what they cost."""
+
+    requests: int  # per pass (the list's length)
+    rates: list[float] = field(default_factory=list)  # requests per second, per round
+    timed_requests: int = 0
+    worker_cpu: float = 0.0
+    pg_cpu: float = 0.0
+    statuses: dict[int, int] = field(default_factory=dict)  # warm-up pass
+    errors: int = 0  # timed answers that were not 2xx
+
+    @property
+    def per_s(self) -> float:
+        return statistics.median(self.rates) if self.rates else 0.0
+
+    def cpu_ms(self, which: str) -> float:
+        n = self.timed_requests
+        return 1000 * getattr(self, which) / n if n else 0.0
+
+
 def measure(
     client: base.Client,
     side: base.Side,
     urls: list[str],
     backends: base.Backends,
-    rounds: int,
-) -> base.Cell:
-    """Warm-up pass, then ``rounds`` timed passes over ``urls``."""
-    cell = base.Cell(len(urls))
-    base.warm_up(client, side, urls, cell, lambda _body: 0, 0)
-    for _ in range(rounds):
-        base.timed(client, side, urls, cell, backends)
-    return cell
+    args: argparse.Namespace,
+    workdir: Path,
+) -> Measured:
+    """Warm-up pass (the Python client: every status checked), then the timed rounds: wrk for
+    ``--seconds`` each (or passes of the Python client with ``--python-client``)."""
+    warm = base.Cell(len(urls))
+    base.warm_up(client, side, urls, warm, lambda _body: 0, 0)
+    out = Measured(len(urls), statuses=warm.statuses)
+    front = side.server
+    for _ in range(args.rounds):
+        cpu0, pg0 = front.cpu_seconds(), backends.snapshot()
+        if args.python_client:
+            wall, _answers = client.run(urls, side.headers)
+            out.rates.append(len(urls) / wall)
+            out.timed_requests += len(urls)
+        else:
+            done = _wrk.run_wrk(urls, side.headers, args.seconds, args.connections, 1, workdir)
+            out.rates.append(done.per_s)
+            out.timed_requests += done.requests
+            out.errors += done.errors
+        out.worker_cpu += front.cpu_seconds() - cpu0
+        out.pg_cpu += base.Backends.delta(pg0, backends.snapshot())
+    return out
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if not Path(NGINX).is_file():
         raise SystemExit(f"{NGINX} missing: scripts/setup.sh installs Debian's nginx")
+    if not args.python_client and _wrk.WRK is None:
+        raise SystemExit("wrk missing: scripts/setup.sh installs Debian's wrk (or --python-client)")
     database_url = base.bench_database_url()
     dsn = psycopg_dsn(database_url)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -98,7 +143,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     log_dir = OUT_DIR / f"{NAME}_logs"
     client = base.Client(args.clients)
     backends = base.Backends(dsn)
-    cells: dict[str, dict[int, base.Cell]] = {m: {} for m in MEASURES}
+    cells: dict[str, dict[int, Measured]] = {m: {} for m in MEASURES}
     started = time.perf_counter()
     try:
         for workers in WORKER_COUNTS:
@@ -120,12 +165,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     ]
                     measured = "cached_tiles" if cached else "uncached_tiles"
                     cells[measured][workers] = measure(
-                        client, side, tile_urls, backends, args.rounds
+                        client, side, tile_urls, backends, args, log_dir / label
                     )
                     if cached:  # items pages are never cached: measured once per count
                         item_urls = [side.items_url(b) for b in boxes]
                         cells["items"][workers] = measure(
-                            client, side, item_urls, backends, args.rounds
+                            client, side, item_urls, backends, args, log_dir / label
                         )
     finally:
         client.close()
@@ -134,6 +179,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "data": data.__dict__,
         "cores": cores(),
         "clients": args.clients,
+        "load": "python" if args.python_client else "wrk",
+        "connections": args.connections,
+        "seconds_per_round": args.seconds,
         "rounds": args.rounds,
         "tiles": sum(len(t) for t in tiles.values()) * len(base.LAYERS),
         "item_boxes": len(boxes),
@@ -143,7 +191,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def ratio(cells: dict[int, base.Cell]) -> float:
+def ratio(cells: dict[int, Measured]) -> float:
     one = cells[1].per_s
     return cells[max(WORKER_COUNTS)].per_s / one if one > 0 else 0.0
 
@@ -174,15 +222,22 @@ def print_table(out: dict[str, Any]) -> None:
     data = out["data"]
     print()
     print(f"cores: {machine} on the machine, {usable} usable by this run")
+    if out["load"] == "wrk":
+        load = (
+            f"wrk, {out['connections']} keep-alive connections, {out['rounds']} round(s) of "
+            f"{out['seconds_per_round']:g} s"
+        )
+    else:
+        load = f"{out['clients']} Python client threads, {out['rounds']} pass(es) over each list"
     print(
         f"{data['events']:,} events; {out['tiles']} tiles (hot spots and events, zoom 12-15), "
-        f"{out['item_boxes']} items pages of 1,000; {out['clients']} client threads, "
-        f"{out['rounds']} timed round(s) after a warm-up pass; N uvicorn processes behind nginx"
+        f"{out['item_boxes']} items pages of 1,000; N uvicorn processes behind nginx"
     )
+    print(f"load: {load}, after a warm-up pass (Python client) over each list")
     print()
     head = (
         f"{'measure':<16}{'workers':>8}{'req/s':>9}{'ms/req':>8}{'x 1 worker':>11}"
-        f"{'worker cpu ms':>14}{'pg cpu ms':>10}  statuses"
+        f"{'worker cpu ms':>14}{'pg cpu ms':>10}{'errors':>7}  warm-up statuses"
     )
     print(head)
     print("-" * len(head))
@@ -195,7 +250,7 @@ def print_table(out: dict[str, Any]) -> None:
                 f"{measure_name:<16}{n:>8}{c.per_s:>9.1f}"
                 f"{1000 / c.per_s if c.per_s else 0:>8.2f}"
                 f"{c.per_s / one if one else 0:>11.2f}"
-                f"{c.cpu_ms('server_cpu'):>14.2f}{c.cpu_ms('pg_cpu'):>10.2f}"
+                f"{c.cpu_ms('worker_cpu'):>14.2f}{c.cpu_ms('pg_cpu'):>10.2f}{c.errors:>7}"
                 f"  {dict(sorted(c.statuses.items()))}"
             )
 
@@ -209,7 +264,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=None, help="events (default 1,000,000)")
     parser.add_argument("--smoke", action="store_true", help="20,000 events, 1 round")
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds (default 5)")
-    parser.add_argument("--clients", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument("--clients", type=int, default=8, help="Python client threads (default 8)")
+    parser.add_argument(
+        "--python-client",
+        action="store_true",
+        help="time with the Python client instead of wrk (it costs more CPU than the servers)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=None, help="seconds of wrk per round (default 10)"
+    )
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument(
         "--tiles-per-zoom", type=int, default=None, help="tiles at zoom 14 and 15 (default 40)"
     )
@@ -218,6 +282,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.events = args.events or (base.SMOKE_EVENTS if args.smoke else base.DEFAULT_EVENTS)
     args.rounds = args.rounds or (1 if args.smoke else 5)
+    args.seconds = args.seconds or (1.0 if args.smoke else 10.0)
     args.tiles_per_zoom = args.tiles_per_zoom or (6 if args.smoke else 40)
     return args
 

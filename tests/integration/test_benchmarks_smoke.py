@@ -132,6 +132,8 @@ def test_serving_workers_smoke(settings: Settings, tmp_path: Path) -> None:
     measures = ("cached_tiles", "uncached_tiles", "items")
     table = [line for line in stdout.splitlines() if line.startswith(measures)]
     assert len(table) == 9 and all("{200: " in line for line in table), table
+    assert all(line.split()[7] == "0" for line in table), table  # no error under wrk's load
+    assert "load: wrk, 16 keep-alive connections" in stdout
     assert (tmp_path / "serving_workers.json").is_file()
     admin.drop_database(url)
 
