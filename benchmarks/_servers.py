@@ -201,7 +201,8 @@ class Server:
 
 
 def uvicorn_args(port: int, workers: int = 1) -> list[str]:
-    """The options both servers run with: ``workers`` (1), asyncio loop, h11, no access log.
+    """The options both servers run with: ``workers`` (1), asyncio loop, h11, no access log,
+    no rewriting of the client address by uvicorn.
 
     ``workers`` > 1 runs that many worker processes under uvicorn's supervisor (the
     :class:`Server`'s process): their CPU time is not in :meth:`Server.cpu_seconds`.
@@ -218,6 +219,7 @@ def uvicorn_args(port: int, workers: int = 1) -> list[str]:
         "--http",
         "h11",
         "--no-access-log",
+        "--no-proxy-headers",  # ours reads them itself, from GEOTRANQUIL_TRUSTED_PROXIES only
         "--log-level",
         "warning",
     ]

@@ -27,8 +27,9 @@ cache is warm on both sides and our tile cache, when on, is full):
    ``properties=`` the columns our point tiles carry). NOT like for like below zoom 14: ours
    draws the events as hexagon counts there (resolution 9), as the product requires, while
    tipg draws up to 10,000 raw points (its cap); the table reports each zoom. Ours runs twice,
-   with its in-process tile cache (the default, ``GEOTRANQUIL_TILE_CACHE_ENTRIES=4096``) and
-   without (``=0``). Goal: at least 2 times tipg's throughput.
+   with its tile caches (the defaults: process LRU ``GEOTRANQUIL_TILE_CACHE_ENTRIES=4096``, and
+   Redis ``GEOTRANQUIL_TILE_CACHE_TTL_S=3600``) and without (both ``=0``). Goal: at least 2
+   times tipg's throughput.
 2. Items pages per second: ``/items?limit=1000&bbox=...`` on 16 boxes in the centre of
    Marseille (lon 5.37-5.40, lat 43.28-43.31), each holding at least 1,000 events at full
    size. tipg is given ``properties=`` our items' columns that exist in ``events``. Goal: at
@@ -128,6 +129,8 @@ OURS = "ours"
 OURS_NOCACHE = "ours_nocache"
 TIPG = "tipg"
 LAYERS = ("hotspots", "events")
+#: our server without any tile cache: neither its process LRU nor the shared Redis one
+NO_TILE_CACHE = {"GEOTRANQUIL_TILE_CACHE_ENTRIES": "0", "GEOTRANQUIL_TILE_CACHE_TTL_S": "0"}
 
 
 def _log(message: str) -> None:
@@ -829,9 +832,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     log_dir = OUT_DIR / f"{NAME}_logs"
     ours = _servers.ours_server(OURS, database_url, log_dir)
-    nocache = _servers.ours_server(
-        OURS_NOCACHE, database_url, log_dir, {"GEOTRANQUIL_TILE_CACHE_ENTRIES": "0"}
-    )
+    nocache = _servers.ours_server(OURS_NOCACHE, database_url, log_dir, NO_TILE_CACHE)
     tipg = _servers.tipg_server(
         TIPG,
         uvicorn,
@@ -969,7 +970,8 @@ def print_table(out: dict[str, Any]) -> None:
     )
     print(
         "sides: ours = geotranquil, tile cache on (default, 4096 entries); ours_nocache = "
-        "GEOTRANQUIL_TILE_CACHE_ENTRIES=0; tipg = tipg 1.6.1 on public.bench_hotspots (view = "
+        "GEOTRANQUIL_TILE_CACHE_ENTRIES=0 and _TTL_S=0 (no Redis tier); tipg = tipg 1.6.1 on "
+        "public.bench_hotspots (view = "
         "our hot-spot source SQL) and public.events"
     )
     print(

@@ -13,7 +13,10 @@ export DEBIAN_FRONTEND=noninteractive
 
 if [ "${GEOTRANQUIL_SKIP_SYSTEM:-0}" != "1" ]; then
   missing=()
-  for pkg in "postgresql-$PG_VERSION" "postgresql-$PG_VERSION-postgis-3" gdal-bin chromium; do
+  # redis-server: state shared by the workers; nginx: the tests' and benchmarks' proxy;
+  # wrk: the load generator of benchmarks/serving_workers.py
+  for pkg in "postgresql-$PG_VERSION" "postgresql-$PG_VERSION-postgis-3" gdal-bin chromium \
+      redis-server nginx wrk; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   # npm may come with another Node.js package (NodeSource's nodejs carries it): ask Debian for
@@ -34,6 +37,19 @@ if [ "${GEOTRANQUIL_SKIP_SYSTEM:-0}" != "1" ]; then
     say "démarrage de PostgreSQL"
     pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main start
     for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  # Redis (limits, tiles and keys shared by the workers): started when the local one the
+  # default GEOTRANQUIL_REDIS_URL names does not answer; another URL is left alone.
+  redis_url="${GEOTRANQUIL_REDIS_URL:-redis://127.0.0.1:6379/0}"
+  if [[ "$redis_url" =~ ^redis://(127\.0\.0\.1|localhost)(:6379)?(/[0-9]+)?$ ]] \
+      && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    say "démarrage de Redis"
+    install -d -o redis -g redis /run/redis /var/log/redis /var/lib/redis 2>/dev/null || true
+    service redis-server start >/dev/null 2>&1 \
+      || su redis -s /bin/sh -c "redis-server /etc/redis/redis.conf --daemonize yes" \
+      || redis-server /etc/redis/redis.conf --daemonize yes
+    for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
+    redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { say "Redis ne démarre pas"; exit 1; }
   fi
   # A fresh Debian cluster asks for a password over TCP: give the local superuser the one in
   # the default URL (local development only; see README for a real server).

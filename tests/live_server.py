@@ -25,7 +25,13 @@ def live_server(settings: Settings, port: int | None = None) -> Iterator[str]:
     """The application for ``settings`` on ``port`` (default: a free one); yields its base URL,
     stops after."""
     port = port or free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        proxy_headers=False,  # as `geotranquil serve`: the app decides which proxies to trust
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/geotranquil"
 
@@ -239,6 +239,50 @@ class Settings(BaseSettings):
     oidc_timeout_s: float = Field(
         10.0, gt=0, description="Timeout of calls to the provider (discovery, keys, tokens)."
     )
+    # --- several workers, one behaviour: shared state in Redis, proxies, read limit, CORS ---
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        description="Redis holding what every worker shares: rate limits, tiles, API keys. "
+        "When it is unreachable each process falls back to its own memory (see README).",
+    )
+    redis_prefix: str = Field(
+        "geotranquil",
+        description="Prefix of our Redis keys (the database's name and identity are appended, "
+        "so two databases never share state).",
+    )
+    tile_cache_ttl_s: int = Field(
+        3_600, ge=0, description="Seconds a tile stays in the shared (Redis) cache (0 disables)."
+    )
+    read_rate_per_minute: float = Field(
+        1_200.0,
+        gt=0,
+        description="GET requests per minute one client address may make without a staff key.",
+    )
+    read_rate_burst: int = Field(
+        600, ge=1, description="Burst of GET requests allowed per client address."
+    )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Addresses or networks (CIDR) of the reverse proxies whose client-address "
+        "header is believed, comma-separated; none by default.",
+    )
+    proxy_header: Literal["x-forwarded-for", "forwarded"] = Field(
+        "x-forwarded-for",
+        description="The header the trusted proxies set: X-Forwarded-For or Forwarded (RFC 7239).",
+    )
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Web origins allowed to call the API from a browser (CORS), comma-separated, "
+        "e.g. https://kepler.gl,https://deck.gl; none by default.",
+    )
+
+    @field_validator("trusted_proxies", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

@@ -109,6 +109,35 @@ def test_serving_vs_tipg_smoke(settings: Settings, tmp_path: Path) -> None:
     admin.drop_database(url)
 
 
+def test_serving_workers_smoke(settings: Settings, tmp_path: Path) -> None:
+    """1, 2 and 4 workers behind nginx on 20,000 events, one round (speed not judged here)."""
+    url = settings.database_url + "_bench_workers"
+    env = {
+        "GEOTRANQUIL_BENCH_SERVING_DATABASE_URL": url,
+        "GEOTRANQUIL_BENCH_OUT": str(tmp_path),
+    }
+    stdout = _run("serving_workers", ["--smoke"], env)
+    results = _result_lines(stdout)
+    matches = [RESULT.match(line) for line in results]
+    assert all(matches), results
+    assert [m["name"] for m in matches if m] == [
+        "serving_workers_cached_tiles",
+        "serving_workers_uncached_tiles",
+        "serving_workers_items",
+        "serving_workers",
+    ]
+    assert all(float(m["ratio"]) > 0 for m in matches if m)
+    assert re.search(r"^cores: \d+ on the machine", stdout, re.MULTILINE)
+    # every request answered 200 (or 204, an empty tile: any other status stops the run)
+    measures = ("cached_tiles", "uncached_tiles", "items")
+    table = [line for line in stdout.splitlines() if line.startswith(measures)]
+    assert len(table) == 9 and all("{200: " in line for line in table), table
+    assert all(line.split()[7] == "0" for line in table), table  # no error under wrk's load
+    assert "load: wrk, 16 keep-alive connections" in stdout
+    assert (tmp_path / "serving_workers.json").is_file()
+    admin.drop_database(url)
+
+
 def test_geocode_vs_addok_smoke(settings: Settings, tmp_path: Path) -> None:
     """Ours and addok (its own ``.venv-addok``, created if missing; Redis on 127.0.0.1:6379,
     databases 9 and 10 for this test) on the synthetic BAN, 20 queries per kind."""

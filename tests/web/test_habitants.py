@@ -208,7 +208,7 @@ def test_a_report_filed_offline_arrives_once(
     phone.fill_report("Éclairage public défaillant", description, photo=jpeg_with_gps())
     phone.submit()
     phone.page.wait_for_selector("#resultat[data-etat=attente]")
-    phone.page.wait_for_function("document.body.dataset.envois === '1'")
+    phone.page.wait_for_function("() => document.body.dataset.envois === '1'")
     assert "partira tout seul" in phone.page.locator("#resultat").inner_text()
     assert _report_rows(loaded_engine, description) == []
     phone.page.get_by_role("button", name=re.compile("^Mes signalements")).click()
@@ -228,7 +228,7 @@ def test_a_report_filed_offline_arrives_once(
 
     phone.page.route("**/habitants/signalements", lose_the_answer)
     phone.context.set_offline(False)
-    phone.page.wait_for_function("document.body.dataset.envois === '0'", timeout=60_000)
+    phone.page.wait_for_function("() => document.body.dataset.envois === '0'", timeout=60_000)
     rows = _report_rows(loaded_engine, description)
     assert len(rows) == 1, rows
     keys_sent = [r.headers.get("idempotency-key") for r in phone.posts]
@@ -401,11 +401,11 @@ def test_the_app_is_an_installable_pwa_that_opens_offline(phone: Phone) -> None:
     )
     scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
     assert scope == f"{phone.base}/habitants/"
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30_000)
     page.reload()  # now under the worker: the shell and the map's tiles are kept
     page.wait_for_selector("body[data-app=pret]", timeout=30_000)
     page.wait_for_function(
-        "caches.open('habitants-v1-tuiles').then(c => c.keys()).then(k => k.length > 0)"
+        "() => caches.open('habitants-v1-tuiles').then(c => c.keys()).then(k => k.length > 0)"
     )
     phone.context.set_offline(True)
     page.reload()

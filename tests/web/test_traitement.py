@@ -79,7 +79,7 @@ def test_an_agent_resolves_a_report_with_a_note(
     assert page.locator("#role").inner_text() == "Connecté : agent"
     page.get_by_role("button", name=f"Ouvrir le signalement n° {number}").click()
     page.wait_for_selector(f"#detail-titre:has-text('{number}')")
-    page.wait_for_function("document.querySelector('#photo img')?.naturalWidth === 800")
+    page.wait_for_function("() => document.querySelector('#photo img')?.naturalWidth === 800")
     detail = page.locator("#detail").inner_text()
     assert f"riveraine.{tag}@example.org" in detail and "Aïcha" in detail
     assert "Effacées automatiquement le" in detail

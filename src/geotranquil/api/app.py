@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -29,14 +29,14 @@ from geotranquil.api.deps import CallerDep, Services, access
 from geotranquil.api.errors import install_error_handlers
 from geotranquil.api.guards import install_guards
 from geotranquil.api.openapi_doc import install_openapi
+from geotranquil.api.read_limit import read_limit
+from geotranquil.api.workers import install_headers, install_shared_state
 from geotranquil.config import Settings
 from geotranquil.db.engine import make_engine
 from geotranquil.roles import EVERYONE, is_restricted
-from geotranquil.services.access import KeyResolver
 from geotranquil.services.catalogue import CatalogueCache
 from geotranquil.services.retention import current_policy
 from geotranquil.services.status import status_of
-from geotranquil.services.tilecache import TileCache
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -49,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/api",
         docs_url="/api/docs",
         redoc_url=None,
+        dependencies=[Depends(read_limit)],  # the public's and partners' GETs, per client
     )
     engine = make_engine(settings)
     current_policy(settings)  # retention (issue 14 §4): a bad policy file stops the start here
@@ -59,12 +60,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    # several workers, one behaviour (api/workers.py): limits, tiles and keys in Redis
+    shared = install_shared_state(app, settings, engine)
     app.state.services = Services(
         settings=settings,
         engine=engine,
-        keys=KeyResolver(engine),
+        keys=shared.keys,
         catalogue=CatalogueCache(engine, public_max_resolution=settings.public_max_resolution),
-        tiles=TileCache(settings.tile_cache_entries),
+        tiles=shared.tiles,
     )
     install_error_handlers(app)
     # staff sign-in with the City's account (OpenID Connect): session cookie, routes /auth/*
@@ -72,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=4)
     install_guards(app)  # NUL characters refused, caching by caller (issue 14 §5)
     install_openapi(app, settings)  # every parameter and status in /api (issue 14 §6)
+    install_headers(app, settings)
     app.include_router(ogc_features.router)
     app.include_router(exports.router)
     app.include_router(tiles.router)
@@ -100,6 +104,8 @@ def create_app(settings: Settings) -> FastAPI:
             "status": "ok",
             "version": __version__,
             "database": "ok",
+            # without Redis each worker limits and caches on its own (README)
+            "redis": "ok" if shared.state.available() else "unreachable",
             "schema_revision": state["revision"],
             "areas": state["areas"],
             "grid_cells": {str(k): v for k, v in state["grid"].items()},

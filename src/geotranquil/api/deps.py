@@ -21,7 +21,7 @@ from geotranquil.services.access import Caller, KeyResolver
 from geotranquil.services.catalogue import CatalogueCache
 from geotranquil.services.features import find_collection
 from geotranquil.services.sso import TokenVerifier, looks_like_jwt
-from geotranquil.services.tilecache import TileCache
+from geotranquil.services.tilecache import SharedTileCache, TileCache
 
 KEY_HEADER = "X-API-Key"
 #: where the signed session cookie keeps the person signed in through the City's account
@@ -36,7 +36,7 @@ class Services:
     engine: Engine
     keys: KeyResolver
     catalogue: CatalogueCache
-    tiles: TileCache
+    tiles: TileCache | SharedTileCache
     sso: TokenVerifier | None = None  # the City's single sign-on, when configured
 
 

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from geotranquil.api.audit import record_request
+from geotranquil.api.client_address import client_address
 from geotranquil.api.deps import (
     KEY_HEADER,
     CallerDep,
@@ -38,7 +39,7 @@ from geotranquil.errors import InvalidInput, NotFound, TooLarge
 from geotranquil.roles import EVERYONE, REPORTING, RESIDENT_REPORTS
 from geotranquil.services import audit
 from geotranquil.services import open311 as svc
-from geotranquil.services.open311_ratelimit import ReportLimits, TokenBuckets
+from geotranquil.services.open311_ratelimit import ReportLimits
 
 router = APIRouter(tags=["open311"])
 staff = APIRouter(tags=["signalements"])
@@ -55,19 +56,8 @@ def _fmt(fmt: str) -> str:
 
 
 def limits_of(request: Request) -> ReportLimits:
-    """The rate limits of the application (built once per application)."""
-    found = getattr(request.app.state, "open311_limits", None)
-    if found is None:
-        settings = get_services(request).settings
-        found = ReportLimits(
-            per_key=TokenBuckets(
-                settings.open311_rate_key_per_minute, settings.open311_rate_key_burst
-            ),
-            per_client=TokenBuckets(
-                settings.open311_rate_client_per_minute, settings.open311_rate_client_burst
-            ),
-        )
-        request.app.state.open311_limits = found
+    """The rate limits of the application (built by ``create_app``, shared through Redis)."""
+    found: ReportLimits = request.app.state.open311_limits
     return found
 
 
@@ -185,7 +175,7 @@ async def file_from_form(request: Request, services: Services, *, key_id: int | 
     The ``Idempotency-Key`` header (or ``idempotency_key`` field) makes retries file once.
     """
     check_length(request, services.settings)
-    limits_of(request).check(key_id=key_id, client=request.client.host if request.client else None)
+    await run_in_threadpool(limits_of(request).check, key_id=key_id, client=client_address(request))
     form = await request.form(max_files=2, max_fields=200, max_part_size=64 * 1024)
     fields: dict[str, list[str]] = {}
     photo: bytes | None = None

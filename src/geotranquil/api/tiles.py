@@ -65,6 +65,7 @@ def _tile_response(
         "ETag": tile.etag,
         "Cache-Control": f"{scope}, max-age={services.settings.tile_max_age_s}",
         "Vary": "X-API-Key, Authorization, Cookie, Accept-Encoding",  # Cookie: staff signed in
+        "X-Cache": tile.cache,
     }
     if tile.etag in request.headers.get("If-None-Match", ""):
         return Response(status_code=304, headers=headers)

@@ -527,12 +527,21 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 @friendly
 def keys_revoke(key_id: Annotated[int, typer.Argument(help="Numéro de la clé.")]) -> None:
-    """Révoque une clé (les serveurs la refusent dans les 30 secondes)."""
+    """Révoque une clé (tous les serveurs la refusent aussitôt ; dans les 30 secondes si Redis
+    est injoignable)."""
     from geotranquil.db.engine import make_engine
     from geotranquil.services.access import revoke_key
+    from geotranquil.services.shared_state import SharedState
 
-    info = revoke_key(engine=make_engine(_settings()), key_id=key_id)
+    settings = _settings()
+    engine = make_engine(settings)
+    shared = SharedState(settings.redis_url, prefix=settings.redis_prefix, engine=engine)
+    info, at_once = revoke_key(engine=engine, key_id=key_id, shared=shared)
     console.print(f"Clé n° {info.id} « {info.name} » révoquée.")
+    if not at_once:
+        console.print(
+            "Redis injoignable : les serveurs en marche la refuseront dans les 30 secondes."
+        )
 
 
 # --- issue 14 §3: the audit trail -------------------------------------------------------------
@@ -1303,12 +1312,14 @@ def serve(
     console.print(
         f"Serveur sur http://{host}:{port} — documentation : http://{host}:{port}/api/docs"
     )
+    # proxy headers are read by the application, from GEOTRANQUIL_TRUSTED_PROXIES only
     uvicorn.run(
         create_app(settings),
         host=host,
         port=port,
         log_level=settings.log_level,
         log_config=log_config(),
+        proxy_headers=False,
     )
 
 

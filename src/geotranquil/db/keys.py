@@ -86,6 +86,14 @@ def touch_key(*, conn: Connection, key_id: int) -> None:
     )
 
 
+def hash_of_key(*, conn: Connection, key_id: int) -> str:
+    """The stored hash of key ``key_id`` (it names the key's cached entry)."""
+    value = conn.execute(
+        text("SELECT key_hash FROM api_keys WHERE id = :i"), {"i": key_id}
+    ).scalar_one()
+    return str(value)
+
+
 def list_keys(*, conn: Connection) -> list[KeyInfo]:
     """Every key, newest first."""
     rows = conn.execute(

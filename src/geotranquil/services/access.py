@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -13,8 +14,10 @@ from geotranquil.errors import NotAuthenticated
 from geotranquil.roles import Role
 from geotranquil.services import audit
 from geotranquil.services.audit import Actor
+from geotranquil.services.shared_state import SharedState, SharedStateDown
 
-#: how long a resolved key is trusted without asking the database (revocation delay)
+#: how long a resolved key is trusted without asking the database (the revocation delay when
+#: a key is revoked in SQL, or while Redis is unreachable; ``revoke_key`` is immediate)
 KEY_CACHE_SECONDS = 30.0
 
 
@@ -43,10 +46,16 @@ ANONYMOUS = Caller(Role.PUBLIC)
 
 
 class KeyResolver:
-    """Resolves API keys to callers; a key is looked up at most every 30 seconds."""
+    """Resolves API keys to callers, cached 30 s in Redis (shared by every worker).
 
-    def __init__(self, engine: Engine) -> None:
+    Revoking a key through :func:`revoke_key` deletes its cached entry, so every worker refuses
+    it at once; a key revoked behind the platform's back (in SQL) is refused within 30 s.
+    Without ``shared``, or while Redis is unreachable, each process keeps its own 30 s cache.
+    """
+
+    def __init__(self, engine: Engine, shared: SharedState | None = None) -> None:
         self._engine = engine
+        self._shared = shared
         self._cache: dict[str, tuple[float, Caller | None]] = {}
         self._lock = threading.Lock()
 
@@ -54,26 +63,67 @@ class KeyResolver:
         """The caller a key stands for; anonymous without a key; NotAuthenticated if unknown."""
         if not key:
             return ANONYMOUS
+        try:
+            found = self._shared_caller(key) if self._shared is not None else self._local(key)
+        except SharedStateDown:
+            found = self._local(key)
+        if found is None:
+            raise NotAuthenticated(
+                "clé API inconnue ou révoquée : demandez une clé à l'administrateur "
+                "(geotranquil keys create)"
+            )
+        return found
+
+    def _lookup(self, key: str) -> Caller | None:
+        with self._engine.begin() as conn:
+            info = keys.role_of_key(conn=conn, key=key)
+            if info is not None:
+                keys.touch_key(conn=conn, key_id=info.id)
+        return Caller(info.role, info.id, info.name) if info else None
+
+    def _shared_caller(self, key: str) -> Caller | None:
+        assert self._shared is not None
+        shared = self._shared
+        name = cached_key_name(shared, keys.hash_key(key))
+        raw = shared.call(lambda r: r.get(name))
+        if isinstance(raw, bytes):
+            return _decode(raw)
+        found = self._lookup(key)
+        shared.call(lambda r: r.set(name, _encode(found), ex=int(KEY_CACHE_SECONDS)))
+        return found
+
+    def _local(self, key: str) -> Caller | None:
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(key)
         if cached is None or now - cached[0] > KEY_CACHE_SECONDS:
-            with self._engine.begin() as conn:
-                info = keys.role_of_key(conn=conn, key=key)
-                if info is not None:
-                    keys.touch_key(conn=conn, key_id=info.id)
-            found = Caller(info.role, info.id, info.name) if info else None
+            found = self._lookup(key)
             with self._lock:
                 if len(self._cache) > 10_000:
                     self._cache.clear()
                 self._cache[key] = (now, found)
             cached = (now, found)
-        if cached[1] is None:
-            raise NotAuthenticated(
-                "clé API inconnue ou révoquée : demandez une clé à l'administrateur "
-                "(geotranquil keys create)"
-            )
         return cached[1]
+
+
+def cached_key_name(shared: SharedState, key_hash: str) -> str:
+    """The Redis key caching the caller of the API key whose SHA-256 is ``key_hash``."""
+    return shared.key("apikey", key_hash)
+
+
+def _encode(found: Caller | None) -> bytes:
+    if found is None:
+        return b"{}"
+    return json.dumps(
+        {"role": found.role.value, "id": found.key_id, "name": found.key_name}
+    ).encode()
+
+
+def _decode(raw: bytes) -> Caller | None:
+    data = json.loads(raw)
+    if not data:
+        return None
+    return Caller(Role(data["role"]), data["id"], data["name"])
 
 
 def create_key(
@@ -93,12 +143,27 @@ def list_keys(*, engine: Engine) -> list[keys.KeyInfo]:
         return keys.list_keys(conn=conn)
 
 
-def revoke_key(*, engine: Engine, key_id: int, actor: Actor | None = None) -> keys.KeyInfo:
-    """Revoke a key (effective within 30 seconds on running servers); audited like creation."""
+def revoke_key(
+    *,
+    engine: Engine,
+    key_id: int,
+    shared: SharedState | None = None,
+    actor: Actor | None = None,
+) -> tuple[keys.KeyInfo, bool]:
+    """Revoke a key (audited like its creation); whether running servers refuse it at once
+    (its shared cache entry was deleted) rather than within 30 seconds (no Redis reachable)."""
     with engine.begin() as conn:
         info = keys.revoke_key(conn=conn, key_id=key_id)
+        key_hash = keys.hash_of_key(conn=conn, key_id=key_id)
         _audit_key(conn, actor, audit.KEY_REVOKED, info)
-        return info
+    if shared is None:
+        return info, False
+    try:
+        name = cached_key_name(shared, key_hash)
+        shared.call(lambda r: r.delete(name))
+    except SharedStateDown:
+        return info, False
+    return info, True
 
 
 def _audit_key(conn: Connection, actor: Actor | None, action: str, info: keys.KeyInfo) -> None:

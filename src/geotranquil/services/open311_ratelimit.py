@@ -1,4 +1,9 @@
-"""Per-key and per-client rate limits on filing reports: in-process token buckets."""
+"""Per-key and per-client rate limits on filing reports, and in-process token buckets.
+
+The application gives :class:`ReportLimits` the Redis buckets of
+:mod:`geotranquil.services.ratelimit` (shared by every worker); :class:`TokenBuckets` are
+their per-process fallback while Redis is unreachable.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,15 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from geotranquil.errors import TooManyRequests
+
+
+class Buckets(Protocol):
+    """What a limit needs: take one token for a name, or learn how long to wait."""
+
+    def take(self, name: str) -> float: ...
 
 
 class TokenBuckets:
@@ -57,7 +69,7 @@ class TokenBuckets:
 class ReportLimits:
     """The two limits of ``POST requests``: per API key and per client address."""
 
-    def __init__(self, per_key: TokenBuckets, per_client: TokenBuckets) -> None:
+    def __init__(self, per_key: Buckets, per_client: Buckets) -> None:
         self.per_key = per_key
         self.per_client = per_client
 

@@ -15,7 +15,7 @@ from geotranquil.features.catalogue import Catalogue, SourceContext
 from geotranquil.features.params import parse_categories, parse_datetime
 from geotranquil.roles import Role, is_restricted
 from geotranquil.services.features import check_public_categories, context_of, find_collection
-from geotranquil.services.tilecache import TileCache
+from geotranquil.services.tilecache import SharedTileCache, TileCache
 from geotranquil.tiles.mvt import basemap_sql, layer_for, render_tile
 from geotranquil.tiles.tms import check_tile
 
@@ -35,6 +35,7 @@ class Tile:
     data: bytes
     gzipped: bytes | None
     etag: str
+    cache: str = "MISS"  # the X-Cache header: MISS, or HIT; store=process|redis
 
 
 def _gzip(data: bytes) -> bytes | None:
@@ -72,7 +73,7 @@ def tile_context(
 def get_tile(
     *,
     engine: Engine,
-    cache: TileCache,
+    cache: TileCache | SharedTileCache,
     version: int,
     catalogue: Catalogue,
     layer_id: str,
@@ -110,9 +111,10 @@ def get_tile(
         )
     )
     etag = '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
-    cached = cache.get(key)
+    cached = cache.lookup(key)
     if cached is not None:
-        return Tile(cached[0], cached[1], etag)
+        (data, packed), store = cached
+        return Tile(data, packed, etag, f"HIT; store={store}")
     with engine.connect() as conn:
         if layer is None:
             sql, params = basemap_sql(z, x, y)
