@@ -27,6 +27,7 @@ import mapbox_vector_tile
 import pytest
 from sqlalchemy import Engine, text
 
+from tests.api.planting import plant, remove
 from tests.api.served import Served
 from tests.api.test_tiles import tile_xy
 from tests.integration.ingest_helpers import SAINT_CHARLES
@@ -45,36 +46,11 @@ def lone_event(served: Served, loaded_engine: Engine) -> Iterator[datetime]:
     """One public event alone in its r8 cell, at 10:17:23 Paris time 30 days ago."""
     day = datetime.now(UTC).astimezone(PARIS).date() - timedelta(days=30)
     at = datetime.combine(day, time(10, 17, 23), tzinfo=PARIS)
-    lon, lat = PLACE
-    cells = {res: h3.str_to_int(h3.latlng_to_cell(lat, lon, res)) for res in (7, 8, 9, 10, 12)}
-    with loaded_engine.begin() as conn:
-        assert (
-            conn.execute(
-                text("SELECT count(*) FROM events WHERE h3_r8 = :c"), {"c": cells[8]}
-            ).scalar_one()
-            == 0
-        )
-        conn.execute(
-            text(
-                "INSERT INTO events (source_id, external_id, category, occurred_at, geom, "
-                "h3_fine, h3_r7, h3_r8, h3_r9, h3_r10, location_precision) "
-                "SELECT min(id), 'lone-event', :cat, :at, "
-                "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :c12, :c7, :c8, :c9, :c10, "
-                "'exact' FROM sources"
-            ),
-            {
-                "cat": CATEGORY,
-                "at": at,
-                "lon": lon,
-                "lat": lat,
-                **{f"c{res}": cell for res, cell in cells.items()},
-            },
-        )
+    plant(loaded_engine, place=PLACE, category=CATEGORY, instants=[at], prefix="lone-event-")
     try:
         yield at
     finally:
-        with loaded_engine.begin() as conn:
-            conn.execute(text("DELETE FROM events WHERE external_id = 'lone-event'"))
+        remove(loaded_engine, prefix="lone-event-")
 
 
 def _cells(http: httpx.Client, resolution: int, **params: Any) -> dict[str, dict[str, Any]]:
