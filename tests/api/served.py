@@ -45,7 +45,10 @@ CATEGORIES = tuple(c.code for c in load_taxonomy())
 HOT_VOL = 60
 HOT_DUMPING = 30
 HOT_WEEKS = 6
-SMALL_TAGS = 3
+SMALL_TAGS = 3  # in three different weeks
+#: what the public may be shown of them: three atoms of 1 event, each rounded to 0 or 5
+#: (features/disclosure.py), never 3; a sum of 0 is shown empty
+SMALL_TAGS_PUBLISHED = (None, 5, 10, 15)
 TOTAL = len(BACKGROUND_PLACES) * WEEKS * 2 + HOT_VOL + HOT_DUMPING + SMALL_TAGS
 
 MAPPING = """
