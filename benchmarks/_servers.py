@@ -116,6 +116,17 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def terminate(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop ``process`` if it still runs: SIGTERM, and SIGKILL if it is not gone within 15 s."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
 class Server:
     """One ``uvicorn`` server in a subprocess, on its own port (``--workers 1`` by default)."""
 
@@ -186,18 +197,10 @@ class Server:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+        terminate(process)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
-        if process is not None:
-            self._process = None
 
 
 def uvicorn_args(port: int, workers: int = 1) -> list[str]:
