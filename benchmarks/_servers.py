@@ -97,6 +97,27 @@ def ensure_tipg_venv(venv: Path = TIPG_VENV) -> Path:
     return uvicorn
 
 
+def fresh_database(database_url: str) -> Any:
+    """Drop the throw-away database ``database_url``, migrate it afresh and load the reference
+    areas (reports need the commune outline); its engine, for the caller to dispose of."""
+    from geotranquil.config import Settings
+    from geotranquil.db import admin
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.database import upgrade_database
+    from geotranquil.services.geography import load_areas
+
+    settings = Settings(database_url=database_url)
+    admin.drop_database(database_url)
+    upgrade_database(settings)
+    engine = make_engine(settings)
+    try:
+        load_areas(engine, settings.reference_dir)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now, on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
