@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
@@ -100,6 +100,25 @@ def _scope(
     return [(s, c) for s in sources for c in categories if policy.rule_for(rule.data, s, c) is rule]
 
 
+class _Events(TypedDict):
+    """The scope the clearing functions of events take: source × category pairs."""
+
+    conn: Connection
+    sources: list[str]
+    categories: list[str]
+    before: datetime
+    apply: bool
+
+
+class _Reports(TypedDict):
+    """The scope the clearing functions of residents' reports take: their service codes."""
+
+    conn: Connection
+    codes: list[str]
+    before: datetime
+    apply: bool
+
+
 def _apply_rule(
     conn: Connection,
     rule: Rule,
@@ -110,15 +129,8 @@ def _apply_rule(
 ) -> dict[str, int]:
     srcs, cats = [p[0] for p in pairs], [p[1] for p in pairs]
     codes = [c for s, c in pairs if s == RESIDENTS_SOURCE]
-    # the two scopes every clearing function takes: events by source × category, reports by code
-    events: dict[str, Any] = {
-        "conn": conn,
-        "sources": srcs,
-        "categories": cats,
-        "before": before,
-        "apply": apply,
-    }
-    reports: dict[str, Any] = {"conn": conn, "codes": codes, "before": before, "apply": apply}
+    events = _Events(conn=conn, sources=srcs, categories=cats, before=before, apply=apply)
+    reports = _Reports(conn=conn, codes=codes, before=before, apply=apply)
     counts: dict[str, int] = {}
     if rule.data == "free_text":
         keys = None if rule.attributes == ("*",) else list(rule.attributes)
