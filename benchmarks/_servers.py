@@ -97,6 +97,27 @@ def ensure_tipg_venv(venv: Path = TIPG_VENV) -> Path:
     return uvicorn
 
 
+def fresh_database(database_url: str) -> Any:
+    """Drop the throw-away database ``database_url``, migrate it afresh and load the reference
+    areas (reports need the commune outline); its engine, for the caller to dispose of."""
+    from geotranquil.config import Settings
+    from geotranquil.db import admin
+    from geotranquil.db.engine import make_engine
+    from geotranquil.services.database import upgrade_database
+    from geotranquil.services.geography import load_areas
+
+    settings = Settings(database_url=database_url)
+    admin.drop_database(database_url)
+    upgrade_database(settings)
+    engine = make_engine(settings)
+    try:
+        load_areas(engine, settings.reference_dir)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now, on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -114,6 +135,17 @@ def process_cpu_seconds(pid: int) -> float:
         return 0.0
     # after the ")" of comm: state is field 3, utime field 14, stime field 15 (1-based)
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def terminate(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop ``process`` if it still runs: SIGTERM, and SIGKILL if it is not gone within 15 s."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
 
 
 class Server:
@@ -186,18 +218,10 @@ class Server:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+        terminate(process)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
-        if process is not None:
-            self._process = None
 
 
 def uvicorn_args(port: int, workers: int = 1) -> list[str]:

@@ -270,19 +270,12 @@ def run_fuzz(
 
 def prepare(database_url: str) -> dict[str, str]:
     """A fresh database: schema, areas, grid (r7, r8), events of the test mapping, keys."""
-    from geotranquil.config import Settings
-    from geotranquil.db import admin
-    from geotranquil.db.engine import make_engine
+    from benchmarks import _servers
     from geotranquil.db.keys import create_key
-    from geotranquil.services.database import upgrade_database
-    from geotranquil.services.geography import build_cells, load_areas
+    from geotranquil.services.geography import build_cells
 
-    settings = Settings(database_url=database_url)
-    admin.drop_database(database_url)
-    upgrade_database(settings)
-    engine = make_engine(settings)
+    engine = _servers.fresh_database(database_url)
     try:
-        load_areas(engine, settings.reference_dir)
         build_cells(engine, [7, 8])
         _add_events(engine)
         keys = {}

@@ -52,7 +52,6 @@ from PIL import Image
 
 from benchmarks import _servers
 from geotranquil.config import Settings
-from geotranquil.db import admin
 from geotranquil.db.engine import make_engine
 
 NAME = "open311_load"
@@ -85,17 +84,7 @@ def photo(target_bytes: int, seed: int) -> bytes:
 
 def prepare(database_url: str) -> None:
     """A fresh database with the schema and the areas (reports need the commune outline)."""
-    from geotranquil.services.database import upgrade_database
-    from geotranquil.services.geography import load_areas
-
-    settings = Settings(database_url=database_url)
-    admin.drop_database(database_url)
-    upgrade_database(settings)
-    engine = make_engine(settings)
-    try:
-        load_areas(engine, settings.reference_dir)
-    finally:
-        engine.dispose()
+    _servers.fresh_database(database_url).dispose()
 
 
 def create_key(database_url: str) -> str:

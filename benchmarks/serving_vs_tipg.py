@@ -1152,16 +1152,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    # a SIGTERM unwinds like an exception, so that the servers are stopped
+def run_and_report(
+    args: argparse.Namespace,
+    run: Callable[[argparse.Namespace], dict[str, Any]],
+    result_json: Path,
+    print_table: Callable[[dict[str, Any]], None],
+    result_lines: Callable[[dict[str, Any]], list[str]],
+) -> int:
+    """What the ``main`` of a serving benchmark does: ``run(args)``, its results written to
+    ``result_json``, the table and the RESULT lines printed; 0."""
+    # a SIGTERM unwinds like an exception, so that the servers (nginx, workers) are stopped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     out = run(args)
-    RESULT_JSON.write_text(json.dumps(_jsonable(out), indent=2, default=str) + "\n", "utf-8")
+    result_json.write_text(json.dumps(_jsonable(out), indent=2, default=str) + "\n", "utf-8")
     print_table(out)
     for line in result_lines(out):
         print(line, flush=True)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_and_report(parse_args(argv), run, RESULT_JSON, print_table, result_lines)
 
 
 if __name__ == "__main__":

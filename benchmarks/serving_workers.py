@@ -42,9 +42,7 @@ the three 4-worker / 1-worker ratios> goal=1.8 PASS|FAIL``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
 import statistics
 import sys
 import time
@@ -288,17 +286,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    # a SIGTERM unwinds like an exception, so that nginx and the workers are stopped
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    out = run(args)
-    (OUT_DIR / f"{NAME}.json").write_text(
-        json.dumps(base._jsonable(out), indent=2, default=str) + "\n", "utf-8"
+    return base.run_and_report(
+        parse_args(argv), run, OUT_DIR / f"{NAME}.json", print_table, result_lines
     )
-    print_table(out)
-    for line in result_lines(out):
-        print(line, flush=True)
-    return 0
 
 
 if __name__ == "__main__":

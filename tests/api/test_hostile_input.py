@@ -99,16 +99,21 @@ def test_nul_byte_in_a_json_body_is_a_400(
     assert http.get("/zones", headers=headers).status_code == 200
 
 
-def test_nul_byte_in_an_open311_form_is_an_open311_400(
-    http: httpx.Client, served: Served, api_keys: dict[str, str]
-) -> None:
-    form = {
+def _report_with_a_nul(api_keys: dict[str, str]) -> dict[str, str]:
+    """A resident's report, as a partner files it, whose description holds a NUL byte."""
+    return {
         "api_key": api_keys["partner"],
         "service_code": "depot_sauvage",
         "lat": "43.29",
         "long": "5.38",
         "description": "sac\u0000poubelle",
     }
+
+
+def test_nul_byte_in_an_open311_form_is_an_open311_400(
+    http: httpx.Client, served: Served, api_keys: dict[str, str]
+) -> None:
+    form = _report_with_a_nul(api_keys)
     response = http.post("/open311/v2/requests.json", data=form)
     assert "caractère nul" in _open311_error(response, 400)
     form["api_key"] = "clé\u0000"
@@ -282,13 +287,7 @@ def test_crs_of_a_polygon_is_bounded_and_not_echoed(
 def test_nul_byte_in_a_multipart_open311_form_is_an_open311_400(
     http: httpx.Client, served: Served, api_keys: dict[str, str]
 ) -> None:
-    form = {
-        "api_key": api_keys["partner"],
-        "service_code": "depot_sauvage",
-        "lat": "43.29",
-        "long": "5.38",
-        "description": "sac\u0000poubelle",
-    }
+    form = _report_with_a_nul(api_keys)
     photo = {"media": ("p.jpg", b"\xff\xd8\x00\x00binary", "image/jpeg")}
     response = http.post("/open311/v2/requests.json", data=form, files=photo)
     assert "caractère nul" in _open311_error(response, 400)

@@ -304,26 +304,17 @@ def planted(clean_events: Engine) -> dict[str, int]:
             None,
             {"description": "tag devant chez Mme Durand", "quartier": "Castellane"},
         )
-        # contact of depot_sauvage 7 days: first day kept 2026-06-08 (2026-06-07T22:00Z)
         far = "2027-01-01T00:00:00Z"
-        ids["h1"] = _report(
-            conn, residents, 1, "depot_sauvage", "2026-06-07T21:59:59Z",
-            contact_until=far, photo_until=far,
-        )  # fmt: skip
-        ids["h2"] = _report(
-            conn, residents, 2, "depot_sauvage", "2026-06-07T22:00:00Z",
-            contact_until=far, photo_until=far,
-        )  # fmt: skip
-        # contact 30 days (first day kept 2026-05-16), photo 60 days (2026-04-16)
-        ids["h3"] = _report(
-            conn, residents, 3, "eclairage_defaillant", "2026-05-15T12:00:00Z",
-            contact_until=far, photo_until=far,
-        )  # fmt: skip
-        # free text 100 days: first day kept 2026-03-07 (2026-03-06T23:00Z)
-        ids["h4"] = _report(
-            conn, residents, 4, "eclairage_defaillant", "2026-01-01T12:00:00Z",
-            contact_until=far, photo_until=far,
-        )  # fmt: skip
+        for n, code, at in (
+            # contact of depot_sauvage 7 days: first day kept 2026-06-08 (2026-06-07T22:00Z)
+            (1, "depot_sauvage", "2026-06-07T21:59:59Z"),
+            (2, "depot_sauvage", "2026-06-07T22:00:00Z"),
+            # contact 30 days (first day kept 2026-05-16), photo 60 days (2026-04-16)
+            (3, "eclairage_defaillant", "2026-05-15T12:00:00Z"),
+            # free text 100 days: first day kept 2026-03-07 (2026-03-06T23:00Z)
+            (4, "eclairage_defaillant", "2026-01-01T12:00:00Z"),
+        ):
+            ids[f"h{n}"] = _report(conn, residents, n, code, at, contact_until=far, photo_until=far)
         # recent, but the deletion announced at filing has come (purge day starts 22:00Z)
         ids["h5"] = _report(
             conn, residents, 5, "voirie_degradee", "2026-06-10T12:00:00Z",

@@ -10,7 +10,7 @@ people back to (declared by ``scripts/oidc.sh``), with the API tests' data set.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -58,3 +58,29 @@ def browser_like() -> Iterator[httpx.Client]:
     itself (each redirect is followed by ``provider.sign_in``)."""
     with httpx.Client(timeout=30, follow_redirects=False) as client:
         yield client
+
+
+@pytest.fixture
+def file_dumping(
+    oidc_server: str,
+    api_keys: dict[str, str],  # noqa: F811
+) -> Callable[[str, str, str], str]:
+    """Files, as the partner does over Open311, a report of dumped waste at ``lat``, ``long``
+    with ``description``, and gives its ``service_request_id``."""
+
+    def file(lat: str, long: str, description: str) -> str:
+        filed = httpx.post(
+            f"{oidc_server}/open311/v2/requests.json",
+            data={
+                "api_key": api_keys["partner"],
+                "service_code": "depot_sauvage",
+                "lat": lat,
+                "long": long,
+                "description": description,
+            },
+            timeout=30,
+        )
+        assert filed.status_code == 201, filed.text
+        return str(filed.json()[0]["service_request_id"])
+
+    return file

@@ -3,7 +3,7 @@ provider's real login page, and back; screenshots in ``var/test-artifacts/web/``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -70,20 +70,9 @@ def test_an_agent_signs_in_on_the_staff_page(
     oidc_server: str,
     provider: ProviderInfo,
     served: Served,
-    api_keys: dict[str, str],
+    file_dumping: Callable[[str, str, str], str],
 ) -> None:
-    filed = httpx.post(
-        f"{oidc_server}/open311/v2/requests.json",
-        data={
-            "api_key": api_keys["partner"],
-            "service_code": "depot_sauvage",
-            "lat": "43.2931",
-            "long": "5.3851",
-            "description": "Encombrants (test navigateur)",
-        },
-        timeout=30,
-    )
-    assert filed.status_code == 201, filed.text
+    sid = file_dumping("43.2931", "5.3851", "Encombrants (test navigateur)")
     token = password_token(provider, "cnoble")["access_token"]
     total = httpx.get(
         f"{oidc_server}/signalements",
@@ -102,9 +91,7 @@ def test_an_agent_signs_in_on_the_staff_page(
     assert total >= 1
     rows = page.locator("#tableau tbody tr")
     expect(rows).to_have_count(min(total, 50))
-    expect(
-        page.locator(f'#tableau tr[data-id="{filed.json()[0]["service_request_id"]}"]')
-    ).to_be_visible()
+    expect(page.locator(f'#tableau tr[data-id="{sid}"]')).to_be_visible()
     expect(page.locator("#message")).to_be_empty()
     page.screenshot(path=str(ARTIFACTS / "traitement-compte-ville.png"))
 

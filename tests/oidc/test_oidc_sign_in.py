@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -74,22 +75,10 @@ def test_an_agent_signed_in_moves_a_report_under_their_name(
     oidc_server: str,
     browser_like: httpx.Client,
     provider: ProviderInfo,
-    api_keys: dict[str, str],
+    file_dumping: Callable[[str, str, str], str],
     loaded_engine: Engine,
 ) -> None:
-    filed = httpx.post(
-        f"{oidc_server}/open311/v2/requests.json",
-        data={
-            "api_key": api_keys["partner"],
-            "service_code": "depot_sauvage",
-            "lat": "43.2961",
-            "long": "5.3811",
-            "description": "Sacs au pied du mur (test de connexion des agents)",
-        },
-        timeout=30,
-    )
-    assert filed.status_code == 201, filed.text
-    sid = filed.json()[0]["service_request_id"]
+    sid = file_dumping("43.2961", "5.3811", "Sacs au pied du mur (test de connexion des agents)")
     sign_in(browser_like, f"{oidc_server}/auth/connexion?retour=/traitement", "cnoble")
     change = {"state": "in_progress", "notes": "Équipe prévenue."}
     # another site's page cannot use the agent's session to change anything

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, Response, StreamingResponse
+from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 
 from geotranquil.api.audit import record_request
@@ -40,6 +41,29 @@ def started(chunks: Iterator[T]) -> Iterator[T]:
     if first is _END:
         return iter(())
     return itertools.chain([first], chunks)  # type: ignore[list-item]
+
+
+def _counted_rows(
+    conn: Connection,
+    collection: Collection,
+    request: ItemsRequest,
+    context: Any,
+    *,
+    limit: int,
+    offset: int,
+    counter: list[int],
+) -> Iterator[list[dict[str, Any]]]:
+    """The rows of the export of ``request``, in chunks, each counted in ``counter[0]``."""
+    for chunk in export_rows(
+        conn=conn,
+        collection=collection,
+        request=request,
+        context=context,
+        limit=limit,
+        offset=offset,
+    ):
+        counter[0] += len(chunk)
+        yield chunk
 
 
 def export_response(
@@ -128,24 +152,16 @@ def export_response(
     conn = services.engine.connect()
     sent = [0]
 
-    def chunks() -> Iterator[list[dict[str, Any]]]:
-        for chunk in export_rows(
-            conn=conn,
-            collection=collection,
-            request=request,
-            context=context,
-            limit=limit,
-            offset=offset,
-        ):
-            sent[0] += len(chunk)
-            yield chunk
-
     headers = {
         "Content-Disposition": f'attachment; filename="{filename}"',
         "Content-Crs": request.crs.header,
     }
     try:
-        rows = started(chunks())
+        rows = started(
+            _counted_rows(
+                conn, collection, request, context, limit=limit, offset=offset, counter=sent
+            )
+        )
     except BaseException:
         conn.close()
         raise
@@ -193,23 +209,11 @@ def _write_export(
     """Run the export of ``request`` into the file ``path`` (removed if it fails); the rows
     written are counted in ``written[0]``."""
 
-    def counted(chunks: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
-        for chunk in chunks:
-            written[0] += len(chunk)
-            yield chunk
-
     with services.engine.connect() as conn:
         try:
             write_file(
-                counted(
-                    export_rows(
-                        conn=conn,
-                        collection=collection,
-                        request=request,
-                        context=context,
-                        limit=limit,
-                        offset=offset,
-                    )
+                _counted_rows(
+                    conn, collection, request, context, limit=limit, offset=offset, counter=written
                 ),
                 path=path,
                 fmt=name,

@@ -76,8 +76,9 @@ def _body_holds_nul(content_type: bytes, body: bytes) -> bool:
     return b"%00" in body  # application/x-www-form-urlencoded
 
 
-class RejectNul:
-    """ASGI middleware: 400 for a NUL in the path, the query or a JSON/URL-encoded body."""
+class _HttpMiddleware:
+    """ASGI middleware acting on HTTP requests only (:meth:`http`); other scopes (lifespan,
+    websockets) go to the wrapped app untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -86,6 +87,16 @@ class RejectNul:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RejectNul(_HttpMiddleware):
+    """ASGI middleware: 400 for a NUL in the path, the query or a JSON/URL-encoded body."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
         where = None
         if "\x00" in path:
@@ -154,16 +165,10 @@ def _authenticated(scope: Scope) -> bool:
     return re.search(rb"(?:^|&)api_key=", query) is not None
 
 
-class PrivateWhenAuthenticated:
+class PrivateWhenAuthenticated(_HttpMiddleware):
     """ASGI middleware: ``Vary`` on credentials everywhere; ``private`` when credentials came."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         authenticated = _authenticated(scope)
 
         async def send_with_headers(message: Message) -> None:

@@ -45,22 +45,26 @@ CSV = "text/csv"
 MVT = "application/vnd.mapbox-vector-tile"
 OPEN311 = "/open311/"
 
+
+def _code_and_description(code_type: str) -> dict[str, Any]:
+    """The members of an error object: a ``code`` of ``code_type`` and a ``description``."""
+    return {
+        "required": ["code", "description"],
+        "properties": {"code": {"type": code_type}, "description": {"type": "string"}},
+    }
+
+
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "title": "Error",
     "description": "An error: a machine code and a French description a person can act on.",
-    "required": ["code", "description"],
-    "properties": {"code": {"type": "string"}, "description": {"type": "string"}},
+    **_code_and_description("string"),
 }
 OPEN311_ERRORS_SCHEMA: dict[str, Any] = {
     "type": "array",
     "title": "Open311Errors",
     "description": "Open311 GeoReport v2 error list (``<errors>`` in XML).",
-    "items": {
-        "type": "object",
-        "required": ["code", "description"],
-        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
-    },
+    "items": {"type": "object", **_code_and_description("integer")},
 }
 FEATURE_COLLECTION_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -159,19 +159,44 @@ def report_addresses(
     )
 
 
+def _delete_due(
+    conn: Connection,
+    *,
+    table: str,
+    key: str,
+    codes: Sequence[str],
+    before: datetime,
+    now: datetime,
+    apply: bool,
+) -> int:
+    """Delete the rows of ``table`` (attached to a report by ``request_id``, due at their
+    ``delete_after``) of reports filed before ``before`` or due at or before ``now``.
+
+    ``table`` and ``key`` are names written in this module, never values from outside."""
+    return _run(
+        conn,
+        change=f"DELETE FROM {table}",
+        key=key,
+        ids=f"SELECT a.{key} FROM {table} a JOIN service_requests r "
+        "ON r.id = a.request_id WHERE r.service_code = ANY(CAST(:codes AS text[])) "
+        "AND (r.requested_at < :before OR a.delete_after <= :now)",
+        params={**_reports(codes, before), "now": now},
+        apply=apply,
+    )
+
+
 def report_contacts(
     *, conn: Connection, codes: Sequence[str], before: datetime, now: datetime, apply: bool
 ) -> int:
     """Delete the authors' contacts of reports filed before ``before`` or due (``delete_after``
     announced at filing, at or before ``now``)."""
-    return _run(
+    return _delete_due(
         conn,
-        change="DELETE FROM service_request_contacts",
+        table="service_request_contacts",
         key="request_id",
-        ids="SELECT c.request_id FROM service_request_contacts c JOIN service_requests r "
-        "ON r.id = c.request_id WHERE r.service_code = ANY(CAST(:codes AS text[])) "
-        "AND (r.requested_at < :before OR c.delete_after <= :now)",
-        params={**_reports(codes, before), "now": now},
+        codes=codes,
+        before=before,
+        now=now,
         apply=apply,
     )
 
@@ -180,14 +205,13 @@ def report_photos(
     *, conn: Connection, codes: Sequence[str], before: datetime, now: datetime, apply: bool
 ) -> int:
     """Delete the photos of reports filed before ``before`` or due (``delete_after``)."""
-    return _run(
+    return _delete_due(
         conn,
-        change="DELETE FROM service_request_media",
+        table="service_request_media",
         key="id",
-        ids="SELECT m.id FROM service_request_media m JOIN service_requests r "
-        "ON r.id = m.request_id WHERE r.service_code = ANY(CAST(:codes AS text[])) "
-        "AND (r.requested_at < :before OR m.delete_after <= :now)",
-        params={**_reports(codes, before), "now": now},
+        codes=codes,
+        before=before,
+        now=now,
         apply=apply,
     )
 

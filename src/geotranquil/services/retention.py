@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
@@ -99,6 +100,25 @@ def _scope(
     return [(s, c) for s in sources for c in categories if policy.rule_for(rule.data, s, c) is rule]
 
 
+class _Events(TypedDict):
+    """The scope the clearing functions of events take: source × category pairs."""
+
+    conn: Connection
+    sources: list[str]
+    categories: list[str]
+    before: datetime
+    apply: bool
+
+
+class _Reports(TypedDict):
+    """The scope the clearing functions of residents' reports take: their service codes."""
+
+    conn: Connection
+    codes: list[str]
+    before: datetime
+    apply: bool
+
+
 def _apply_rule(
     conn: Connection,
     rule: Rule,
@@ -109,39 +129,23 @@ def _apply_rule(
 ) -> dict[str, int]:
     srcs, cats = [p[0] for p in pairs], [p[1] for p in pairs]
     codes = [c for s, c in pairs if s == RESIDENTS_SOURCE]
+    events = _Events(conn=conn, sources=srcs, categories=cats, before=before, apply=apply)
+    reports = _Reports(conn=conn, codes=codes, before=before, apply=apply)
     counts: dict[str, int] = {}
     if rule.data == "free_text":
         keys = None if rule.attributes == ("*",) else list(rule.attributes)
-        counts["events"] = db.event_attributes(
-            conn=conn, sources=srcs, categories=cats, before=before, keys=keys, apply=apply
-        )
-        counts["service_requests"] = db.report_texts(
-            conn=conn, codes=codes, before=before, apply=apply
-        )
-        counts["service_request_history"] = db.history_notes(
-            conn=conn, codes=codes, before=before, apply=apply
-        )
+        counts["events"] = db.event_attributes(**events, keys=keys)
+        counts["service_requests"] = db.report_texts(**reports)
+        counts["service_request_history"] = db.history_notes(**reports)
     elif rule.data == "address":
-        counts["events"] = db.event_addresses(
-            conn=conn, sources=srcs, categories=cats, before=before, apply=apply
-        )
-        counts["event_geocoding"] = db.geocoding_addresses(
-            conn=conn, sources=srcs, categories=cats, before=before, apply=apply
-        )
-        counts["service_requests"] = db.report_addresses(
-            conn=conn, codes=codes, before=before, apply=apply
-        )
+        counts["events"] = db.event_addresses(**events)
+        counts["event_geocoding"] = db.geocoding_addresses(**events)
+        counts["service_requests"] = db.report_addresses(**reports)
     elif rule.data == "contact":
-        counts["service_request_contacts"] = db.report_contacts(
-            conn=conn, codes=codes, before=before, now=now, apply=apply
-        )
+        counts["service_request_contacts"] = db.report_contacts(**reports, now=now)
     elif rule.data == "photo":
-        counts["service_request_media"] = db.report_photos(
-            conn=conn, codes=codes, before=before, now=now, apply=apply
-        )
-        counts["service_requests"] = db.report_media_urls(
-            conn=conn, codes=codes, before=before, apply=apply
-        )
+        counts["service_request_media"] = db.report_photos(**reports, now=now)
+        counts["service_requests"] = db.report_media_urls(**reports)
     elif rule.data == "rejected_raw":
         counts["ingest_rejections"] = db.rejected_rows(
             conn=conn, sources=sorted(set(srcs)), before=before, apply=apply
