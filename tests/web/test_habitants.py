@@ -367,7 +367,7 @@ def test_the_neighbourhood_picture_is_public_aggregated_and_late(
     assert counts == {old_cell: 10, new_cell: None}
     tiles = [u for u in phone.urls if "/tiles/" in u and "/basemap/" not in u]
     assert tiles and all("/tiles/counts-r8/" in u for u in tiles)
-    latest = (now - timedelta(days=7)).date().isoformat()
+    latest = (now.astimezone(paris) - timedelta(days=7)).date().isoformat()  # the app: Paris
     for url in tiles:
         end = re.search(r"datetime=[^&]*%2F(\d{4}-\d{2}-\d{2})", url)
         assert end and end.group(1) <= latest, url
