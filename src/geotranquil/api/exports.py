@@ -136,7 +136,9 @@ def export_response(
             )
             cached = cache.put(key, cached)
             if cache.entries > 0:
-                _rows_file(services, key).write_text(str(written[0]))
+                rows_file = _rows_file(services, key)
+                rows_file.parent.mkdir(parents=True, exist_ok=True)
+                rows_file.write_text(str(written[0]))
         elif _rows_file(services, key).is_file():
             written[0] = int(_rows_file(services, key).read_text() or 0)
         if on_done is not None:
@@ -187,9 +189,7 @@ def export_response(
 
 def _rows_file(services: Services, key: str) -> Path:
     """Where the number of rows of a cached export file is kept (for the audit trail)."""
-    folder = services.settings.data_dir / "export-cache-rows"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / key
+    return services.settings.data_dir / "export-cache-rows" / key
 
 
 def _write_export(

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -76,9 +77,9 @@ def _body_holds_nul(content_type: bytes, body: bytes) -> bool:
     return b"%00" in body  # application/x-www-form-urlencoded
 
 
-class _HttpMiddleware:
-    """ASGI middleware acting on HTTP requests only (:meth:`http`); other scopes (lifespan,
-    websockets) go to the wrapped app untouched."""
+class _HttpMiddleware(ABC):
+    """ASGI middleware acting on HTTP requests only (:meth:`http`, which each guard defines);
+    other scopes (lifespan, websockets) go to the wrapped app untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -89,8 +90,9 @@ class _HttpMiddleware:
             return
         await self.http(scope, receive, send)
 
+    @abstractmethod
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raise NotImplementedError
+        """Handle one HTTP request."""
 
 
 class RejectNul(_HttpMiddleware):
