@@ -4,7 +4,6 @@ hash chain under concurrent writers, and tampering by a superuser found by
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -41,13 +40,13 @@ def _count(engine: Engine) -> int:
 
 
 @contextmanager
-def _trigger_off(conn: Connection, trigger: str) -> Iterator[None]:
-    """What a superuser can do: switch one of the table's triggers off for a moment."""
-    conn.execute(text(f"ALTER TABLE audit_log DISABLE TRIGGER {trigger}"))
+def _trigger_off(conn: Connection, trigger: str, table: str = "audit_log") -> Iterator[None]:
+    """What a superuser can do: switch a table's trigger (or all: USER) off for a moment."""
+    conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
     try:
         yield
     finally:
-        conn.execute(text(f"ALTER TABLE audit_log ENABLE TRIGGER {trigger}"))
+        conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
 
 
 @pytest.mark.parametrize(
@@ -99,10 +98,13 @@ def test_one_valid_chain_under_concurrent_writers(engine: Engine, settings: Sett
     added = rows_after(engine, before)
     assert len(added) == threads * each == _count(engine) - count_before
     assert [r["id"] for r in added] == list(range(before + 1, before + 1 + threads * each))
-    assert all(a["at"] <= b["at"] for a, b in itertools.pairwise(added))
     assert {r["who"] for r in added} == {f"key:{100 + n}" for n in range(threads)}
     result = audit.verify(engine)
     assert result.intact and result.rows == _count(engine)
+    with engine.connect() as conn:  # one link per row, numbered without a gap
+        links = conn.execute(text("SELECT count(*), max(seq) FROM audit_chain")).one()
+        pending = conn.execute(text("SELECT count(*) FROM audit_pending")).scalar_one()
+    assert tuple(links) == (_count(engine), _count(engine)) and pending == 0
     code, out = _verifier(settings)
     assert code == 0, out
     assert f"chaîne intacte, {_count(engine)} lignes" in out
@@ -133,26 +135,92 @@ def test_a_changed_row_and_a_removed_row_are_found_by_the_verifier(
             )
     assert _verifier(settings)[0] == 0
 
-    # a row removed: the next row's link to it breaks
-    saved = dict(after.__dict__)
+    # a row removed: its link stays and says which
+    saved = {k: v for k, v in after.__dict__.items() if k not in ("prev_hash", "hash")}
     with engine.begin() as conn, _trigger_off(conn, "audit_log_no_update"):
         conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": after.id})
     try:
         code, out = _verifier(settings)
         assert code == 1
-        assert f"altéré à la ligne n° {rows[3].id} : chaînage rompu" in out
+        assert f"altéré à la ligne n° {after.id} : ligne retirée" in out
     finally:
-        with engine.begin() as conn, _trigger_off(conn, "audit_log_chain"):
+        _insert_as_superuser(engine, saved)
+    assert _verifier(settings)[0] == 0
+
+    # a link removed from the chain: the next link no longer follows
+    with engine.connect() as conn:
+        link = dict(
+            conn.execute(text("SELECT * FROM audit_chain WHERE audit_id = :i"), {"i": target.id})
+            .one()
+            ._mapping
+        )
+    with engine.begin() as conn, _trigger_off(conn, "audit_chain_no_update", "audit_chain"):
+        conn.execute(text("DELETE FROM audit_chain WHERE seq = :s"), {"s": link["seq"]})
+    try:
+        code, out = _verifier(settings)
+        assert code == 1
+        assert f"altéré à la ligne n° {after.id} : chaînage rompu" in out
+    finally:
+        with engine.begin() as conn:
             conn.execute(
                 text(
-                    "INSERT INTO audit_log (id, at, who, role, action, method, route, path, "
-                    "filters, bbox, rows, client, prev_hash, hash) VALUES (:id, :at, :who, "
-                    ":role, :action, :method, :route, :path, CAST(:filters AS jsonb), :bbox, "
-                    ":rows, :client, :prev_hash, :hash)"
+                    "INSERT INTO audit_chain (seq, audit_id, prev_hash, hash) "
+                    "VALUES (:seq, :audit_id, :prev_hash, :hash)"
                 ),
-                saved,
+                link,
             )
     assert _verifier(settings)[0] == 0
+
+
+def _insert_as_superuser(engine: Engine, row: dict[str, object]) -> None:
+    """Put a row back as it was, its triggers off (no new id, no queueing)."""
+    with engine.begin() as conn, _trigger_off(conn, "USER"):
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (id, at, who, role, action, method, route, path, "
+                "filters, bbox, rows, client) VALUES (:id, :at, :who, :role, :action, :method, "
+                ":route, :path, CAST(:filters AS jsonb), :bbox, :rows, :client)"
+            ),
+            row,
+        )
+
+
+def test_a_row_slipped_in_outside_the_chain_is_found(engine: Engine, settings: Settings) -> None:
+    """A superuser inserting a row with the triggers off (no queueing) leaves it unchained."""
+    row = audit.record(engine, caller=ANALYST, action="read_events", rows=1)
+    slipped = {**{k: v for k, v in row.__dict__.items() if k not in ("prev_hash", "hash")}}
+    slipped["id"] = row.id + 1_000_000
+    _insert_as_superuser(engine, slipped)
+    try:
+        code, out = _verifier(settings)
+        assert code == 1
+        assert f"altéré à la ligne n° {slipped['id']} : ligne hors de la chaîne" in out
+    finally:
+        with engine.begin() as conn, _trigger_off(conn, "audit_log_no_update"):
+            conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": slipped["id"]})
+    assert _verifier(settings)[0] == 0
+
+
+def test_a_writer_never_waits_for_the_sealer(engine: Engine) -> None:
+    """While another transaction holds the chain's lock, a row is still written at once (left
+    queued, unhashed); the next insert after the lock is released seals both, in id order."""
+    with engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_xact_lock(x'6175646974'::bigint)"))
+        with engine.connect() as conn, conn.begin():
+            conn.execute(text("SET LOCAL lock_timeout = '60s'"))  # a wait ends in an error
+            queued = audit.record(conn, caller=ANALYST, action="read_events", rows=2)
+        assert (queued.prev_hash, queued.hash) == (None, None)
+        holder.rollback()  # releases the lock
+    sealed = audit.record(engine, caller=ANALYST, action="read_events", rows=3)
+    assert sealed.hash is not None
+    with engine.connect() as conn:
+        links = conn.execute(
+            text("SELECT audit_id, hash FROM audit_chain WHERE audit_id IN (:a, :b) ORDER BY seq"),
+            {"a": queued.id, "b": sealed.id},
+        ).fetchall()
+    assert [r.audit_id for r in links] == [queued.id, sealed.id]
+    assert links[1].hash == sealed.hash
+    assert audit.verify(engine).intact
 
 
 def test_the_chain_rows_are_hashed_as_the_verifier_recomputes(engine: Engine) -> None:
@@ -174,5 +242,5 @@ def test_the_chain_rows_are_hashed_as_the_verifier_recomputes(engine: Engine) ->
     assert row.who == "sso:agent.dupont@marseille.fr"
     assert "api_key" not in row.filters and "gtq_x" not in row.filters
     assert json.loads(row.filters)["nul"] == "a\ufffdb"  # jsonb holds no NUL
-    assert audit.verify_rows(audit.every_row(engine, audit.AuditQuery())).intact
-    assert row_hash(row) == row.hash
+    assert audit.verify(engine).intact
+    assert row.hash is not None and row_hash(row) == row.hash

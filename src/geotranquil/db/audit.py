@@ -1,8 +1,10 @@
-"""The audit trail's SQL: append a row (the database chains it), search, read the chain.
+"""The audit trail's SQL: append a row, seal the chain, search, read the chain.
 
-The insert trigger of migration 0012 gives each row its id, instant, ``prev_hash`` and
-``hash``; :func:`canonical` and :func:`row_hash` recompute the hash here, independently of the
-database's own function, so that a verification does not trust the database it checks.
+The insert trigger gives each row its id and instant and queues it; the database function
+``audit_seal`` chains queued rows in ``audit_chain`` (``prev_hash``, ``hash``) without ever
+making an insert wait (migration 0013). :func:`canonical` and :func:`row_hash` recompute the
+hash here, independently of the database's own function, so that a verification does not
+trust the database it checks.
 """
 
 from __future__ import annotations
@@ -35,15 +37,18 @@ COLUMNS = (
     "prev_hash",
     "hash",
 )
-_SELECT = (
-    "SELECT id, at, who, role, action, method, route, path, filters::text AS filters, bbox, "
-    "rows, client, prev_hash, hash FROM audit_log"
+_FIELDS = (
+    "a.id, a.at, a.who, a.role, a.action, a.method, a.route, a.path, "
+    "a.filters::text AS filters, a.bbox, a.rows, a.client, c.prev_hash, c.hash"
 )
+#: every row, with its place in the chain when it has been sealed (else NULL hashes)
+_SELECT = f"SELECT {_FIELDS} FROM audit_log a LEFT JOIN audit_chain c ON c.audit_id = a.id"
 
 
 @dataclass(frozen=True)
 class AuditRow:
-    """One row of the audit trail (``filters`` as the JSON text the database stores)."""
+    """One row of the audit trail (``filters`` as the JSON text the database stores;
+    ``prev_hash`` and ``hash`` None until the row is sealed into the chain)."""
 
     id: int
     at: datetime
@@ -57,8 +62,8 @@ class AuditRow:
     bbox: str | None
     rows: int | None
     client: str | None
-    prev_hash: str
-    hash: str
+    prev_hash: str | None
+    hash: str | None
 
     def as_dict(self) -> dict[str, Any]:
         """The row for JSON: ``at`` in ISO 8601, ``filters`` as an object."""
@@ -109,7 +114,7 @@ def row_hash(row: AuditRow) -> str:
     >>> len(row_hash(r)), row_hash(r) == row_hash(r)
     (64, True)
     """
-    return hashlib.sha256((row.prev_hash + canonical(row)).encode("utf-8")).hexdigest()
+    return hashlib.sha256(((row.prev_hash or "") + canonical(row)).encode("utf-8")).hexdigest()
 
 
 def append(
@@ -126,14 +131,13 @@ def append(
     rows: int | None,
     client: str | None,
 ) -> AuditRow:
-    """Insert a row; the trigger chains it (and holds the chain's lock to the commit)."""
-    found = conn.execute(
+    """Insert a row and return it: sealed into the chain when no other transaction was
+    sealing at that moment (the insert never waits for one), else with no hash yet."""
+    new_id = conn.execute(
         text(
             "INSERT INTO audit_log (who, role, action, method, route, path, filters, bbox, rows, "
             "client) VALUES (:who, :role, :action, :method, :route, :path, "
-            "CAST(:filters AS jsonb), :bbox, :rows, :client) "
-            "RETURNING id, at, who, role, action, method, route, path, filters::text AS filters, "
-            "bbox, rows, client, prev_hash, hash"
+            "CAST(:filters AS jsonb), :bbox, :rows, :client) RETURNING id"
         ),
         {
             "who": who,
@@ -147,8 +151,29 @@ def append(
             "rows": rows,
             "client": client,
         },
-    ).one()
+    ).scalar_one()
+    found = conn.execute(text(f"{_SELECT} WHERE a.id = :i"), {"i": new_id}).one()
     return AuditRow(**found._mapping)
+
+
+def seal(*, conn: Connection) -> int:
+    """Chain every queued row, waiting for a sealer at work; how many rows were chained.
+
+    ``conn`` must be in a READ COMMITTED transaction (the default)."""
+    return int(conn.execute(text("SELECT audit_seal(true)")).scalar_one())
+
+
+def unchained(*, conn: Connection) -> list[int]:
+    """Ids of rows neither in the chain nor queued for it (after :func:`seal`: tampering)."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT a.id FROM audit_log a WHERE NOT EXISTS "
+                "(SELECT 1 FROM audit_chain c WHERE c.audit_id = a.id) AND NOT EXISTS "
+                "(SELECT 1 FROM audit_pending p WHERE p.audit_id = a.id) ORDER BY a.id"
+            )
+        ).scalars()
+    )
 
 
 def _where(
@@ -163,20 +188,20 @@ def _where(
     clauses: list[str] = []
     params: dict[str, Any] = {}
     if after is not None:
-        clauses.append("id > :after")
+        clauses.append("a.id > :after")
         params["after"] = after
     for name, value in (("who", who), ("role", role), ("action", action)):
         if value is not None:
-            clauses.append(f"{name} = :{name}")
+            clauses.append(f"a.{name} = :{name}")
             params[name] = value
     if since is not None:
-        clauses.append("at >= :since")
+        clauses.append("a.at >= :since")
         params["since"] = since
     if until is not None:
-        clauses.append("at < :until")
+        clauses.append("a.at < :until")
         params["until"] = until
     if route is not None:
-        clauses.append("(route = :route OR path = :route)")
+        clauses.append("(a.route = :route OR a.path = :route)")
         params["route"] = route
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
@@ -203,26 +228,42 @@ def search(
     """
     where, params = _where(who, role, action, since, until, route, after)
     total = (
-        conn.execute(text(f"SELECT count(*) FROM audit_log{where}"), params).scalar_one()
+        conn.execute(text(f"SELECT count(*) FROM audit_log a{where}"), params).scalar_one()
         if count
         else None
     )
     rows = conn.execute(
-        text(f"{_SELECT}{where} ORDER BY id LIMIT :limit OFFSET :offset"),
+        text(f"{_SELECT}{where} ORDER BY a.id LIMIT :limit OFFSET :offset"),
         {**params, "limit": limit, "offset": offset},
     ).fetchall()
     return total, [AuditRow(**r._mapping) for r in rows]
 
 
-def chain(*, conn: Connection, batch: int = 5000) -> Iterator[AuditRow]:
-    """Every row in chain (id) order, read in batches by id so memory stays flat."""
-    last = -1
+@dataclass(frozen=True)
+class ChainLink:
+    """One link of the chain: its place, the row it seals, and that row (None if removed)."""
+
+    seq: int
+    audit_id: int
+    row: AuditRow | None
+
+
+def chain(*, conn: Connection, batch: int = 5000) -> Iterator[ChainLink]:
+    """Every link in chain (seal) order with its row, read in batches so memory stays flat."""
+    last = 0
     while True:
-        rows = conn.execute(
-            text(f"{_SELECT} WHERE id > :last ORDER BY id LIMIT :n"), {"last": last, "n": batch}
+        found = conn.execute(
+            text(
+                f"SELECT c.seq, c.audit_id, a.id IS NOT NULL AS present, {_FIELDS} "
+                "FROM audit_chain c LEFT JOIN audit_log a ON a.id = c.audit_id "
+                "WHERE c.seq > :last ORDER BY c.seq LIMIT :n"
+            ),
+            {"last": last, "n": batch},
         ).fetchall()
-        for r in rows:
-            yield AuditRow(**r._mapping)
-        if len(rows) < batch:
+        for r in found:
+            fields = {k: v for k, v in r._mapping.items() if k not in ("seq", "audit_id")}
+            present = fields.pop("present")
+            yield ChainLink(r.seq, r.audit_id, AuditRow(**fields) if present else None)
+        if len(found) < batch:
             return
-        last = rows[-1].id
+        last = found[-1].seq

@@ -522,9 +522,10 @@ class ServiceRequestHistory(Base):
 class AuditLog(Base):
     """The audit trail: who read raw events or personal data, exported, or changed access.
 
-    Append-only and hash-chained (migration 0012): an insert trigger sets ``id``, ``at``,
-    ``prev_hash`` and ``hash``; UPDATE, DELETE and TRUNCATE are refused. Never a key, never
-    personal data: ``filters`` are the query parameters without any key.
+    Append-only (migration 0012): an insert trigger sets ``id`` and ``at`` and queues the row in
+    :class:`AuditPending`; UPDATE, DELETE and TRUNCATE are refused. Its hash chain is
+    :class:`AuditChain` (migration 0013). Never a key, never personal data: ``filters`` are
+    the query parameters without any key.
     """
 
     __tablename__ = "audit_log"
@@ -546,5 +547,25 @@ class AuditLog(Base):
     bbox: Mapped[str | None] = mapped_column(Text)
     rows: Mapped[int | None] = mapped_column(BigInteger)
     client: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditChain(Base):
+    """The audit trail's hash chain, in seal order: ``hash = sha256(prev_hash ||
+    canonical(audit row))``. Written only by the database function ``audit_seal``;
+    append-only like the trail (migration 0013)."""
+
+    __tablename__ = "audit_chain"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    audit_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     prev_hash: Mapped[str] = mapped_column(Text)
     hash: Mapped[str] = mapped_column(Text)
+
+
+class AuditPending(Base):
+    """Audit rows not chained yet: queued by the trail's insert trigger, taken by
+    ``audit_seal`` (migration 0013)."""
+
+    __tablename__ = "audit_pending"
+
+    audit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

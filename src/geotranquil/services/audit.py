@@ -151,8 +151,9 @@ def record(
 ) -> AuditRow:
     """Append one row to the audit trail and return it (chained by the database).
 
-    With an engine the row is committed at once; with a connection it joins that transaction
-    (and the chain's lock is held until it commits: keep such transactions short).
+    With an engine the row is committed at once; with a connection it joins that transaction.
+    Either way the insert never waits for the chain: the row is sealed into it by this
+    transaction when no other is sealing, else by the next one (:func:`seal`).
     """
     role = caller.role.value if isinstance(caller.role, Role) else str(caller.role)
     values: dict[str, Any] = {
@@ -268,12 +269,13 @@ class Verification:
 
     @property
     def intact(self) -> bool:
-        return self.broken_id is None
+        return self.reason is None
 
 
-def verify_rows(rows: Iterable[AuditRow]) -> Verification:
-    """Check a chain: each row's ``prev_hash`` is the previous row's hash and its ``hash`` is
-    recomputed from its content (:func:`~geotranquil.db.audit.row_hash`).
+def verify_rows(rows: Iterable[AuditRow | None]) -> Verification:
+    """Check a chain, rows in chain order: each row's ``prev_hash`` is the previous row's hash
+    and its ``hash`` is recomputed from its content (:func:`~geotranquil.db.audit.row_hash`).
+    ``None`` stands for a link whose row is gone.
 
     Examples
     --------
@@ -289,6 +291,8 @@ def verify_rows(rows: Iterable[AuditRow]) -> Verification:
     previous = GENESIS
     n = 0
     for row in rows:
+        if row is None:
+            return Verification(n, previous, None, "ligne retirée (le maillon reste)")
         if row.prev_hash != previous:
             return Verification(n, previous, row.id, "chaînage rompu (ligne retirée ou insérée)")
         if row_hash(row) != row.hash:
@@ -298,7 +302,37 @@ def verify_rows(rows: Iterable[AuditRow]) -> Verification:
     return Verification(n, previous)
 
 
+def seal(engine: Engine) -> int:
+    """Chain the rows still queued (waiting for a sealer at work); how many were chained."""
+    with engine.begin() as conn:
+        return db.seal(conn=conn)
+
+
 def verify(engine: Engine) -> Verification:
-    """Check the whole chain stored in the database."""
+    """Seal what is queued, then check the whole chain stored in the database: every link's
+    row present and unchanged, every link following the previous, and no row outside the
+    chain."""
+    seal(engine)
     with engine.connect() as conn:
-        return verify_rows(db.chain(conn=conn))
+        result = _verify_links(db.chain(conn=conn))
+        if not result.intact:
+            return result
+        outside = db.unchained(conn=conn)
+    if outside:
+        return Verification(result.rows, result.head, outside[0], "ligne hors de la chaîne")
+    return result
+
+
+def _verify_links(links: Iterable[db.ChainLink]) -> Verification:
+    missing: list[int] = []
+
+    def rows() -> Iterator[AuditRow | None]:
+        for link in links:
+            if link.row is None:
+                missing.append(link.audit_id)
+            yield link.row
+
+    result = verify_rows(rows())
+    if result.reason is not None and result.broken_id is None:  # a link whose row is gone
+        return Verification(result.rows, result.head, missing[-1], result.reason)
+    return result
