@@ -485,13 +485,23 @@ class ServiceRequestContact(Base):
 
 
 class ServiceRequestMedia(Base):
-    """A report's photo, re-encoded without any metadata; served to staff only."""
+    """A report's photo, re-encoded without any metadata; served to staff only.
+
+    Staged (``request_id`` NULL, committed on its own) before its report's transaction, which
+    attaches it (migration 0014); a staged photo never attached is deleted when due."""
 
     __tablename__ = "service_request_media"
-    __table_args__ = (Index(None, "delete_after"),)
+    __table_args__ = (
+        Index(None, "delete_after"),
+        Index(
+            "ix_service_request_media_staged",
+            "delete_after",
+            postgresql_where=text("request_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    request_id: Mapped[int] = mapped_column(
+    request_id: Mapped[int | None] = mapped_column(
         ForeignKey("service_requests.id", ondelete="CASCADE"), unique=True
     )
     mime_type: Mapped[str] = mapped_column(Text)

@@ -182,15 +182,41 @@ def insert_contact(*, conn: Connection, request_id: int, contact: dict[str, Any]
     )
 
 
-def insert_media(*, conn: Connection, request_id: int, media: dict[str, Any]) -> None:
-    """Store a report's re-encoded photo."""
-    conn.execute(
+def stage_media(*, conn: Connection, media: dict[str, Any]) -> int:
+    """Store a re-encoded photo not attached to any report yet; its id."""
+    return int(
+        conn.execute(
+            text(
+                "INSERT INTO service_request_media "
+                "(request_id, mime_type, size, width, height, content, delete_after) "
+                "VALUES (NULL, :mime_type, :size, :width, :height, :content, :delete_after) "
+                "RETURNING id"
+            ),
+            media,
+        ).scalar_one()
+    )
+
+
+def attach_media(
+    *, conn: Connection, media_id: int, request_id: int, delete_after: datetime
+) -> None:
+    """Attach a staged photo to its report (the photo's bytes are not written again)."""
+    done = conn.execute(
         text(
-            "INSERT INTO service_request_media "
-            "(request_id, mime_type, size, width, height, content, delete_after) "
-            "VALUES (:id, :mime_type, :size, :width, :height, :content, :delete_after)"
+            "UPDATE service_request_media SET request_id = :r, delete_after = :d "
+            "WHERE id = :m AND request_id IS NULL"
         ),
-        {"id": request_id, **media},
+        {"m": media_id, "r": request_id, "d": delete_after},
+    )
+    if done.rowcount != 1:
+        raise RuntimeError(f"staged photo {media_id} missing or already attached")
+
+
+def drop_staged_media(*, conn: Connection, media_id: int) -> None:
+    """Delete a staged photo whose report was not stored."""
+    conn.execute(
+        text("DELETE FROM service_request_media WHERE id = :m AND request_id IS NULL"),
+        {"m": media_id},
     )
 
 

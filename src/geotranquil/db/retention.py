@@ -216,6 +216,19 @@ def report_photos(
     )
 
 
+def abandoned_photos(*, conn: Connection, now: datetime, apply: bool) -> int:
+    """Delete the staged photos whose report was never stored, once due (``delete_after``)."""
+    return _run(
+        conn,
+        change="DELETE FROM service_request_media",
+        key="id",
+        ids="SELECT a.id FROM service_request_media a "
+        "WHERE a.request_id IS NULL AND a.delete_after <= :now",
+        params={"now": now},
+        apply=apply,
+    )
+
+
 def report_media_urls(
     *, conn: Connection, codes: Sequence[str], before: datetime, apply: bool
 ) -> int:

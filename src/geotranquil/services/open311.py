@@ -8,6 +8,7 @@ own tables, read only by staff, and are deleted as the retention policy says
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,8 @@ from geotranquil.grid.h3ids import (
 from geotranquil.retention_policy import load_policy
 from geotranquil.services.open311_media import CleanPhoto, clean_photo
 from geotranquil.taxonomy import ServiceDef, load_services
+
+logger = logging.getLogger(__name__)
 
 RESIDENTS_SOURCE = "habitants"
 RESIDENTS_SOURCE_NAME = "Signalements des habitants"
@@ -323,8 +326,78 @@ def file_request(
         assert submission.address_string is not None
         lon, lat, precision = _geocode(engine, settings, submission.address_string)
     definition = service(submission.service_code)
-    token = secrets.token_urlsafe(18)
     contact_until, photo_until = personal_data_expiry(settings, definition.code, now)
+    staged = None if photo is None else _stage_photo(engine, photo, now)
+    try:
+        filed = _file(
+            engine,
+            settings,
+            submission,
+            definition,
+            key_id,
+            now,
+            lon,
+            lat,
+            precision,
+            staged,
+            contact_until,
+            photo_until,
+        )
+    except BaseException:
+        if staged is not None:
+            _drop_staged(engine, staged)
+        raise
+    if filed.replayed and staged is not None:
+        _drop_staged(engine, staged)
+    return filed
+
+
+#: how long a staged photo waits for its report before the retention purge may delete it
+STAGED_PHOTO_TTL = timedelta(hours=1)
+
+
+def _stage_photo(engine: Engine, photo: CleanPhoto, now: datetime) -> int:
+    """Commit the photo on its own, before the report's transaction takes any shared lock:
+    its megabyte of WAL is flushed here, not while other reports wait."""
+    with engine.begin() as conn:
+        return db.stage_media(
+            conn=conn,
+            media={
+                "mime_type": photo.mime_type,
+                "size": photo.size,
+                "width": photo.width,
+                "height": photo.height,
+                "content": photo.content,
+                "delete_after": now + STAGED_PHOTO_TTL,
+            },
+        )
+
+
+def _drop_staged(engine: Engine, media_id: int) -> None:
+    """Best effort: a staged photo left behind is deleted by the retention purge anyway."""
+    try:
+        with engine.begin() as conn:
+            db.drop_staged_media(conn=conn, media_id=media_id)
+    except Exception:
+        logger.warning("staged photo %s not deleted; the retention purge will", media_id)
+
+
+def _file(
+    engine: Engine,
+    settings: Settings,
+    submission: Submission,
+    definition: ServiceDef,
+    key_id: int | None,
+    now: datetime,
+    lon: float,
+    lat: float,
+    precision: str,
+    staged: int | None,
+    contact_until: datetime,
+    photo_until: datetime,
+) -> Filed:
+    """The report's own transaction (its photo, if any, already staged as ``staged``)."""
+    token = secrets.token_urlsafe(18)
     with engine.begin() as conn:
         if submission.idempotency_key is not None:
             conn.execute(
@@ -347,8 +420,8 @@ def file_request(
         number = db.next_request_number(conn=conn)
         local = now.astimezone(ZoneInfo(settings.timezone))
         sid = f"{local:%Y}-{number:06d}"
-        # First what concerns this report only (the request, its author, its photo: the long
-        # writes), while no lock is shared with other reports...
+        # First what concerns this report only (the request, its author, its photo attached:
+        # the photo's own long write was committed before), while no lock is shared...
         db.insert_request(
             conn=conn,
             request={
@@ -378,19 +451,8 @@ def file_request(
                 request_id=number,
                 contact={**submission.contact, "delete_after": contact_until},
             )
-        if photo is not None:
-            db.insert_media(
-                conn=conn,
-                request_id=number,
-                media={
-                    "mime_type": photo.mime_type,
-                    "size": photo.size,
-                    "width": photo.width,
-                    "height": photo.height,
-                    "content": photo.content,
-                    "delete_after": photo_until,
-                },
-            )
+        if staged is not None:
+            db.attach_media(conn=conn, media_id=staged, request_id=number, delete_after=photo_until)
         source_id = db.residents_source_id(
             conn=conn,
             slug=RESIDENTS_SOURCE,

@@ -144,7 +144,9 @@ def _apply_rule(
     elif rule.data == "contact":
         counts["service_request_contacts"] = db.report_contacts(**reports, now=now)
     elif rule.data == "photo":
-        counts["service_request_media"] = db.report_photos(**reports, now=now)
+        counts["service_request_media"] = db.report_photos(**reports, now=now) + (
+            db.abandoned_photos(conn=conn, now=now, apply=apply)
+        )
         counts["service_requests"] = db.report_media_urls(**reports)
     elif rule.data == "rejected_raw":
         counts["ingest_rejections"] = db.rejected_rows(
