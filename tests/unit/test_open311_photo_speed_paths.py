@@ -181,3 +181,68 @@ def test_the_output_check_refuses_any_metadata_segment() -> None:
     png = io.BytesIO()
     _picture().save(png, format="PNG")
     assert not jpeg_metadata_free(png.getvalue())
+
+
+# ------------------------------------------------------------- the rewritten path (JPEG as is)
+
+
+def _pixels(data: bytes) -> bytes:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image.tobytes()
+
+
+def _insert_after_first_scan(jpeg: bytes, segment: bytes) -> bytes:
+    """``segment`` placed between the first and the second scan of a progressive JPEG."""
+    first = jpeg.index(b"\xff\xda")
+    second = jpeg.index(b"\xff\xda", first + 2)
+    # the second scan is preceded by its tables: put the segment just before its SOS
+    return jpeg[:second] + segment + jpeg[second:]
+
+
+def test_an_upright_jpeg_is_rewritten_without_its_metadata_and_with_the_same_pixels() -> None:
+    original = _encode(_picture(), "JPEG")
+    photo = clean_photo(original, **LIMITS)
+    _assert_clean(photo.content)
+    assert _pixels(photo.content) == _pixels(original)  # not re-encoded: nothing lost
+    assert len(photo.content) < len(original)
+
+
+def test_metadata_between_scans_and_after_the_end_are_dropped() -> None:
+    out = io.BytesIO()
+    _picture((256, 256)).save(out, format="JPEG", quality=90, progressive=True)
+    progressive = out.getvalue()
+    comment = b"\xff\xfe\x00\x0eComSecretXYZ"
+    gps = b"\xff\xe1\x00\x0eGPSSecretXYZ"
+    hidden = _insert_after_first_scan(progressive, comment + gps) + b"MarqueSecreteXYZ"
+    assert not jpeg_metadata_free(hidden)
+    assert _pixels(hidden) == _pixels(progressive)  # a decoder skips them: they are hidden
+    photo = clean_photo(hidden, **LIMITS)
+    _assert_clean(photo.content)
+    assert _pixels(photo.content) == _pixels(progressive)
+
+
+def test_a_jfif_thumbnail_is_not_kept() -> None:
+    out = io.BytesIO()
+    _picture().save(out, format="JPEG", quality=90)
+    plain = out.getvalue()
+    assert plain[2:4] == b"\xff\xe0"
+    length = int.from_bytes(plain[4:6], "big")
+    thumb = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x01\x01" + b"\xfe\x00\x00"  # a 1x1 thumbnail
+    with_thumb = plain[:2] + b"\xff\xe0" + (len(thumb) + 2).to_bytes(2, "big") + thumb
+    with_thumb += plain[4 + length :]
+    assert not jpeg_metadata_free(with_thumb)
+    photo = clean_photo(with_thumb, **LIMITS)
+    _assert_clean(photo.content)
+    assert b"\xfe\x00\x00" not in photo.content[:40]
+
+
+def test_an_adobe_jpeg_is_re_encoded_and_a_truncated_one_refused() -> None:
+    out = io.BytesIO()
+    _picture(mode="CMYK").save(out, format="JPEG", quality=90)  # Pillow writes Adobe APP14
+    assert "adobe" in Image.open(io.BytesIO(out.getvalue())).info
+    image = _assert_clean(clean_photo(out.getvalue(), **LIMITS).content)
+    assert image.mode == "RGB"
+    original = _encode(_picture((640, 480)), "JPEG")
+    with pytest.raises(InvalidInput, match="illisible"):
+        clean_photo(original[: len(original) // 2], **LIMITS)
