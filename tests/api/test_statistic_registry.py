@@ -8,78 +8,22 @@ collection, filtered on its own output, and from the web map's settings as a lay
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import h3
 import httpx
 import numpy as np
 import pytest
-from scipy.stats import norm
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from geotranquil.db.runs import get_run, run_cells
 from geotranquil.errors import InvalidInput
 from geotranquil.services.hotspots import HotspotParams, compute_run
-from geotranquil.stats.registry import (
-    STATISTICS,
-    Output,
-    Statistic,
-    StatisticInput,
-    StatisticResult,
-    register,
-    statistic,
-)
+from geotranquil.stats.registry import STATISTICS, Output, Statistic, register, statistic
 from tests.api.conftest import headers_for
+from tests.api.extra_statistic import count_z, registered  # noqa: F401  (the fixture)
 from tests.api.served import END, HOT_DUMPING, HOT_VOL, START, WEEKS, Served
 from tests.integration.ingest_helpers import RUE_DE_ROME
-
-BANDS = {"high": "Élevé", "usual": "Habituel", "low": "Faible"}
-
-
-def count_z(data: StatisticInput) -> StatisticResult:
-    """z-score of each cell's count against all cells, with its excess and its band."""
-    total = data.total
-    excess = total - total.mean()
-    z = excess / total.std()
-    band = np.where(z >= 1.96, "high", np.where(z <= -1.96, "low", "usual"))
-    p = 2 * norm.sf(np.abs(z))
-    return StatisticResult(
-        {"z": z, "p": p, "significant": np.abs(z) >= 1.96, "excess": excess, "band": band},
-        {BANDS[b]: int((band == b).sum()) for b in BANDS},
-    )
-
-
-COUNT_Z = Statistic(
-    name="count_z",
-    title="Score z des nombres",
-    collection="count-z",
-    compute=count_z,
-    outputs=(
-        Output("excess", "number", "Écart à la moyenne des hexagones"),
-        Output(
-            "band",
-            "string",
-            "Classe (code)",
-            labels=BANDS,
-            label_name="band_label",
-            label_title="Classe",
-        ),
-    ),
-    help="score z des nombres",
-    map_style="z",
-)
-
-
-@pytest.fixture
-def registered(loaded_engine: Engine) -> Iterator[Statistic]:
-    stat = register(COUNT_Z)
-    try:
-        yield stat
-    finally:
-        STATISTICS.pop(stat.name, None)
-        with loaded_engine.begin() as conn:
-            conn.execute(text("DELETE FROM hotspot_runs WHERE kind = 'count_z'"))
 
 
 def test_the_registry_refuses_what_would_clash() -> None:
@@ -94,8 +38,8 @@ def test_the_registry_refuses_what_would_clash() -> None:
     assert "other" not in STATISTICS
 
 
+@pytest.mark.usefixtures("registered")
 def test_a_registered_statistic_is_computed_stored_and_served(
-    registered: Statistic,
     served: Served,
     loaded_engine: Engine,
     http: httpx.Client,
