@@ -103,7 +103,7 @@ class StatisticInput:
 class StatisticResult:
     """Per-cell columns (common and own outputs) and the count of cells per French class."""
 
-    columns: dict[str, npt.ArrayLike | None]
+    columns: Mapping[str, npt.ArrayLike | None]
     classes: dict[str, int] = field(default_factory=dict)
 
 
@@ -136,7 +136,7 @@ class Statistic:
         A column given as None (an output this run did not produce) is left out.
         """
         result = self.compute(data)
-        columns: dict[str, npt.ArrayLike | None] = {
+        columns: dict[str, npt.ArrayLike] = {
             k: v for k, v in result.columns.items() if v is not None
         }
         known = {o.name for o in (*COMMON_OUTPUTS, *self.outputs)}
