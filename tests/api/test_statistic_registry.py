@@ -93,8 +93,8 @@ def test_a_registered_statistic_is_computed_stored_and_served(
     assert http.get("/collections/count-z/items").status_code == 401
 
     layers = http.get("/carte/config.json").json()["statistics"]
-    assert [(s["layer"], s["kind"], s["style"]) for s in layers] == [
-        ("hotspots", "gi_star", "gi_bins"),
-        ("emerging", "emerging", "patterns"),
-        ("count-z", "count_z", "z"),
+    assert [(s["layer"], s["kind"], s["style"], s["follows_bin"]) for s in layers] == [
+        ("hotspots", "gi_star", "gi_bins", False),
+        ("emerging", "emerging", "patterns", True),
+        ("count-z", "count_z", "z", False),
     ]

@@ -106,7 +106,8 @@ def config(services: ServicesDep, caller: CallerDep) -> JSONResponse:
             "public_max_resolution": settings.public_max_resolution,
             "timezone": settings.timezone,
             # the statistics' map layers: layer id = collection of the latest run, run kind,
-            # French name, how to paint it (palettes.js)
+            # French name, how to paint it (palettes.js), whether the run shown follows the
+            # chosen time bin (space-time statistics)
             "statistics": [
                 {
                     "layer": s.collection,
@@ -114,6 +115,7 @@ def config(services: ServicesDep, caller: CallerDep) -> JSONResponse:
                     "label": s.map_label or s.title,
                     "title": s.title,
                     "style": s.map_style,
+                    "follows_bin": s.space_time,
                 }
                 for s in STATISTICS.values()
                 if s.map_style is not None

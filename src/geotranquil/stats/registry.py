@@ -119,6 +119,7 @@ class Statistic:
     help: str = ""  # a few French words for the command line
     map_label: str | None = None  # the map's layer name (the title when None)
     map_style: MapStyle | None = None
+    space_time: bool = False  # its result depends on the time bins (the map follows the bin)
 
     @property
     def served_outputs(self) -> tuple[Output, ...]:
@@ -304,5 +305,6 @@ register(
         help="tendances : points chauds nouveaux, persistants, en diminution...",
         map_label="Tendances émergentes",
         map_style="patterns",
+        space_time=True,
     )
 )

@@ -20,6 +20,7 @@ let LAYERS = OTHER_LAYERS;
 function buildLayers() {
   const statistics = (app.config.statistics || []).map((st) => ({
     id: st.layer, label: st.label, title: st.title, staff: true, kind: st.kind, style: st.style,
+    followsBin: st.follows_bin,
   }));
   LAYERS = [...statistics, ...OTHER_LAYERS];
 }
@@ -124,8 +125,8 @@ function runsOf(kind) {
   if (!app.runs) return [];
   if (kind === "forecast") return app.runs.forecast_runs;
   const runs = app.runs.hotspot_runs.filter((r) => r.kind === kind);
-  if (kind !== "emerging") return runs;
-  // the emerging analysis follows the chosen time bin, when a run was computed with it
+  if (!LAYERS.some((l) => l.kind === kind && l.followsBin)) return runs;
+  // a space-time statistic (emerging) follows the chosen time bin, when a run was computed with it
   const same = runs.filter((r) => r.bin === app.state.bin);
   return same.length ? same : runs;
 }
@@ -228,7 +229,7 @@ function bindControls() {
   $("fin").addEventListener("change", (e) => { app.state.end = e.target.value; refresh(); });
   $("pas").addEventListener("change", (e) => {
     app.state.bin = e.target.value;
-    if (app.state.layer === "emerging") { app.state.run = ""; buildRunSelect(); }
+    if (layerOf(app.state.layer).followsBin) { app.state.run = ""; buildRunSelect(); }
     refresh();
     if (app.report && app.reportTarget) requestReport(app.reportTarget.target, app.reportTarget.geometry);
   });
@@ -275,8 +276,8 @@ function collectionOf(layer) {
   const s = app.state;
   if (isStatistic(layer)) {
     if (s.run) return `run-${s.run}`;
-    // the emerging analysis follows the chosen time bin (runsOf), not always the default run
-    const run = layerOf(layer).kind === "emerging" ? runRecord() : null;
+    // a space-time statistic follows the chosen time bin (runsOf), not always the default run
+    const run = layerOf(layer).followsBin ? runRecord() : null;
     return run ? `run-${run.id}` : layer;
   }
   switch (layer) {
