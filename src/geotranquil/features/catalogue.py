@@ -26,7 +26,13 @@ from geotranquil.errors import Forbidden, InvalidInput, NotAuthenticated, NotFou
 from geotranquil.features.cql2 import Queryable
 from geotranquil.features.disclosure import HASH_SPACE, public_window
 from geotranquil.roles import AGGREGATES, EVERYONE, RAW_EVENTS, Access, Role, is_restricted
-from geotranquil.stats.registry import COMMON_OUTPUTS, STATISTICS, Output, Statistic
+from geotranquil.stats.registry import (
+    COMMON_OUTPUTS,
+    STATISTICS,
+    Output,
+    Statistic,
+    served_outputs,
+)
 
 RESOLUTIONS = (7, 8, 9, 10)
 AREA_COLLECTIONS = {
@@ -358,12 +364,10 @@ def _run_source(run_id: int, outputs: tuple[Output, ...]) -> SourceFn:
 
 
 def _run_properties(outputs: tuple[Output, ...]) -> tuple[Property, ...]:
-    served = [Property("run_id", "integer", "Calcul")]
-    for out in outputs:
-        served.append(Property(out.name, out.type, out.title))
-        if out.labels is not None and out.label_name:
-            served.append(Property(out.label_name, "string", out.label_title or out.title))
-    return _hexagon_properties(*served)
+    return _hexagon_properties(
+        Property("run_id", "integer", "Calcul"),
+        *(Property(o.name, o.type, o.title) for o in served_outputs(outputs)),
+    )
 
 
 def _forecast_source(run_id: int) -> SourceFn:

@@ -37,6 +37,7 @@ __all__ = [
     "StatisticInput",
     "StatisticResult",
     "register",
+    "served_outputs",
     "statistic",
 ]
 
@@ -124,12 +125,7 @@ class Statistic:
     @property
     def served_outputs(self) -> tuple[Output, ...]:
         """Common then own outputs, each label column after its code (served order)."""
-        out: list[Output] = []
-        for o in (*COMMON_OUTPUTS, *self.outputs):
-            out.append(o)
-            if o.labels is not None and o.label_name:
-                out.append(Output(o.label_name, "string", o.label_title or o.title))
-        return tuple(out)
+        return served_outputs((*COMMON_OUTPUTS, *self.outputs))
 
     def run(self, data: StatisticInput) -> StatisticResult:
         """Compute, and check that only declared outputs of the right length come back.
@@ -149,6 +145,22 @@ class Statistic:
             if np.ndim(column) != 1 or len(np.asarray(column)) != n:
                 raise ValueError(f"{self.name}: output {name} has not one value per cell")
         return StatisticResult(columns, result.classes)
+
+
+def served_outputs(outputs: tuple[Output, ...]) -> tuple[Output, ...]:
+    """``outputs`` as served: each one with labels followed by its label column.
+
+    Examples
+    --------
+    >>> [o.name for o in served_outputs(STATISTICS["gi_star"].outputs)]
+    ['gi_bin', 'gi_label']
+    """
+    out: list[Output] = []
+    for o in outputs:
+        out.append(o)
+        if o.labels is not None and o.label_name:
+            out.append(Output(o.label_name, "string", o.label_title or o.title))
+    return tuple(out)
 
 
 #: every statistic, by run kind, in the order the map and the command line show them
@@ -274,16 +286,6 @@ register(
 )
 register(
     Statistic(
-        name="local_moran",
-        title="Agrégats (Moran local)",
-        collection="clusters",
-        compute=_local_moran,
-        outputs=(Output("cluster", "string", "Agrégat Moran local (HH, LL, HL, LH, ns)"),),
-        help="agrégats",
-    )
-)
-register(
-    Statistic(
         name="emerging",
         title="Points chauds émergents",
         collection="emerging",
@@ -306,5 +308,15 @@ register(
         map_label="Tendances émergentes",
         map_style="patterns",
         space_time=True,
+    )
+)
+register(
+    Statistic(
+        name="local_moran",
+        title="Agrégats (Moran local)",
+        collection="clusters",
+        compute=_local_moran,
+        outputs=(Output("cluster", "string", "Agrégat Moran local (HH, LL, HL, LH, ns)"),),
+        help="agrégats",
     )
 )
