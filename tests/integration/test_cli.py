@@ -151,7 +151,7 @@ def test_hotspots_command_stores_runs(
     _ingest_small(tmp_path, dsn)
     env = {"GEOTRANQUIL_DATABASE_URL": settings.database_url, "COLUMNS": "200"}
     out = _run(env, "hotspots", "-s", "gi_star", "--permutations", "99")
-    assert "Point chaud, confiance 99 %" in out and "Durées" in out
+    assert "Point chaud — 99 %" in out and "Durées" in out
     out = _run(env, "hotspots", "-s", "local_moran", "--start", "2025-03-03", "--end", "2025-03-31")
     assert "Not significant" in out
     out = _run(env, "hotspots", "-s", "emerging", "--bin", "week", "--distance", "400")

@@ -69,7 +69,7 @@ def test_tables_and_indexes_exist(engine: Engine) -> None:
 def test_upgrade_is_idempotent_and_taxonomy_synced(settings: Settings, engine: Engine) -> None:
     again = upgrade_database(settings, engine)
     assert again.created is False
-    assert again.revision == "0014" == admin.head_revision()
+    assert again.revision == "0015" == admin.head_revision()
     assert again.categories_changed == 0
     with engine.connect() as conn:
         rows = conn.execute(

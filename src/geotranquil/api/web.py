@@ -20,6 +20,7 @@ from geotranquil.errors import NotFound
 from geotranquil.features.catalogue import RESOLUTIONS
 from geotranquil.roles import EVERYONE
 from geotranquil.services.features import visible_time_range
+from geotranquil.stats.registry import STATISTICS
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
 VENDOR_FILES = ("maplibre-gl.js", "maplibre-gl.css", "maplibre-gl.js.map", "LICENSE.txt")
@@ -104,6 +105,21 @@ def config(services: ServicesDep, caller: CallerDep) -> JSONResponse:
             "resolutions": list(RESOLUTIONS),
             "public_max_resolution": settings.public_max_resolution,
             "timezone": settings.timezone,
+            # the statistics' map layers: layer id = collection of the latest run, run kind,
+            # French name, how to paint it (palettes.js), whether the run shown follows the
+            # chosen time bin (space-time statistics)
+            "statistics": [
+                {
+                    "layer": s.collection,
+                    "kind": s.name,
+                    "label": s.map_label or s.title,
+                    "title": s.title,
+                    "style": s.map_style,
+                    "follows_bin": s.space_time,
+                }
+                for s in STATISTICS.values()
+                if s.map_style is not None
+            ],
         },
         headers=NO_CACHE,
     )

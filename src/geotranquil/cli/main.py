@@ -20,6 +20,7 @@ from geotranquil.errors import GeotranquilError, InvalidInput
 from geotranquil.ingest.pipeline import IngestSummary
 from geotranquil.ingest.validate import REASONS
 from geotranquil.services.geocoding import GeocodeSummary
+from geotranquil.stats.registry import DEFAULT_STATISTIC, STATISTICS
 
 app = typer.Typer(
     help="geotranquil : observatoire de la tranquillité publique de Marseille.",
@@ -399,10 +400,9 @@ def hotspots(
         typer.Option(
             "--statistic",
             "-s",
-            help="gi_star (points chauds), local_moran (agrégats) ou emerging "
-            "(tendances : points chauds nouveaux, persistants, en diminution...).",
+            help="; ".join(f"{s.name} ({s.help or s.title})" for s in STATISTICS.values()) + ".",
         ),
-    ] = "gi_star",
+    ] = DEFAULT_STATISTIC,
     resolution: Annotated[
         int, typer.Option("--resolution", "-r", help="Résolution H3 (7 à 10).")
     ] = 9,
@@ -433,7 +433,7 @@ def hotspots(
     ] = 0,
     seed: Annotated[int, typer.Option(help="Graine des permutations.")] = 42,
 ) -> None:
-    """Calcule et enregistre une analyse de points chauds (Gi*, Moran local ou tendances)."""
+    """Calcule et enregistre une analyse de points chauds (statistiques : voir --statistic)."""
     from datetime import date as date_cls
 
     from geotranquil.db.engine import make_engine
@@ -1219,7 +1219,7 @@ def demo(
     from geotranquil.services.overview import write_overview
 
     start, end = default_period(engine, timezone=settings.timezone)
-    for stat in ("gi_star", "local_moran", "emerging"):
+    for stat in STATISTICS:
         run = compute_run(
             engine,
             HotspotParams(

@@ -244,15 +244,14 @@ class DisclosureSecret(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-RUN_KINDS = ("gi_star", "local_moran", "emerging")
-
-
 class HotspotRun(Base):
-    """One computation of a statistic: its parameters, data window, code version and timings."""
+    """One computation of a statistic: its parameters, data window, code version and timings.
+
+    ``kind`` names a statistic of ``geotranquil.stats.registry`` (checked by the service).
+    """
 
     __tablename__ = "hotspot_runs"
     __table_args__ = (
-        CheckConstraint(_in("kind", RUN_KINDS), name="kind"),
         CheckConstraint("bin IN ('day', 'week', 'month')", name="bin"),
         Index(None, "kind", "resolution", "created_at"),
     )
@@ -275,7 +274,10 @@ class HotspotRun(Base):
 
 
 class HotspotCell(Base):
-    """The result of a run for one cell; columns unused by a statistic stay NULL."""
+    """The result of a run for one cell; columns unused by a statistic stay NULL.
+
+    A statistic's outputs without a column here are in ``outputs`` (name -> value).
+    """
 
     __tablename__ = "hotspot_cells"
     __table_args__ = (Index(None, "h3"),)
@@ -296,6 +298,7 @@ class HotspotCell(Base):
     trend_p: Mapped[float | None] = mapped_column(Float)
     hot_bins: Mapped[int | None] = mapped_column(SmallInteger)
     cold_bins: Mapped[int | None] = mapped_column(SmallInteger)
+    outputs: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class BanRelease(Base):

@@ -1,10 +1,17 @@
-"""Hot-spot runs and their per-cell results: written once, read by cell, by area, by run."""
+"""Hot-spot runs and their per-cell results: written once, read by cell, by area, by run.
+
+A per-cell output named in :data:`CELL_COLUMNS` has its own column of ``hotspot_cells``; any
+other output of a statistic is kept in the row's ``outputs`` JSONB object, so a new statistic
+needs no migration (:func:`output_sql` reads either, typed).
+"""
 
 from __future__ import annotations
 
 import io
+import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -29,6 +36,28 @@ CELL_COLUMNS = [
     "hot_bins",
     "cold_bins",
 ]
+#: SQL type of each JSON type of an output kept in ``outputs``
+_SQL_TYPES = {"number": "float8", "integer": "bigint", "string": "text", "boolean": "boolean"}
+
+
+def output_sql(name: str, json_type: str, alias: str = "c") -> str:
+    """The SQL expression of a per-cell output of ``hotspot_cells`` (row ``alias``), typed.
+
+    ``name`` is a statistic's declared output (a lowercase identifier, checked by the registry):
+    its own column when it has one, else its value in ``outputs``.
+
+    Examples
+    --------
+    >>> output_sql("gi_bin", "integer")
+    'c.gi_bin'
+    >>> output_sql("score", "number")
+    "CAST(c.outputs ->> 'score' AS float8)"
+    """
+    if not name.isidentifier() or not name.isascii():
+        raise ValueError(f"output name {name!r} is not an identifier")
+    if name in CELL_COLUMNS:
+        return f"{alias}.{name}"
+    return f"CAST({alias}.outputs ->> '{name}' AS {_SQL_TYPES[json_type]})"
 
 
 @dataclass
@@ -51,7 +80,11 @@ class RunRecord:
 
 
 def insert_run(*, conn: Connection, run: RunRecord, cells: pd.DataFrame) -> int:
-    """Store a run and its per-cell results (``CELL_COLUMNS``, missing ones NULL); return its id."""
+    """Store a run and its per-cell results; return its id.
+
+    The columns of ``cells`` in ``CELL_COLUMNS`` go to their own columns (missing ones NULL),
+    any other into ``outputs`` (NaN stored as JSON null).
+    """
     params = asdict(run)
     for key in ("neighbourhood", "parameters", "data_window", "timings"):
         params[key] = Jsonb(params[key])
@@ -69,15 +102,19 @@ def insert_run(*, conn: Connection, run: RunRecord, cells: pd.DataFrame) -> int:
     for col in ("gi_bin", "hot_bins", "cold_bins"):
         frame[col] = frame[col].astype("Int64")
     frame["significant"] = frame["significant"].astype("boolean")
+    extra = [c for c in cells.columns if c not in CELL_COLUMNS]
+    columns = ["run_id", *CELL_COLUMNS]
+    if extra:
+        rows = json.loads(cells[extra].to_json(orient="records", double_precision=15))
+        frame["outputs"] = [json.dumps(r, ensure_ascii=False) for r in rows]
+        columns.append("outputs")
     buf = io.StringIO()
-    frame[["run_id", *CELL_COLUMNS]].to_csv(buf, header=False, index=False)
+    frame[columns].to_csv(buf, header=False, index=False)
     raw = conn.connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
     with (
         raw.cursor() as cur,
-        cur.copy(
-            f"COPY hotspot_cells (run_id, {', '.join(CELL_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-        ) as copy,
+        cur.copy(f"COPY hotspot_cells ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy,
     ):
         copy.write(buf.getvalue())
     return int(run_id)
@@ -106,13 +143,25 @@ def latest_run(
     return dict(row._mapping) if row else None
 
 
+def _with_outputs(rows: Sequence[Any]) -> pd.DataFrame:
+    """Rows of ``CELL_COLUMNS`` then ``outputs`` as a frame, the outputs as their own columns."""
+    frame = pd.DataFrame([r[:-1] for r in rows], columns=CELL_COLUMNS)
+    outputs = [r[-1] or {} for r in rows]
+    if any(outputs):
+        frame = frame.join(pd.DataFrame(outputs, index=frame.index))
+    return frame
+
+
 def run_cells(*, conn: Connection, run_id: int) -> pd.DataFrame:
-    """Per-cell results of a run, ordered by cell."""
+    """Per-cell results of a run, ordered by cell (outputs kept in ``outputs`` as columns)."""
     rows = conn.execute(
-        text(f"SELECT {', '.join(CELL_COLUMNS)} FROM hotspot_cells WHERE run_id = :i ORDER BY h3"),
+        text(
+            f"SELECT {', '.join(CELL_COLUMNS)}, outputs FROM hotspot_cells WHERE run_id = :i "
+            "ORDER BY h3"
+        ),
         {"i": run_id},
     ).fetchall()
-    return pd.DataFrame(rows, columns=CELL_COLUMNS)
+    return _with_outputs(rows)
 
 
 def cell_history(*, conn: Connection, h3: int) -> list[dict[str, Any]]:
@@ -138,13 +187,13 @@ def cells_in_area(*, conn: Connection, run_id: int, kind: str, code: str) -> pd.
     cols = ", ".join(f"c.{c}" for c in CELL_COLUMNS)
     rows = conn.execute(
         text(
-            f"SELECT {cols} FROM hotspot_cells c JOIN grid_cells g ON g.h3 = c.h3 "
+            f"SELECT {cols}, c.outputs FROM hotspot_cells c JOIN grid_cells g ON g.h3 = c.h3 "
             "JOIN areas a ON a.id = :a AND ST_Intersects(g.geom, a.geom) "
             "WHERE c.run_id = :r ORDER BY c.h3"
         ),
         {"a": area[0], "r": run_id},
     ).fetchall()
-    return pd.DataFrame(rows, columns=CELL_COLUMNS)
+    return _with_outputs(rows)
 
 
 def default_run(*, conn: Connection, kind: str) -> dict[str, Any] | None:
@@ -158,3 +207,38 @@ def default_run(*, conn: Connection, kind: str) -> dict[str, Any] | None:
         {"k": kind},
     ).first()
     return dict(row._mapping) if row else None
+
+
+def set_timings(*, conn: Connection, run_id: int, timings: dict[str, float]) -> None:
+    """Replace a run's stage timings (the last stage, storing, is measured after the insert)."""
+    conn.execute(
+        text("UPDATE hotspot_runs SET timings = :t WHERE id = :i"),
+        {"t": Jsonb(timings), "i": run_id},
+    )
+
+
+def data_window(
+    *, conn: Connection, start: datetime, end: datetime, categories: Sequence[str] | None
+) -> dict[str, Any]:
+    """How much data a run over ``[start, end)`` sees: events, located ones, last batch, span."""
+    row = conn.execute(
+        text(
+            "SELECT count(*) AS events, count(geom) AS located, max(batch_id) AS last_batch, "
+            "min(occurred_at) AS first_event, max(occurred_at) AS last_event FROM events "
+            "WHERE occurred_at >= :s AND occurred_at < :e "
+            "AND (CAST(:c AS text[]) IS NULL OR category = ANY(CAST(:c AS text[])))"
+        ),
+        {"s": start, "e": end, "c": list(categories) if categories else None},
+    ).one()
+    out = dict(row._mapping)
+    for key in ("first_event", "last_event"):
+        out[key] = out[key].isoformat() if out[key] is not None else None
+    return out
+
+
+def last_event_day(*, conn: Connection, timezone: str) -> date | None:
+    """The local day of the latest event, or None when there is none."""
+    day: date | None = conn.execute(
+        text("SELECT max(occurred_at AT TIME ZONE :tz)::date FROM events"), {"tz": timezone}
+    ).scalar()
+    return day

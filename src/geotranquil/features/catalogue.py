@@ -21,21 +21,20 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geotranquil.db.forecasts import latest_forecast
-from geotranquil.db.runs import default_run
+from geotranquil.db.runs import default_run, output_sql
 from geotranquil.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from geotranquil.features.cql2 import Queryable
 from geotranquil.features.disclosure import HASH_SPACE, public_window
 from geotranquil.roles import AGGREGATES, EVERYONE, RAW_EVENTS, Access, Role, is_restricted
-from geotranquil.stats.emerging import PATTERN_LABELS_FR
-from geotranquil.stats.getis_ord import GI_BIN_LABELS_FR
+from geotranquil.stats.registry import (
+    COMMON_OUTPUTS,
+    STATISTICS,
+    Output,
+    Statistic,
+    served_outputs,
+)
 
 RESOLUTIONS = (7, 8, 9, 10)
-RUN_COLLECTIONS = {"hotspots": "gi_star", "emerging": "emerging", "clusters": "local_moran"}
-RUN_TITLES = {
-    "gi_star": "Points chauds (Gi*)",
-    "emerging": "Points chauds émergents",
-    "local_moran": "Agrégats (Moran local)",
-}
 AREA_COLLECTIONS = {
     "commune": ("commune", "Commune"),
     "arrondissements": ("arrondissement", "Arrondissements"),
@@ -339,46 +338,36 @@ _GRID_PROPERTIES = _hexagon_properties(
 )
 
 
-def _run_source(run_id: int) -> SourceFn:
+def _run_source(run_id: int, outputs: tuple[Output, ...]) -> SourceFn:
+    """A run's cells with the statistic's outputs, each label column after its code."""
+
     def source(ctx: SourceContext) -> tuple[str, dict[str, Any]]:
         params: dict[str, Any] = {"run": run_id}
-        gi_cases = []
-        for b, label in GI_BIN_LABELS_FR.items():
-            gi_cases.append(f"WHEN {int(b)} THEN :gi{b + 3}")
-            params[f"gi{b + 3}"] = label
-        pattern_cases = []
-        for i, (name, label) in enumerate(PATTERN_LABELS_FR.items()):
-            pattern_cases.append(f"WHEN :pn{i} THEN :pl{i}")
-            params[f"pn{i}"] = name
-            params[f"pl{i}"] = label
-        columns = (
-            "c.run_id, c.value, c.z, c.p, c.p_sim, c.significant, c.gi_bin, "
-            f"CASE c.gi_bin {' '.join(gi_cases)} END AS gi_label, c.cluster, c.pattern, "
-            f"CASE c.pattern {' '.join(pattern_cases)} END AS pattern_label, "
-            "c.trend_z, c.trend_p, c.hot_bins, c.cold_bins"
-        )
-        return _per_cell_sql("hotspot_cells", columns), params
+        columns = ["c.run_id"]
+        for i, out in enumerate(outputs):
+            expr = output_sql(out.name, out.type)
+            columns.append(f"{expr} AS {out.name}")
+            if out.labels is None or not out.label_name:
+                continue
+            cases = []
+            for j, (code, label) in enumerate(out.labels.items()):
+                if isinstance(code, int):  # trusted integers from the registry's code
+                    cases.append(f"WHEN {int(code)} THEN :l{i}_{j}")
+                else:
+                    cases.append(f"WHEN :k{i}_{j} THEN :l{i}_{j}")
+                    params[f"k{i}_{j}"] = code
+                params[f"l{i}_{j}"] = label
+            columns.append(f"CASE {expr} {' '.join(cases)} END AS {out.label_name}")
+        return _per_cell_sql("hotspot_cells", ", ".join(columns)), params
 
     return source
 
 
-_RUN_PROPERTIES = _hexagon_properties(
-    Property("run_id", "integer", "Calcul"),
-    Property("value", "number", "Valeur analysée (nombre ou taux)"),
-    Property("z", "number", "Score z (Gi* ou Moran local)"),
-    Property("p", "number", "Valeur p analytique"),
-    Property("p_sim", "number", "Pseudo valeur p par permutations"),
-    Property("significant", "boolean", "Significatif (après FDR si demandé)"),
-    Property("gi_bin", "integer", "Classe de confiance Gi* (-3 à 3)"),
-    Property("gi_label", "string", "Classe de confiance"),
-    Property("cluster", "string", "Agrégat Moran local (HH, LL, HL, LH, ns)"),
-    Property("pattern", "string", "Tendance émergente (code)"),
-    Property("pattern_label", "string", "Tendance émergente"),
-    Property("trend_z", "number", "Score z de tendance (Mann-Kendall)"),
-    Property("trend_p", "number", "Valeur p de tendance"),
-    Property("hot_bins", "integer", "Périodes chaudes"),
-    Property("cold_bins", "integer", "Périodes froides"),
-)
+def _run_properties(outputs: tuple[Output, ...]) -> tuple[Property, ...]:
+    return _hexagon_properties(
+        Property("run_id", "integer", "Calcul"),
+        *(Property(o.name, o.type, o.title) for o in served_outputs(outputs)),
+    )
 
 
 def _forecast_source(run_id: int) -> SourceFn:
@@ -549,10 +538,10 @@ def load_catalogue(*, conn: Connection, public_max_resolution: int = 8) -> Catal
             resolution=res,
             keywords=("grille", "h3"),
         )
-    for cid, kind in RUN_COLLECTIONS.items():
-        run = default_run(conn=conn, kind=kind)
+    for stat in STATISTICS.values():
+        run = default_run(conn=conn, kind=stat.name)
         if run is not None:
-            out[cid] = _run_collection(cid, kind, run, latest=True)
+            out[stat.collection] = _run_collection(stat.collection, stat.name, run, latest=True)
     forecast = latest_forecast(conn=conn)
     if forecast is not None:
         out["forecasts"] = _forecast_collection("forecasts", forecast)
@@ -592,9 +581,12 @@ def load_catalogue(*, conn: Connection, public_max_resolution: int = 8) -> Catal
 
 
 def _run_collection(cid: str, kind: str, run: dict[str, Any], *, latest: bool) -> Collection:
+    """A run's collection; a run of a statistic no longer registered shows the common outputs."""
     run_id, resolution = run["id"], run["resolution"]
     start, end = run["period_start"], run["period_end"]
-    title = RUN_TITLES[kind]
+    stat: Statistic | None = STATISTICS.get(kind)
+    title = stat.title if stat else f"Statistique « {kind} »"
+    outputs = (*COMMON_OUTPUTS, *stat.outputs) if stat else COMMON_OUTPUTS
     return Collection(
         id=cid,
         title=f"{title} — {'dernier calcul' if latest else f'calcul {run_id}'}",
@@ -604,8 +596,8 @@ def _run_collection(cid: str, kind: str, run: dict[str, Any], *, latest: bool) -
         ),
         access=AGGREGATES,
         geometry_type="Polygon",
-        properties=_RUN_PROPERTIES,
-        source=_run_source(int(run_id)),
+        properties=_run_properties(outputs),
+        source=_run_source(int(run_id), outputs),
         resolution=int(resolution),
         run_id=int(run_id),
         run_kind=kind,

@@ -1,5 +1,8 @@
 """Hot-spot runs: aggregate in PostGIS, compute in ``stats/``, persist the results.
 
+The statistic is looked up by name in :mod:`geotranquil.stats.registry`; nothing here knows
+one statistic from another.
+
 ``compute_run`` is the Python API behind ``geotranquil hotspots``; every stage is timed and
 the timings are stored with the run, together with the parameters, the data window (how many
 events, which batches) and the code version, so any map can say exactly what it shows.
@@ -18,30 +21,27 @@ import h3.api.basic_int as h3i
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from psycopg.types.json import Jsonb
 from pyproj import Transformer
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from geotranquil import __version__
+from geotranquil.db import runs as db_runs
 from geotranquil.db.counts import CountCube, CountQuery, count_cube
 from geotranquil.db.maintenance import analyze_tables
 from geotranquil.db.runs import RunRecord, insert_run
 from geotranquil.errors import InvalidInput
-from geotranquil.stats.emerging import emerging_hot_spots
-from geotranquil.stats.getis_ord import gi_star
-from geotranquil.stats.moran import local_moran
 from geotranquil.stats.rates import empirical_bayes_rate, raw_rate
+from geotranquil.stats.registry import DEFAULT_STATISTIC, StatisticInput, statistic
 from geotranquil.stats.weights import SpatialWeights
 
 VALUES = ("counts", "rate", "eb_rate")
-STATISTICS = ("gi_star", "local_moran", "emerging")
 
 
 @dataclass(frozen=True)
 class HotspotParams:
     """What to compute. ``k`` is the H3 ring size of the neighbourhood (the cell included)."""
 
-    statistic: str = "gi_star"
+    statistic: str = DEFAULT_STATISTIC
     resolution: int = 9
     start: date = date(2024, 11, 1)
     end: date = date(2026, 11, 1)
@@ -57,10 +57,7 @@ class HotspotParams:
     timezone: str = "Europe/Paris"
 
     def check(self) -> None:
-        if self.statistic not in STATISTICS:
-            raise InvalidInput(
-                f"statistique « {self.statistic} » inconnue : {', '.join(STATISTICS)}"
-            )
+        statistic(self.statistic)  # a registered one, or InvalidInput
         if self.value not in VALUES:
             raise InvalidInput(f"valeur « {self.value} » inconnue : {', '.join(VALUES)}")
         if self.distance_m is not None and not 0 < self.distance_m <= 20_000:
@@ -96,24 +93,14 @@ def cell_values(cube: CountCube, value: str) -> npt.NDArray[np.float64]:
 
 def data_window(engine: Engine, params: HotspotParams) -> dict[str, Any]:
     """How much data the run saw: events in the period and the last ingest batch."""
+    zone = ZoneInfo(params.timezone)
     with engine.connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT count(*) AS events, count(geom) AS located, max(batch_id) AS last_batch, "
-                "min(occurred_at) AS first_event, max(occurred_at) AS last_event FROM events "
-                "WHERE occurred_at >= :s AND occurred_at < :e "
-                "AND (CAST(:c AS text[]) IS NULL OR category = ANY(CAST(:c AS text[])))"
-            ),
-            {
-                "s": datetime.combine(params.start, datetime.min.time(), ZoneInfo(params.timezone)),
-                "e": datetime.combine(params.end, datetime.min.time(), ZoneInfo(params.timezone)),
-                "c": list(params.categories) if params.categories else None,
-            },
-        ).one()
-    out = dict(row._mapping)
-    for key in ("first_event", "last_event"):
-        out[key] = out[key].isoformat() if out[key] is not None else None
-    return out
+        return db_runs.data_window(
+            conn=conn,
+            start=datetime.combine(params.start, datetime.min.time(), zone),
+            end=datetime.combine(params.end, datetime.min.time(), zone),
+            categories=params.categories,
+        )
 
 
 def load_cube(engine: Engine, params: HotspotParams) -> CountCube:
@@ -160,10 +147,7 @@ def store(
     )
     with engine.begin() as conn:
         run_id: int = timer.measure("store", lambda: insert_run(conn=conn, run=record, cells=cells))
-        conn.execute(
-            text("UPDATE hotspot_runs SET timings = :t WHERE id = :i"),
-            {"t": Jsonb(timer.stages), "i": run_id},
-        )
+        db_runs.set_timings(conn=conn, run_id=run_id, timings=timer.stages)
     with engine.begin() as conn:  # the run's cells are read by tiles and reports
         analyze_tables(conn=conn, tables=("hotspot_runs", "hotspot_cells"))
     return run_id
@@ -185,9 +169,7 @@ def default_period(
 ) -> tuple[date, date]:
     """The last ``weeks`` whole weeks of data: ends on the Monday after the last event."""
     with engine.connect() as conn:
-        last = conn.execute(
-            text("SELECT max(occurred_at AT TIME ZONE :tz)::date FROM events"), {"tz": timezone}
-        ).scalar()
+        last = db_runs.last_event_day(conn=conn, timezone=timezone)
     if last is None:
         raise InvalidInput("aucun événement : ingérez des données avant de calculer")
     end = last + timedelta(days=7 - last.weekday())
@@ -211,74 +193,19 @@ def compute_run(
     cube = _land_only(full)
     values = stage("values", lambda: cell_values(cube, params.value))
     weights = stage("neighbours", lambda: neighbourhood(cube.cells, params))
-    total = values.sum(axis=1)
-    cells = pd.DataFrame({"h3": cube.cells, "value": total})
-    if params.statistic == "gi_star":
-        g = stage(
-            "statistic",
-            lambda: gi_star(
-                total,
-                weights,
-                permutations=params.permutations,
-                seed=params.seed,
-                fdr=params.fdr,
-            ),
-        )
-        cells = cells.assign(
-            z=g.z, p=g.p_norm, p_sim=g.p_sim, significant=g.gi_bin != 0, gi_bin=g.gi_bin
-        )
-        classes = {GI_BIN_LABELS_FR[b]: int((g.gi_bin == b).sum()) for b in range(3, -4, -1)}
-    elif params.statistic == "local_moran":
-        m = stage(
-            "statistic",
-            lambda: local_moran(
-                total,
-                weights,
-                permutations=params.permutations or 999,  # LISA needs permutations
-                seed=params.seed,
-                fdr=params.fdr,
-            ),
-        )
-        cells = cells.assign(
-            z=m.z_sim,
-            p=m.p_norm,
-            p_sim=m.p_sim,
-            significant=m.cluster != "Not significant",
-            cluster=m.cluster,
-        )
-        classes = {
-            str(k): int(v) for k, v in zip(*np.unique(m.cluster, return_counts=True), strict=True)
-        }
-    else:
-        e = stage(
-            "statistic",
-            lambda: emerging_hot_spots(values, weights, time_lags=params.time_lags, fdr=params.fdr),
-        )
-        cells = cells.assign(
-            z=e.z[:, -1],
-            p=e.p[:, -1],
-            significant=e.significant[:, -1] != 0,
-            pattern=e.pattern,
-            trend_z=e.trend_z,
-            trend_p=e.trend_p,
-            hot_bins=e.n_hot,
-            cold_bins=e.n_cold,
-        )
-        classes = {k: v for k, v in e.counts().items() if v}
+    stat = statistic(params.statistic)
+    data = StatisticInput(
+        values=values,
+        weights=weights,
+        permutations=params.permutations,
+        seed=params.seed,
+        fdr=params.fdr,
+        time_lags=params.time_lags,
+    )
+    result = stage("statistic", lambda: stat.run(data))
+    cells = pd.DataFrame({"h3": cube.cells, "value": data.total, **result.columns})
     run_id = store(engine, params, cube, cells, timer, window)
-    return RunSummary(run_id, params.statistic, len(cube.cells), classes, timer.stages)
-
-
-#: French labels of the Gi* confidence bins.
-GI_BIN_LABELS_FR = {
-    3: "Point chaud, confiance 99 %",
-    2: "Point chaud, confiance 95 %",
-    1: "Point chaud, confiance 90 %",
-    0: "Non significatif",
-    -1: "Point froid, confiance 90 %",
-    -2: "Point froid, confiance 95 %",
-    -3: "Point froid, confiance 99 %",
-}
+    return RunSummary(run_id, params.statistic, len(cube.cells), result.classes, timer.stages)
 
 
 def neighbourhood(cells: npt.NDArray[np.int64], params: HotspotParams) -> SpatialWeights:

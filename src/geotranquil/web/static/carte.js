@@ -2,21 +2,31 @@
 import { ApiError, apiKey, authHeaders, detectRole, getJson, loadSession, send, setApiKey, signedIn, ssoSession } from "./api.js";
 import { PolygonDrawing } from "./dessin.js";
 import {
-  FILL_OPACITY, forecastFill, giFill, giOpacity, legendItems, patternFill, patternOpacity,
-  quantileBreaks, sequential, stepFill,
+  FILL_OPACITY, forecastFill, legendItems, quantileBreaks, sequential, statisticPaint, stepFill,
 } from "./palettes.js";
 import { cellPanel, esc, publicCellPanel, reportPanel } from "./panneau.js";
 
 const $ = (id) => document.getElementById(id);
 const STAFF = new Set(["planner", "analyst", "admin"]);
 const RAW = new Set(["analyst", "admin"]);
-const LAYERS = [
-  { id: "hotspots", label: "Points chauds (Gi*)", staff: true, kind: "gi_star" },
-  { id: "emerging", label: "Tendances émergentes", staff: true, kind: "emerging" },
+// the statistics' layers come from the server's registry (config.json), then these
+const OTHER_LAYERS = [
   { id: "counts", label: "Nombre d'événements", staff: false },
   { id: "rates", label: "Taux pour 1 000 habitants", staff: false },
   { id: "forecast", label: "Prévision (période suivante)", staff: true, kind: "forecast" },
 ];
+let LAYERS = OTHER_LAYERS;
+
+function buildLayers() {
+  const statistics = (app.config.statistics || []).map((st) => ({
+    id: st.layer, label: st.label, title: st.title, staff: true, kind: st.kind, style: st.style,
+    followsBin: st.follows_bin,
+  }));
+  LAYERS = [...statistics, ...OTHER_LAYERS];
+}
+
+function layerOf(id) { return LAYERS.find((l) => l.id === id); }
+function isStatistic(id) { return Boolean(layerOf(id)?.style); }
 const PUBLIC_MIN_COUNT = 5;
 // time bins: the API's names and the URL's (French) ones
 const BINS = [
@@ -115,8 +125,8 @@ function runsOf(kind) {
   if (!app.runs) return [];
   if (kind === "forecast") return app.runs.forecast_runs;
   const runs = app.runs.hotspot_runs.filter((r) => r.kind === kind);
-  if (kind !== "emerging") return runs;
-  // the emerging analysis follows the chosen time bin, when a run was computed with it
+  if (!LAYERS.some((l) => l.kind === kind && l.followsBin)) return runs;
+  // a space-time statistic (emerging) follows the chosen time bin, when a run was computed with it
   const same = runs.filter((r) => r.bin === app.state.bin);
   return same.length ? same : runs;
 }
@@ -133,7 +143,8 @@ function allowedResolutions() {
 function normaliseState() {
   const s = app.state;
   const layers = availableLayers().map((l) => l.id);
-  if (!layers.includes(s.layer)) s.layer = layers.includes("hotspots") ? "hotspots" : "counts";
+  const first = layers.find(isStatistic);
+  if (!layers.includes(s.layer)) s.layer = first || "counts";
   const res = allowedResolutions();
   if (!res.includes(s.res)) s.res = res.includes(9) ? 9 : res[res.length - 1];
   const codes = new Set(app.categories.map((c) => c.code));
@@ -141,7 +152,7 @@ function normaliseState() {
     s.cats = s.cats.filter((c) => codes.has(c));
     if (s.cats.length === 0 || s.cats.length === codes.size) s.cats = null;
   }
-  const kind = LAYERS.find((l) => l.id === s.layer).kind;
+  const kind = layerOf(s.layer).kind;
   if (!kind || !runsOf(kind).some((r) => String(r.id) === s.run)) s.run = "";
   if (!mayReadRaw()) s.events = false;
   if (!s.start && !s.end && app.config.time_range[1]) {
@@ -187,7 +198,7 @@ function buildControls() {
 
 function buildRunSelect() {
   const s = app.state;
-  const kind = LAYERS.find((l) => l.id === s.layer).kind;
+  const kind = layerOf(s.layer).kind;
   const select = $("calcul");
   const runs = kind ? runsOf(kind) : [];
   select.innerHTML = '<option value="">Par défaut</option>' + runs.map((r) => {
@@ -218,7 +229,7 @@ function bindControls() {
   $("fin").addEventListener("change", (e) => { app.state.end = e.target.value; refresh(); });
   $("pas").addEventListener("change", (e) => {
     app.state.bin = e.target.value;
-    if (app.state.layer === "emerging") { app.state.run = ""; buildRunSelect(); }
+    if (layerOf(app.state.layer).followsBin) { app.state.run = ""; buildRunSelect(); }
     refresh();
     if (app.report && app.reportTarget) requestReport(app.reportTarget.target, app.reportTarget.geometry);
   });
@@ -263,13 +274,13 @@ function datetimeParam() {
 
 function collectionOf(layer) {
   const s = app.state;
+  if (isStatistic(layer)) {
+    if (s.run) return `run-${s.run}`;
+    // a space-time statistic follows the chosen time bin (runsOf), not always the default run
+    const run = layerOf(layer).followsBin ? runRecord() : null;
+    return run ? `run-${run.id}` : layer;
+  }
   switch (layer) {
-    case "hotspots":
-      return s.run ? `run-${s.run}` : layer;
-    case "emerging": {
-      const run = runRecord();
-      return run ? `run-${run.id}` : layer;
-    }
     case "forecast":
       return s.run ? `forecast-${s.run}` : "forecasts";
     default:
@@ -289,9 +300,8 @@ function tileUrl(collection, filtered) {
 }
 
 function fillPaint(layer) {
+  if (isStatistic(layer)) return statisticPaint(layerOf(layer).style);
   switch (layer) {
-    case "hotspots": return { "fill-color": giFill(), "fill-opacity": giOpacity() };
-    case "emerging": return { "fill-color": patternFill(), "fill-opacity": patternOpacity() };
     case "counts": return { "fill-color": stepFill("count", classBreaks()), "fill-opacity": FILL_OPACITY };
     case "rates": return { "fill-color": stepFill("rate_per_1000", classBreaks()), "fill-opacity": FILL_OPACITY };
     default: return { "fill-color": forecastFill(), "fill-opacity": FILL_OPACITY };
@@ -353,9 +363,9 @@ function legendItem(i) {
 
 function renderLegend() {
   const s = app.state;
-  const layer = LAYERS.find((l) => l.id === s.layer);
+  const layer = layerOf(s.layer);
   const classed = ["counts", "rates"].includes(s.layer);
-  const items = legendItems(s.layer, classed ? currentClasses() : null);
+  const items = legendItems(layer.style || s.layer, classed ? currentClasses() : null);
   let html = `<h2>${esc(layer.label)}</h2>`;
   if (classed) {
     html += items.length
@@ -384,7 +394,7 @@ function categoriesText() {
 
 function runRecord() {
   const s = app.state;
-  const kind = LAYERS.find((l) => l.id === s.layer).kind;
+  const kind = layerOf(s.layer).kind;
   const runs = runsOf(kind);
   if (!runs.length) return null;
   if (s.run) return runs.find((r) => String(r.id) === s.run);
@@ -414,7 +424,7 @@ function describe() {
         `à partir du ${run.origin}, résolution ${run.resolution}, ` +
         `${run.categories ? run.categories.join(", ") : "toutes catégories"} ; calculée le ${dateFr(run.created_at)}.`;
     } else {
-      const name = s.layer === "hotspots" ? "Points chauds (Gi*)" : "Tendances émergentes (Gi* espace-temps)";
+      const name = layerOf(s.layer).title;
       text = `${name}, calcul n° ${run.id} : résolution ${run.resolution}, du ${run.period_start} ` +
         `au ${run.period_end} (fin exclue), ${run.categories ? run.categories.join(", ") : "toutes catégories"}, ` +
         `pas : ${binLabel(run.bin)}, ${run.value === "counts" ? "nombres" : run.value} ; ` +
@@ -562,7 +572,7 @@ async function showCell(hex, props) {
     return;
   }
   const s = app.state;
-  const kind = LAYERS.find((l) => l.id === s.layer).kind;
+  const kind = layerOf(s.layer).kind;
   const params = {
     datetime: datetimeParam(), categories: s.cats ? s.cats.join(",") : null, bin: s.bin,
   };
@@ -712,6 +722,7 @@ async function loadForRole() {
   app.role = await detectRole();
   // the period offered depends on the role (the public sees nothing newer than a week)
   app.config = await getJson("/carte/config.json");
+  buildLayers();
   app.categories = (await getJson("/categories")).categories;
   app.runs = isStaff() ? await getJson("/runs") : null;
   app.zones = isStaff() ? (await getJson("/zones")).zones : [];
@@ -755,6 +766,7 @@ async function signIn(key) {
 async function start() {
   await loadSession();
   app.config = await getJson("/carte/config.json");
+  buildLayers();
   try {
     await loadForRole();
   } catch (err) {

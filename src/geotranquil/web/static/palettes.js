@@ -64,6 +64,36 @@ export function patternOpacity() {
   return ["match", ["get", "pattern"], ...PATTERNS.flatMap((p) => [p.code, opacityOf(p)]), 0.2];
 }
 
+// A statistic's layer, by its style (stats/registry.py): Gi* confidence bins, emerging
+// patterns, or any z-score classed like the Gi* bins (|z| at 1.645, 1.960 and 2.576: the 90,
+// 95 and 99 % two-sided normal thresholds).
+const Z_LIMITS = [-2.576, -1.96, -1.645, 1.645, 1.96, 2.576];
+const Z_LABELS = {
+  3: "z ≥ 2,576 (99 %)", 2: "z ≥ 1,96 (95 %)", 1: "z ≥ 1,645 (90 %)", 0: "Non significatif",
+  "-1": "z ≤ −1,645 (90 %)", "-2": "z ≤ −1,96 (95 %)", "-3": "z ≤ −2,576 (99 %)",
+};
+
+function zFill() {
+  const byBin = new Map(GI_BINS.map((b) => [b.bin, b]));
+  const expr = ["step", ["coalesce", ["get", "z"], 0], byBin.get(-3).color];
+  Z_LIMITS.forEach((limit, i) => expr.push(limit, byBin.get(i - 2).color));
+  return expr;
+}
+
+function zOpacity() {
+  const expr = ["step", ["coalesce", ["get", "z"], 0], FILL_OPACITY];
+  Z_LIMITS.forEach((limit, i) => expr.push(limit, i === 2 ? opacityOf(GI_BINS.find((b) => b.bin === 0)) : FILL_OPACITY));
+  return expr;
+}
+
+export function statisticPaint(style) {
+  switch (style) {
+    case "gi_bins": return { "fill-color": giFill(), "fill-opacity": giOpacity() };
+    case "patterns": return { "fill-color": patternFill(), "fill-opacity": patternOpacity() };
+    default: return { "fill-color": zFill(), "fill-opacity": zOpacity() };
+  }
+}
+
 export function stepFill(property, breaks) {
   if (breaks.length === 0) return "rgba(0,0,0,0)";
   const expr = ["step", ["coalesce", ["get", property], 0], "rgba(0,0,0,0)"];
@@ -87,9 +117,11 @@ export function patternOf(code) {
 // items: { label, color, opacity, symbol?, from?, to?, n? }
 export function legendItems(layer, classes = null) {
   switch (layer) {
-    case "hotspots":
+    case "gi_bins":
       return GI_BINS.map((b) => ({ label: b.label, color: b.color, opacity: opacityOf(b) }));
-    case "emerging":
+    case "z":
+      return GI_BINS.map((b) => ({ label: Z_LABELS[b.bin], color: b.color, opacity: opacityOf(b) }));
+    case "patterns":
       return PATTERNS.map((p) => ({ label: p.label, color: p.color, opacity: opacityOf(p), symbol: p.symbol }));
     case "counts":
     case "rates": {
