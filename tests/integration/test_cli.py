@@ -72,6 +72,10 @@ def test_english_names_and_the_french_ones_as_hidden_aliases() -> None:
     assert regles.output == rules.output
     summary = CliRunner().invoke(app, ["signalements", "bilan", "--help"], env=env).output
     assert "--days" in summary and "--end" in summary
+    assert "--jours" not in summary and "--fin" not in summary
+    backtest = CliRunner().invoke(app, ["forecast", "backtest", "--help"], env=env).output
+    assert "--origins" in backtest and "--period" in backtest
+    assert "--origines" not in backtest and "--periode" not in backtest
 
 
 def test_builtin_geography_and_grid_through_the_cli(cli_env: dict[str, str]) -> None:

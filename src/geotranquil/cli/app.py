@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import psycopg
 import typer
 from sqlalchemy.exc import OperationalError as SAOperationalError
+from typer.core import TyperGroup, TyperOption
 
 from geotranquil.cli.progress import console, prepare_console
 from geotranquil.config import Settings
@@ -27,6 +28,45 @@ def new_app(help_text: str, **options: Any) -> typer.Typer:
     return typer.Typer(
         help=help_text, rich_markup_mode="rich", pretty_exceptions_enable=False, **options
     )
+
+
+def _accept_hidden_names(option: TyperOption, shown: list[str], every: list[str]) -> None:
+    """``option`` shows ``shown`` in its help but its parser accepts every name."""
+    add_to_parser = option.add_to_parser
+
+    def add_every_name(parser: Any, ctx: Any) -> None:
+        option.opts = every
+        try:
+            add_to_parser(parser, ctx)
+        finally:
+            option.opts = shown
+
+    option.opts = shown
+    option.add_to_parser = add_every_name  # type: ignore[method-assign]
+
+
+def hide_aliases(command: Any) -> None:
+    """Show only the first long name of each option, in ``command`` and all its subcommands.
+
+    The other long names are the French names of earlier versions (``--periode`` beside
+    ``--period``): still accepted, never offered.
+    """
+    for param in command.params:
+        if isinstance(param, TyperOption):
+            longs = [o for o in param.opts if o.startswith("--")]
+            if len(longs) > 1:
+                every = list(param.opts)
+                _accept_hidden_names(param, [o for o in every if o not in longs[1:]], every)
+    for sub in getattr(command, "commands", {}).values():
+        hide_aliases(sub)
+
+
+class RootGroup(TyperGroup):
+    """The root command: once typer has built the whole tree, the aliases are hidden."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        hide_aliases(self)
 
 
 def _guarded(func: F, resumable: bool) -> F:

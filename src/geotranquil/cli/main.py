@@ -25,9 +25,9 @@ from geotranquil.cli import (
     serve,
     synth,
 )
-from geotranquil.cli.app import new_app
+from geotranquil.cli.app import RootGroup, new_app
 
-app = new_app("geotranquil : observatoire de la tranquillité publique de Marseille.")
+app = new_app("geotranquil : observatoire de la tranquillité publique de Marseille.", cls=RootGroup)
 
 app.add_typer(database.app, name="db")
 app.add_typer(geography.areas_app, name="areas")
