@@ -24,6 +24,8 @@ from rich.progress import (
 
 console = Console()
 
+#: off a terminal, tasks of at least this many steps also say each tenth of the way
+MILESTONES_FROM = 20
 #: the longest label shown beside a bar (the rest of the line: about 45 columns)
 LABEL_WIDTH = 32
 
@@ -95,7 +97,6 @@ class Task:
         return [text, BarColumn(bar_width=20), MofNCompleteColumn(), TimeElapsedColumn()]
 
     def _start(self) -> None:
-        self.started = time.monotonic()
         if self.terminal:
             self.progress = Progress(*self._columns(), console=console)
             self.progress.start()
@@ -130,7 +131,7 @@ class Task:
             if not self.terminal and description not in self.seen:
                 self.seen.add(description)
                 console.print(f"  {description}", soft_wrap=True, highlight=False)
-        if not self.terminal and self.total:
+        if not self.terminal and (self.total or 0) >= MILESTONES_FROM:
             self._milestone()
         if self.progress is not None and self.task is not None:
             fields: dict[str, Any] = {} if rows is None else {"rows": rows}

@@ -222,7 +222,8 @@ def run_demo(
         return lambda rows, done, total: bar.update(completed=done, total=total, rows=_n(rows))
 
     with progress.task(f"BAN ← {BAN_FILE}", unit="bytes") as bar:
-        progress.addresses_loaded(load_ban(settings, out / BAN_FILE, progress=reading(bar)))
+        addresses = load_ban(settings, out / BAN_FILE, progress=reading(bar))
+    progress.addresses_loaded(addresses)
     for file_name, slug in DEMO_SOURCES.items():
         mapping = resolve_mapping(settings, slug, None)
         with progress.task(f"{slug} ← {file_name}", unit="bytes") as bar:
@@ -282,8 +283,9 @@ def run_demo(
     row = total.to_dict("index")[TOTAL]
     say(
         f"   Bilan sur 90 jours : {_n(row['filed'])} reçus, {_n(row['open'])} ouverts, "
-        f"{_n(row['resolved'])} résolus ; image : {summary90.picture} "
-        "(détail : geotranquil reports summary)"
+        f"{_n(row['resolved'])} résolus ; "
+        + (f"image : {summary90.picture}" if summary90.picture else "pas d'image")
+        + " (détail : geotranquil reports summary)"
     )
     keys = demo_keys(engine=engine)
     say("6. Clés de démonstration (en-tête X-API-Key ; les précédentes sont révoquées) :")
