@@ -286,3 +286,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    access_log: bool = Field(
+        True,
+        description="Log one line per HTTP request (uvicorn's access log, query values masked): "
+        "on in production; ``geotranquil demo`` turns it off unless it is set.",
+    )

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from geotranquil.config import Settings
@@ -81,3 +82,21 @@ def test_serve_access_log_masks_query_values(
     for secret in (*api_keys.values(), unknown, "rue+de+Rome", "rue%20de%20Rome", address):
         assert secret not in written
     assert "gtq_" not in written
+
+
+def test_the_access_log_is_a_setting_off_in_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15 §6: GEOTRANQUIL_ACCESS_LOG, on by default (production), off in the demo unless
+    it is set; query values stay masked whenever it is on."""
+    from geotranquil.cli.serve import quiet_unless_set, server_config
+
+    monkeypatch.delenv("GEOTRANQUIL_ACCESS_LOG", raising=False)
+    production = Settings()
+    assert production.access_log is True
+    config = server_config(production)
+    assert config.access_log is True and config.proxy_headers is False
+    assert config.log_config["loggers"]["uvicorn.access"]["filters"] == ["mask_queries"]
+    assert server_config(quiet_unless_set(production)).access_log is False
+    monkeypatch.setenv("GEOTRANQUIL_ACCESS_LOG", "true")
+    assert quiet_unless_set(Settings()).access_log is True
+    monkeypatch.setenv("GEOTRANQUIL_ACCESS_LOG", "false")
+    assert server_config(Settings()).access_log is False

@@ -1,6 +1,6 @@
 """The audit trail in the database: append-only (UPDATE, DELETE, TRUNCATE refused), one valid
 hash chain under concurrent writers, and tampering by a superuser found by
-``geotranquil audit verifier`` at the row changed or removed."""
+``geotranquil audit verify`` at the row changed or removed."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ ANALYST = Caller(Role.ANALYST, key_id=41, key_name="test")
 def _verifier(settings: Settings) -> tuple[int, str]:
     out = CliRunner().invoke(
         app,
-        ["audit", "verifier"],
+        ["audit", "verify"],
         env={"GEOTRANQUIL_DATABASE_URL": settings.database_url, "COLUMNS": "200"},
     )
     return out.exit_code, out.output

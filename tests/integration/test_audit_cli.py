@@ -39,18 +39,18 @@ def test_audit_lists_and_writes_csv_with_filters(
         for n, action in ((11, "export"), (12, "read_events"), (13, "export"))
     ]
     since = made[0].at.isoformat()
-    out = _run(settings, "--qui", "key:987654", "--depuis", since)
+    out = _run(settings, "--who", "key:987654", "--since", since)
     assert "3 ligne(s) trouvée(s)." in out
     for row in made:
         assert f"│ {row.id} " in out
-    out = _run(settings, "--qui", "key:987654", "--depuis", since, "--limite", "1")
+    out = _run(settings, "--who", "key:987654", "--since", since, "--limit", "1")
     assert "3 ligne(s) trouvée(s), les 1 plus récentes affichées." in out
     assert f"│ {made[2].id} " in out and f"│ {made[0].id} " not in out
 
     before = last_id(engine)
     path = tmp_path / "journal.csv"
     out = _run(
-        settings, "--qui", "key:987654", "--action", "export", "--depuis", since, "--csv", str(path)
+        settings, "--who", "key:987654", "--action", "export", "--since", since, "--csv", str(path)
     )
     assert f"2 ligne(s) du journal écrite(s) dans {path}." in out
     with path.open(encoding="utf-8") as f:
@@ -68,8 +68,8 @@ def test_audit_lists_and_writes_csv_with_filters(
 def test_audit_refuses_a_bad_date_in_french(settings: Settings) -> None:
     out = CliRunner().invoke(
         app,
-        ["audit", "--depuis", "la semaine dernière"],
+        ["audit", "--since", "la semaine dernière"],
         env={"GEOTRANQUIL_DATABASE_URL": settings.database_url, "COLUMNS": "200"},
     )
     assert out.exit_code == 2
-    assert "--depuis : « la semaine dernière » n'est pas une date" in out.output
+    assert "--since : « la semaine dernière » n'est pas une date" in out.output

@@ -22,7 +22,7 @@ from geotranquil.taxonomy import load_taxonomy
 
 @pytest.fixture(scope="module")
 def cli_env(settings: Settings) -> Iterator[dict[str, str]]:
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_cli"
+    url = settings.database_url + "_cli"  # its own, beside the session's test database
     admin.drop_database(url)
     yield {"GEOTRANQUIL_DATABASE_URL": url, "COLUMNS": "200"}
     admin.drop_database(url)
@@ -37,10 +37,45 @@ def _run(env: dict[str, str], *args: str) -> str:
 def test_help_is_in_french() -> None:
     out = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).output
     assert "observatoire de la tranquillité publique" in out
-    for command in ("db", "areas", "grid", "synth", "ingest", "demo", "serve", "status"):
+    for command in (
+        "db",
+        "areas",
+        "grid",
+        "synth",
+        "ingest",
+        "demo",
+        "serve",
+        "status",
+        "forecast",
+        "reports",
+        "retention",
+        "audit",
+    ):
         assert command in out
     ingest_help = CliRunner().invoke(app, ["ingest", "--help"], env={"COLUMNS": "200"}).output
     assert "Ingère un fichier" in ingest_help
+
+
+def test_english_names_and_the_french_ones_as_hidden_aliases() -> None:
+    """Commands and options are named in English; the French names of earlier versions keep
+    working but are not offered (issue 15 §1)."""
+    env = {"COLUMNS": "200"}
+    root = CliRunner().invoke(app, ["--help"], env=env).output
+    assert "reports" in root and "signalements" not in root
+    retention = CliRunner().invoke(app, ["retention", "--help"], env=env).output
+    assert "rules" in retention and "purge" in retention
+    assert "regles" not in retention and "purger" not in retention
+    rules = CliRunner().invoke(app, ["retention", "rules"], env=env)
+    regles = CliRunner().invoke(app, ["retention", "regles"], env=env)
+    assert rules.exit_code == regles.exit_code == 0, regles.output
+    assert "Politique de conservation en vigueur" in rules.output
+    assert regles.output == rules.output
+    summary = CliRunner().invoke(app, ["signalements", "bilan", "--help"], env=env).output
+    assert "--days" in summary and "--end" in summary
+    assert "--jours" not in summary and "--fin" not in summary
+    backtest = CliRunner().invoke(app, ["forecast", "backtest", "--help"], env=env).output
+    assert "--origins" in backtest and "--period" in backtest
+    assert "--origines" not in backtest and "--periode" not in backtest
 
 
 def test_builtin_geography_and_grid_through_the_cli(cli_env: dict[str, str]) -> None:
@@ -80,7 +115,7 @@ def test_builtin_geography_and_grid_through_the_cli(cli_env: dict[str, str]) -> 
 
 
 def test_grid_before_areas_is_a_clear_error(settings: Settings) -> None:
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_cli_empty"
+    url = settings.database_url + "_cli_empty"
     admin.drop_database(url)
     env = {"GEOTRANQUIL_DATABASE_URL": url, "COLUMNS": "200"}
     try:
@@ -248,7 +283,7 @@ def test_forecast_commands(
     top_line = next(line for line in out.splitlines() if line.strip().startswith("│ 1 "))
     assert hot in top_line
 
-    out = _run(env, "forecast", "-m", "naive", "--periode", "day", "--horizon", "7")
+    out = _run(env, "forecast", "-m", "naive", "--period", "day", "--horizon", "7")
     assert "(naive) pour le 2025-04-30 (+6 période(s))" in out
 
     eng = make_engine(settings)
@@ -270,9 +305,9 @@ def test_forecast_commands(
         env,
         "forecast",
         "backtest",
-        "--origines",
+        "--origins",
         "4",
-        "--methodes",
+        "--methods",
         "naive,kde",
         "--out",
         str(pictures),
@@ -282,9 +317,9 @@ def test_forecast_commands(
 
     for args, message in (
         (["forecast", "-m", "boule_de_cristal"], "inconnue"),
-        (["forecast", "--periode", "mois"], "période « mois » inconnue"),
+        (["forecast", "--period", "mois"], "période « mois » inconnue"),
         (["forecast", "--horizon", "0"], "au moins une période"),
-        (["forecast", "backtest", "--origines", "40"], "pas assez de périodes"),
+        (["forecast", "backtest", "--origins", "40"], "pas assez de périodes"),
     ):
         bad = CliRunner().invoke(app, args, env=env)
         assert bad.exit_code == 2, bad.output

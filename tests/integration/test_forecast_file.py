@@ -1,4 +1,4 @@
-"""``geotranquil forecast fichier``: any city's points file, no database (here Lyon)."""
+"""``geotranquil forecast file``: any city's points file, no database (here Lyon)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ def _run(*args: str) -> str:
 
 def test_csv_with_a_zone(tmp_path: Path) -> None:
     frame = _points()
+    frame["quand"] = frame["quand"].astype(str)
     frame.loc[len(frame)] = ["pas une date", 4.83, 45.76]  # dropped, and counted
     csv = tmp_path / "lyon.csv"
     frame.to_csv(csv, sep=";", index=False)
@@ -54,15 +55,15 @@ def test_csv_with_a_zone(tmp_path: Path) -> None:
     out = tmp_path / "out"
     text = _run(
         "forecast",
-        "fichier",
+        "file",
         str(csv),
         "--zone",
         str(zone),
-        "--colonne-temps",
+        "--time-column",
         "quand",
-        "--origines",
+        "--origins",
         "6",
-        "--methodes",
+        "--methods",
         "naive,kde",
         "-m",
         "kde",
@@ -71,7 +72,23 @@ def test_csv_with_a_zone(tmp_path: Path) -> None:
     )
     # 200 points in 20 full weeks; the undated row is dropped, the partial week left out
     assert "200 points" in text and "20 périodes (2025-01-06 → 2025-05-19)" in text
-    assert "1 écarté(s)" in text
+    assert "4 écarté(s) sur 204." in text
+    assert "écartés — sans date lisible : 1" in text
+    assert "écartés — dans la dernière période, incomplète : 3" in text
+    assert "hors de la zone" not in text and "sans position" not in text
+    # not a terminal: one line per stage, through the final fit, instead of a bar
+    stages = [
+        "Prévision sur fichier …",
+        "  Lecture des points et de la zone",
+        "  Backtest des méthodes",
+        "  Backtest : naive",
+        "  Backtest : kde",
+        "  Ajustement de la prévision finale",
+        "  Écriture de la prévision",
+        "Prévision sur fichier : terminé (14/14,",
+    ]
+    positions = [text.index(line) for line in stages]
+    assert positions == sorted(positions)
     assert "kde" in text and "naive" in text
     assert (out / "courbes_de_couverture.png").stat().st_size > 10_000
     cells = gpd.read_file(out / "prevision.geojson")
@@ -95,11 +112,11 @@ def test_geojson_without_a_zone(tmp_path: Path) -> None:
     out = tmp_path / "out"
     text = _run(
         "forecast",
-        "fichier",
+        "file",
         str(path),
-        "--origines",
+        "--origins",
         "4",
-        "--methodes",
+        "--methods",
         "kde",
         "-m",
         "naive",
@@ -131,12 +148,83 @@ def test_clear_errors(tmp_path: Path) -> None:
     far = tmp_path / "ailleurs.geojson"
     gpd.GeoDataFrame(geometry=[box(2.3, 48.8, 2.4, 48.9)], crs=4326).to_file(far)  # Paris
     for args, message in (
-        (["forecast", "fichier", str(tmp_path / "absent.csv")], "fichier introuvable"),
-        (["forecast", "fichier", str(csv)], "aucune colonne de date"),
-        (["forecast", "fichier", str(lyon), "--zone", str(far)], "aucune donnée exploitable"),
+        (["forecast", "file", str(tmp_path / "absent.csv")], "fichier introuvable"),
+        (["forecast", "file", str(csv)], "aucune colonne de date"),
+        (["forecast", "file", str(lyon), "--zone", str(far)], "aucune donnée exploitable"),
+        (["forecast", "file", str(lyon), "--origins", "15"], "pas assez de périodes"),
+        (["forecast", "file", str(lyon), "--methods", "tarot"], "méthode(s) inconnue(s)"),
+        # the French names of earlier versions still work (hidden aliases)
         (["forecast", "fichier", str(lyon), "--origines", "15"], "pas assez de périodes"),
-        (["forecast", "fichier", str(lyon), "--methodes", "tarot"], "méthode(s) inconnue(s)"),
     ):
         bad = CliRunner().invoke(app, args, env=ENV)
         assert bad.exit_code == 2, bad.output
         assert message in bad.output
+        assert "Rien n'est perdu" not in bad.output
+
+
+def test_tab_separated_and_gzip_files_with_named_columns(tmp_path: Path) -> None:
+    """A .tsv and a .csv.gz are read; coordinate columns of any name are given by option."""
+    frame = _points(5).rename(columns={"quand": "date_faits", "longitude": "X", "latitude": "Y"})
+    frame["X"] = frame["X"].astype(str)
+    frame.loc[0, "X"] = "?"  # no position: dropped, and said
+    tsv = tmp_path / "vols.tsv"
+    frame.to_csv(tsv, sep="\t", index=False)
+    gz = tmp_path / "vols.csv.gz"
+    frame.to_csv(gz, sep=",", index=False, compression="gzip")
+    for path in (tsv, gz):
+        points = read_points(path, time_column="date_faits", x_column="X", y_column="Y")
+        assert len(points) == 203
+        assert int(points["lon"].isna().sum()) == 1 and int(points["time"].isna().sum()) == 0
+    unknown = tmp_path / "inconnu.csv"
+    frame.rename(columns={"X": "abscisse"}).to_csv(unknown, index=False)
+    bad = CliRunner().invoke(app, ["forecast", "file", str(unknown)], env=ENV)
+    assert bad.exit_code == 2, bad.output
+    assert "aucune colonne de longitude (x) reconnue" in bad.output
+    assert "--x-column NOM" in bad.output
+    text = _run(
+        "forecast",
+        "file",
+        str(gz),
+        "--time-column",
+        "date_faits",
+        "--x-column",
+        "X",
+        "--y-column",
+        "Y",
+        "--origins",
+        "4",
+        "--methods",
+        "naive",
+        "-m",
+        "naive",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert "4 écarté(s) sur 203." in text
+    assert "écartés — sans position lisible : 1" in text
+    assert "écartés — dans la dernière période, incomplète : 3" in text
+
+
+def test_files_that_are_not_what_they_should_be(tmp_path: Path) -> None:
+    """A zone that is not spatial, a compressed zone, an unreadable points file: a French
+    message and exit code 2, never an internal error nor the ingestion's "nothing lost"."""
+    lyon = tmp_path / "lyon.csv"
+    _points().rename(columns={"quand": "time"}).to_csv(lyon, index=False)
+    table_zone = tmp_path / "zone.csv"
+    pd.DataFrame({"nom": ["Lyon"], "surface": [48]}).to_csv(table_zone, index=False)
+    gz_zone = tmp_path / "zone.geojson.gz"
+    gz_zone.write_bytes(b"\x1f\x8b not really")
+    sheet = tmp_path / "points.xlsx"
+    sheet.write_bytes(b"PK\x03\x04 not a spreadsheet either")
+    for args, message in (
+        (["--zone", str(table_zone)], "zone d'étude zone.csv sans géométrie"),
+        (["--zone", str(gz_zone)], "zone d'étude zone.geojson.gz : fichier compressé non lu"),
+    ):
+        bad = CliRunner().invoke(app, ["forecast", "file", str(lyon), *args], env=ENV)
+        assert bad.exit_code == 2, bad.output
+        assert message in bad.output
+        assert "Erreur interne" not in bad.output and "Rien n'est perdu" not in bad.output
+    bad = CliRunner().invoke(app, ["forecast", "file", str(sheet)], env=ENV)
+    assert bad.exit_code == 2, bad.output
+    assert "fichier de points points.xlsx illisible : format non reconnu" in bad.output
+    assert "Rien n'est perdu" not in bad.output

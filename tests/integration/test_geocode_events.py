@@ -120,6 +120,6 @@ def test_events_are_placed_kept_and_retried(
     assert near["address"]["id"] == a["id"] and near["address"]["distance_m"] < 0.01
     assert near["areas"]["commune"]
     single = _run(
-        settings, "geocode", "adresse", f"{a['numero']} {a['nom_voie']} {a['code_postal']}"
+        settings, "geocode", "address", f"{a['numero']} {a['nom_voie']} {a['code_postal']}"
     )
     assert "précision housenumber" in single

@@ -507,7 +507,7 @@ def test_the_day_decides(
     assert counts[8]["service_request_contacts"] == 1  # h4 only: h3 and h5 not due yet
 
 
-def test_cli_purger_and_regles(
+def test_cli_purge_and_rules(
     planted: dict[str, int], loaded_engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
     local = _policy(settings, tmp_path)
@@ -517,22 +517,20 @@ def test_cli_purger_and_regles(
         "COLUMNS": "250",
     }
     runner = CliRunner()
-    rules = runner.invoke(cli, ["retention", "regles"], env=env)
+    rules = runner.invoke(cli, ["retention", "rules"], env=env)
     assert rules.exit_code == 0, rules.output
     assert "conservation.toml" in rules.output and "sans limite" in rules.output
     assert "depot_sauvage" in rules.output and "7 jours" in rules.output
-    dry = runner.invoke(
-        cli, ["retention", "purger", "--simulation", "--date", "2026-06-15"], env=env
-    )
+    dry = runner.invoke(cli, ["retention", "purge", "--dry-run", "--date", "2026-06-15"], env=env)
     assert dry.exit_code == 0, dry.output
     assert "effacerait 24 ligne(s)" in dry.output and "rien n'a été modifié" in dry.output
     assert "3 coordonnées" in dry.output and "2 photos, 1 signalements" in dry.output
-    done = runner.invoke(cli, ["retention", "purger", "--date", "2026-06-15"], env=env)
+    done = runner.invoke(cli, ["retention", "purge", "--date", "2026-06-15"], env=env)
     assert done.exit_code == 0, done.output
     assert "efface 24 ligne(s)" in done.output
-    again = runner.invoke(cli, ["retention", "purger", "--date", "2026-06-15"], env=env)
+    again = runner.invoke(cli, ["retention", "purge", "--date", "2026-06-15"], env=env)
     assert "efface 0 ligne(s)" in again.output
-    bad_day = runner.invoke(cli, ["retention", "purger", "--date", "15/06/2026"], env=env)
+    bad_day = runner.invoke(cli, ["retention", "purge", "--date", "15/06/2026"], env=env)
     assert bad_day.exit_code == 2
     assert "date « 15/06/2026 » illisible : attendu AAAA-MM-JJ" in bad_day.output
 
@@ -547,13 +545,13 @@ def test_a_bad_policy_file_is_refused_before_anything_changes(
         "COLUMNS": "250",
     }
     before = _events(loaded_engine)
-    result = CliRunner().invoke(cli, ["retention", "purger"], env=env)
+    result = CliRunner().invoke(cli, ["retention", "purge"], env=env)
     assert result.exit_code == 2
     assert "règle n° 10" in result.output
     assert "personnelles : une durée limitée est obligatoire" in result.output
     assert _events(loaded_engine) == before
     env["GEOTRANQUIL_RETENTION_FILE"] = str(tmp_path / "absent.toml")
-    missing = CliRunner().invoke(cli, ["retention", "regles"], env=env)
+    missing = CliRunner().invoke(cli, ["retention", "rules"], env=env)
     assert missing.exit_code == 2 and "fichier introuvable" in missing.output
 
 

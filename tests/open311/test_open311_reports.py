@@ -324,7 +324,7 @@ def test_purge_deletes_personal_data_after_retention(
         )
     result = CliRunner().invoke(
         cli,
-        ["signalements", "purge"],
+        ["reports", "purge"],
         env={"GEOTRANQUIL_DATABASE_URL": settings.database_url, "COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output

@@ -1,4 +1,4 @@
-"""The residents' reports summary (``geotranquil signalements bilan``): exact figures on reports
+"""The residents' reports summary (``geotranquil reports summary``): exact figures on reports
 planted in March 2024 (no other test files reports then), and the picture written."""
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def test_the_command_prints_the_table_and_draws_the_picture(
     picture = tmp_path / "bilan.png"
     result = CliRunner().invoke(
         cli,
-        ["signalements", "bilan", "--jours", "31", "--fin", "2024-03-31", "--image", str(picture)],
+        ["reports", "summary", "--days", "31", "--end", "2024-03-31", "--image", str(picture)],
         env={"GEOTRANQUIL_DATABASE_URL": settings.database_url, "COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
@@ -109,7 +109,7 @@ def test_the_command_prints_the_table_and_draws_the_picture(
         assert image.format == "PNG" and image.width > 800
     bad = CliRunner().invoke(
         cli,
-        ["signalements", "bilan", "--fin", "31/03/2024"],
+        ["reports", "summary", "--end", "31/03/2024"],
         env={"GEOTRANQUIL_DATABASE_URL": settings.database_url, "COLUMNS": "200"},
     )
     assert bad.exit_code != 0 and "AAAA-MM-JJ" in bad.output

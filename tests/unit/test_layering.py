@@ -74,3 +74,24 @@ def test_only_cli_imports_typer() -> None:
         if layer != "cli" and any(n.split(".")[0] == "typer" for n in _imports(path))
     ]
     assert offenders == []
+
+
+def test_the_cli_reaches_the_database_only_through_services() -> None:
+    """Issue 15 §1: no ``geotranquil.db`` import anywhere in ``cli/`` (functions included)."""
+    offenders = sorted(
+        f"{path.relative_to(PKG)}: {name}"
+        for layer, path in _modules()
+        if layer == "cli"
+        for name in _imports(path)
+        if name == "geotranquil.db" or name.startswith("geotranquil.db.")
+    )
+    assert offenders == []
+    assert {"main", "app", "progress", "demo", "serve", "forecast_file"} <= {
+        p.stem for p in (PKG / "cli").glob("*.py")
+    }
+
+
+def test_cli_modules_stay_small() -> None:
+    """One module per command group, each under about 300 lines."""
+    sizes = {p.name: len(p.read_text("utf-8").splitlines()) for p in (PKG / "cli").glob("*.py")}
+    assert {name: n for name, n in sizes.items() if n > 300} == {}
