@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
 import pandas as pd
-import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, text
+
+from geotranquil.db.copy import copy_frame
 
 CELL_COLUMNS = ["h3", "expected", "rank", "area_share", "top_class"]
 
@@ -48,17 +48,7 @@ def insert_forecast(*, conn: Connection, run: ForecastRecord, cells: pd.DataFram
     ).scalar_one()
     frame = cells.reindex(columns=CELL_COLUMNS).assign(run_id=run_id)
     frame["top_class"] = frame["top_class"].astype("Int64")
-    buf = io.StringIO()
-    frame[["run_id", *CELL_COLUMNS]].to_csv(buf, header=False, index=False)
-    raw = conn.connection.driver_connection
-    assert isinstance(raw, psycopg.Connection)
-    with (
-        raw.cursor() as cur,
-        cur.copy(
-            f"COPY forecast_cells (run_id, {', '.join(CELL_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-        ) as copy,
-    ):
-        copy.write(buf.getvalue())
+    copy_frame(conn, "forecast_cells", frame, ["run_id", *CELL_COLUMNS])
     return int(run_id)
 
 
@@ -68,14 +58,3 @@ def latest_forecast(*, conn: Connection) -> dict[str, Any] | None:
         text("SELECT * FROM forecast_runs ORDER BY created_at DESC, id DESC LIMIT 1")
     ).first()
     return dict(row._mapping) if row else None
-
-
-def forecast_cells(*, conn: Connection, run_id: int) -> pd.DataFrame:
-    """The cells of a forecast run, best ranked first."""
-    rows = conn.execute(
-        text(
-            f"SELECT {', '.join(CELL_COLUMNS)} FROM forecast_cells WHERE run_id = :r ORDER BY rank"
-        ),
-        {"r": run_id},
-    ).all()
-    return pd.DataFrame(rows, columns=CELL_COLUMNS)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
 import pandas as pd
-import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, text
 
+from geotranquil.db.copy import copy_frame
 from geotranquil.errors import NotFound
 
 CELL_COLUMNS = [
@@ -69,17 +68,7 @@ def insert_run(*, conn: Connection, run: RunRecord, cells: pd.DataFrame) -> int:
     for col in ("gi_bin", "hot_bins", "cold_bins"):
         frame[col] = frame[col].astype("Int64")
     frame["significant"] = frame["significant"].astype("boolean")
-    buf = io.StringIO()
-    frame[["run_id", *CELL_COLUMNS]].to_csv(buf, header=False, index=False)
-    raw = conn.connection.driver_connection
-    assert isinstance(raw, psycopg.Connection)
-    with (
-        raw.cursor() as cur,
-        cur.copy(
-            f"COPY hotspot_cells (run_id, {', '.join(CELL_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-        ) as copy,
-    ):
-        copy.write(buf.getvalue())
+    copy_frame(conn, "hotspot_cells", frame, ["run_id", *CELL_COLUMNS])
     return int(run_id)
 
 

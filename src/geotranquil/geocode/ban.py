@@ -140,11 +140,6 @@ def street_key(ban_id: str) -> str:
     return "_".join(parts[:-1]) or ban_id
 
 
-def empty_frame() -> pd.DataFrame:
-    """An address frame without rows, with the right columns and dtypes."""
-    return _frame({c: [] for c in ADDRESS_COLUMNS})
-
-
 def _frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
     data: dict[str, Any] = {}
     for c in ADDRESS_COLUMNS:
