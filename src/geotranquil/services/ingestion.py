@@ -59,14 +59,10 @@ def ingest(
         progress=progress,
     )
     if summary.status == "completed":
-        engine = make_engine(settings)
-        try:
-            with engine.begin() as conn:
-                analyze_tables(
-                    conn=conn,
-                    tables=("events", "ingest_batches")
-                    + (("ingest_rejections",) if summary.rejected else ()),
-                )
-        finally:
-            engine.dispose()
+        with make_engine(settings).begin() as conn:
+            analyze_tables(
+                conn=conn,
+                tables=("events", "ingest_batches")
+                + (("ingest_rejections",) if summary.rejected else ()),
+            )
     return summary
