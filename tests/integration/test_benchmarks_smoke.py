@@ -141,7 +141,7 @@ def test_serving_workers_smoke(settings: Settings, tmp_path: Path) -> None:
 def test_geocode_vs_addok_smoke(settings: Settings, tmp_path: Path) -> None:
     """Ours and addok (its own ``.venv-addok``, created if missing; Redis on 127.0.0.1:6379,
     databases 9 and 10 for this test) on the synthetic BAN, 20 queries per kind."""
-    from geotranquil.synth.address_queries import KINDS
+    from geotranquil.geocode.query_kinds import KINDS
 
     url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench_geocode"
     env = {

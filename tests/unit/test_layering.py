@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 PKG = Path(__file__).resolve().parents[2] / "src" / "geotranquil"
 
@@ -17,7 +22,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "geography": {"db", "services", "api", "cli", "ingest", "synth"},
     "db": {"services", "api", "cli", "ingest", "synth"},
     "ingest": {"services", "api", "cli", "geocode"},
-    "geocode": {"services", "api", "cli", "tiles", "exports", "features"},
+    "geocode": {"services", "api", "cli", "tiles", "exports", "features", "synth"},
     "features": {"services", "api", "cli", "ingest", "synth", "tiles", "exports"},
     "tiles": {"services", "api", "cli", "ingest", "synth", "exports"},
     "exports": {"services", "api", "cli", "ingest", "synth", "tiles"},
@@ -73,4 +78,42 @@ def test_only_cli_imports_typer() -> None:
         for layer, path in _modules()
         if layer != "cli" and any(n.split(".")[0] == "typer" for n in _imports(path))
     ]
+    assert offenders == []
+
+
+#: Packages of pure computation: importing any of their modules loads no database code.
+PURE = ("grid", "stats", "forecast", "geography", "charts", "synth")
+#: Top-level modules a pure package must not load, even indirectly.
+NOT_IN_PURE = ("sqlalchemy", "psycopg", "geoalchemy2", "alembic")
+#: geotranquil packages a pure package must not load, even indirectly.
+NOT_IN_PURE_OWN = ("db", "services", "api", "cli", "ingest")
+
+_LOADED = """
+import importlib, json, pkgutil, sys
+package = importlib.import_module(sys.argv[1])
+for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+    importlib.import_module(info.name)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("package", PURE)
+def test_pure_packages_load_no_database_code(package: str) -> None:
+    """Transitively, in a fresh interpreter: every module of the package imported, then the
+    modules loaded are checked (a chain such as synth -> geocode -> db shows up here)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADED, f"geotranquil.{package}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PKG.parents[1],
+    )
+    loaded: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert any(m.startswith(f"geotranquil.{package}.") for m in loaded)  # it did import
+    offenders = sorted(
+        m
+        for m in loaded
+        if m.split(".")[0] in NOT_IN_PURE
+        or (m.startswith("geotranquil.") and m.split(".")[1] in NOT_IN_PURE_OWN)
+    )
     assert offenders == []
