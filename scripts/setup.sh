@@ -63,11 +63,15 @@ if [ ! -x .venv/bin/python ]; then
   say "création de l'environnement virtuel .venv"
   python3 -m venv .venv
 fi
-stamp=".venv/.geotranquil-$(sha256sum pyproject.toml | cut -c1-16)"
+# The dependencies at the exact versions of requirements.lock (written by scripts/lock.sh),
+# then the package itself without resolving anything; re-done only when the lock file or
+# pyproject.toml changes.
+stamp=".venv/.geotranquil-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  say "installation du paquet et de ses dépendances"
+  say "installation des dépendances (requirements.lock) et du paquet"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  .venv/bin/python -m pip install -q -r requirements.lock
+  .venv/bin/python -m pip install -q --no-deps -e .
   rm -f .venv/.geotranquil-* && touch "$stamp"
 fi
 

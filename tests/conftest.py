@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 from geotranquil.config import Settings, shared_data_dir
 from geotranquil.db import admin
@@ -30,6 +30,13 @@ TEST_DATABASE_URL = os.environ.get(
 SHARED_DATA = shared_data_dir() or REPO.parent / "shared" / "data"
 OFFICIAL_DIR = SHARED_DATA / "marseille"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def sibling_database_url(database_url: str, suffix: str) -> str:
+    """The URL of a throw-away database named after the test database (``<name>_<suffix>``):
+    test runs on different test databases never drop each other's."""
+    url = make_url(database_url)
+    return url.set(database=f"{url.database}_{suffix}").render_as_string(hide_password=False)
 
 
 def official_dir_or_skip() -> Path:

@@ -21,6 +21,7 @@ from geotranquil.geography.reference import load_geography
 from geotranquil.services.addresses import load_ban
 from geotranquil.synth.ban import ban_frame
 from geotranquil.synth.streets import street_network
+from tests.conftest import sibling_database_url
 
 COMMUNE_A, COMMUNE_B = "13201", "13202"
 
@@ -199,7 +200,7 @@ def test_an_interrupted_load_leaves_the_previous_addresses(
 
 @pytest.fixture
 def cli_env(settings: Settings) -> Iterator[dict[str, str]]:
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_ban_cli"
+    url = sibling_database_url(settings.database_url, "ban_cli")
     admin.drop_database(url)
     yield {"GEOTRANQUIL_DATABASE_URL": url, "COLUMNS": "200"}
     admin.drop_database(url)

@@ -16,6 +16,7 @@ import pytest
 
 from geotranquil.config import Settings
 from geotranquil.db import admin
+from tests.conftest import sibling_database_url
 
 REPO = Path(__file__).resolve().parents[2]
 RESULT = re.compile(
@@ -46,7 +47,7 @@ def _result_lines(stdout: str) -> list[str]:
 
 
 def test_ingest_vs_copy_smoke(settings: Settings, tmp_path: Path) -> None:
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench"
+    url = sibling_database_url(settings.database_url, "bench")
     env = {
         "GEOTRANQUIL_BENCH_DATABASE_URL": url,
         "GEOTRANQUIL_BENCH_OUT": str(tmp_path),
@@ -82,7 +83,7 @@ def test_statistics_benchmarks_smoke(
 
 def test_serving_vs_tipg_smoke(settings: Settings, tmp_path: Path) -> None:
     """Ours and tipg (its own ``.venv-tipg``, created if missing) on 20,000 events, one round."""
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench_serving"
+    url = sibling_database_url(settings.database_url, "bench_serving")
     env = {
         "GEOTRANQUIL_BENCH_SERVING_DATABASE_URL": url,
         "GEOTRANQUIL_BENCH_OUT": str(tmp_path),
@@ -141,9 +142,9 @@ def test_serving_workers_smoke(settings: Settings, tmp_path: Path) -> None:
 def test_geocode_vs_addok_smoke(settings: Settings, tmp_path: Path) -> None:
     """Ours and addok (its own ``.venv-addok``, created if missing; Redis on 127.0.0.1:6379,
     databases 9 and 10 for this test) on the synthetic BAN, 20 queries per kind."""
-    from geotranquil.synth.address_queries import KINDS
+    from geotranquil.geocode.query_kinds import KINDS
 
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench_geocode"
+    url = sibling_database_url(settings.database_url, "bench_geocode")
     env = {
         "GEOTRANQUIL_BENCH_GEOCODE_DATABASE_URL": url,
         "GEOTRANQUIL_BENCH_ADDOK_REDIS_DB": "9",

@@ -18,11 +18,12 @@ from geotranquil.db.engine import make_engine
 from geotranquil.ingest.mapping import packaged_mappings
 from geotranquil.ingest.pipeline import ingest_file
 from geotranquil.taxonomy import load_taxonomy
+from tests.conftest import sibling_database_url
 
 
 @pytest.fixture(scope="module")
 def cli_env(settings: Settings) -> Iterator[dict[str, str]]:
-    url = settings.database_url + "_cli"  # its own, beside the session's test database
+    url = sibling_database_url(settings.database_url, "cli")
     admin.drop_database(url)
     yield {"GEOTRANQUIL_DATABASE_URL": url, "COLUMNS": "200"}
     admin.drop_database(url)
@@ -115,7 +116,7 @@ def test_builtin_geography_and_grid_through_the_cli(cli_env: dict[str, str]) -> 
 
 
 def test_grid_before_areas_is_a_clear_error(settings: Settings) -> None:
-    url = settings.database_url + "_cli_empty"
+    url = sibling_database_url(settings.database_url, "cli_empty")
     admin.drop_database(url)
     env = {"GEOTRANQUIL_DATABASE_URL": url, "COLUMNS": "200"}
     try:

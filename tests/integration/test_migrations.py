@@ -19,6 +19,7 @@ from geotranquil.ingest.mapping import packaged_mappings
 from geotranquil.ingest.pipeline import ingest_file
 from geotranquil.services.database import upgrade_database
 from geotranquil.taxonomy import load_taxonomy
+from tests.conftest import sibling_database_url
 
 
 def _diff(engine: Engine) -> list[object]:
@@ -100,7 +101,7 @@ def test_upgrade_is_idempotent_and_taxonomy_synced(settings: Settings, engine: E
 
 
 def test_downgrade_then_upgrade_round_trip(settings: Settings) -> None:
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_roundtrip"
+    url = sibling_database_url(settings.database_url, "roundtrip")
     other = Settings(database_url=url)
     admin.drop_database(url)
     try:

@@ -27,7 +27,7 @@ from geotranquil.ingest.pipeline import ingest_file
 from geotranquil.services.database import upgrade_database
 from geotranquil.services.geography import build_cells
 from geotranquil.services.hotspots import HotspotParams, compute_run
-from tests.conftest import IN_CI, SHARED_DATA
+from tests.conftest import IN_CI, SHARED_DATA, sibling_database_url
 
 NYC = SHARED_DATA / "incidents" / "nyc_vehicle_thefts_2014_2015.csv"
 
@@ -72,7 +72,7 @@ def nyc(settings: Settings) -> Iterator[tuple[Engine, str]]:
         if IN_CI:
             pytest.fail(f"reference incident data missing in CI: {NYC}")
         pytest.skip(f"{NYC} not found")
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_nyc"
+    url = sibling_database_url(settings.database_url, "nyc")
     admin.drop_database(url)
     other = Settings(database_url=url)
     upgrade_database(other)

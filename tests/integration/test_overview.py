@@ -55,3 +55,30 @@ def test_overview_counts_and_pictures(clean_events: Engine, dsn: str, tmp_path: 
             assert img.format == "PNG"
             assert img.width > 800 and img.height > 400
             assert len(img.getcolors(maxcolors=1 << 20) or []) > 10  # a drawing, not a blank
+
+
+def test_weekly_counts_follow_the_study_areas_time_zone(
+    clean_events: Engine, dsn: str, tmp_path: Path
+) -> None:
+    # Monday 3 March 2025 at 00:30 in Marseille is still Sunday 2 March in UTC: the week it
+    # belongs to depends on the time zone the settings name.
+    rows = [
+        {"report_id": 1, "created": "2025-03-03T00:30:00+01:00"},
+        {"report_id": 2, "created": "2025-03-05T12:00:00+01:00"},
+    ]
+    path = tmp_path / "tz.json"
+    path.write_text(
+        json.dumps(
+            [r | {"category": "bruit", "location": {"lat": 43.2951, "lon": 5.3745}} for r in rows]
+        ),
+        "utf-8",
+    )
+    mapping = packaged_mappings({c.code for c in load_taxonomy()})["habitants"]
+    ingest_file(dsn, path, mapping)
+
+    paris = load_weekly(clean_events, "Europe/Paris")
+    assert paris.index.astype(str).tolist() == ["2025-03-03"]
+    assert paris["Signalements des habitants"].tolist() == [2]
+    utc = load_weekly(clean_events, "UTC")
+    assert utc.index.astype(str).tolist() == ["2025-02-24", "2025-03-03"]
+    assert utc["Signalements des habitants"].tolist() == [1, 1]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from geotranquil.config import Settings
 from geotranquil.db import admin
+from tests.conftest import sibling_database_url
 
 REPO = Path(__file__).resolve().parents[2]
 RESULT = re.compile(
@@ -26,7 +27,7 @@ RESULT = re.compile(
 
 
 def test_open311_load_smoke(settings: Settings, tmp_path: Path) -> None:
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench_open311"
+    url = sibling_database_url(settings.database_url, "bench_open311")
     env = {
         **os.environ,
         "GEOTRANQUIL_BENCH_DATABASE_URL": url,

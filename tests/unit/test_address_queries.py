@@ -11,10 +11,9 @@ import pytest
 import shapely
 from rapidfuzz.distance import OSA
 
+from geotranquil.geocode.query_kinds import DEGRADED_KINDS, KINDS
 from geotranquil.geography.reference import load_geography
 from geotranquil.synth.address_queries import (
-    DEGRADED_KINDS,
-    KINDS,
     LEAD_INS,
     TRAILERS,
     abbreviate,

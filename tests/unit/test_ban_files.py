@@ -263,3 +263,12 @@ def test_named_places_lie_in_the_commune(synth: pd.DataFrame) -> None:
 
 def test_synthetic_ban_is_deterministic(network: pd.DataFrame, synth: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(ban_frame(network), synth)
+
+
+def test_address_columns_are_the_tables_staging_columns() -> None:
+    """The file format lists its columns itself (it loads no database code); they must stay
+    those the database stages, in the same order."""
+    from geotranquil.db.ban import STAGE_COLUMNS
+    from geotranquil.geocode.ban import ADDRESS_COLUMNS
+
+    assert ADDRESS_COLUMNS == STAGE_COLUMNS

@@ -14,9 +14,10 @@ from geotranquil.geocode.evaluation import (
     evaluate,
     format_table,
 )
+from geotranquil.geocode.query_kinds import DEGRADED_KINDS, KINDS
 from geotranquil.geocode.result import GeocodeResult
 from geotranquil.geography.reference import load_geography
-from geotranquil.synth.address_queries import DEGRADED_KINDS, KINDS, address_queries
+from geotranquil.synth.address_queries import address_queries
 from geotranquil.synth.streets import house_numbers, street_network
 
 GEOD = Geod(ellps="WGS84")

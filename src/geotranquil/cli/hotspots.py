@@ -36,7 +36,8 @@ def overview(
     from geotranquil.services.engine import open_engine
     from geotranquil.services.overview import write_overview
 
-    result = write_overview(open_engine(load_settings()), out, resolution)
+    settings = load_settings()
+    result = write_overview(open_engine(settings), out, resolution, timezone=settings.timezone)
     console.print(
         f"Carte : {result.map_png}\nCourbe : {result.weekly_png}\n"
         f"{number(result.located_events)} événements localisés dans "

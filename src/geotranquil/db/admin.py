@@ -10,7 +10,7 @@ from alembic.config import Config
 from psycopg import sql
 from sqlalchemy import Connection, make_url
 
-from geotranquil.db.engine import psycopg_dsn
+from geotranquil.db.engine import forget_engine, psycopg_dsn
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -31,7 +31,12 @@ def ensure_database(database_url: str) -> bool:
 
 
 def drop_database(database_url: str) -> None:
-    """Drop the database named in the URL (used by the tests' throw-away databases)."""
+    """Drop the database named in the URL (used by the tests' throw-away databases).
+
+    The shared engine of that URL is closed and forgotten first: a later ``make_engine``
+    starts afresh on the re-created database.
+    """
+    forget_engine(database_url)
     url = make_url(database_url)
     admin_dsn = psycopg_dsn(url.set(database="postgres").render_as_string(hide_password=False))
     with psycopg.connect(admin_dsn, autocommit=True) as conn:

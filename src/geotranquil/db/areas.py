@@ -103,6 +103,16 @@ def count_areas(*, conn: Connection) -> dict[str, int]:
     }
 
 
+def outlines(*, conn: Connection, kind: str) -> gpd.GeoDataFrame:
+    """The outlines of every area of one kind (``commune``, ``arrondissement``, ...), in
+    EPSG:4326, sorted by code."""
+    rows = conn.execute(
+        text("SELECT ST_AsBinary(geom) FROM areas WHERE kind = :kind ORDER BY code"),
+        {"kind": kind},
+    ).fetchall()
+    return gpd.GeoDataFrame(geometry=[shapely_wkb.loads(bytes(r[0])) for r in rows], crs=4326)
+
+
 def read_geography(*, conn: Connection) -> Geography | None:
     """The reference areas as loaded in the database, or None when none are."""
     rows = conn.execute(

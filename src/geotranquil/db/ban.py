@@ -10,15 +10,14 @@ file's communes that the new release no longer has; other communes are never tou
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-import psycopg
 from sqlalchemy import Connection, text
 
+from geotranquil.db.copy import copy_frame
 from geotranquil.db.models import BanAddress
 
 #: Columns written through the staging table: those of the table but the geometry (made from
@@ -95,12 +94,6 @@ def create_release(*, conn: Connection, file_name: str, sha256: str) -> int:
     )
 
 
-def _csv(frame: pd.DataFrame) -> str:
-    buf = io.StringIO()
-    frame.loc[:, list(STAGE_COLUMNS)].to_csv(buf, header=False, index=False)
-    return buf.getvalue()
-
-
 def load_chunk(*, conn: Connection, frame: pd.DataFrame, release_id: int) -> ChunkCounts:
     """Upsert an address frame in the caller's transaction; inserted / updated / unchanged.
 
@@ -111,13 +104,7 @@ def load_chunk(*, conn: Connection, frame: pd.DataFrame, release_id: int) -> Chu
     if not len(frame):
         return ChunkCounts(0, 0, 0)
     conn.execute(text(_STAGE_DDL))
-    raw = conn.connection.driver_connection
-    assert isinstance(raw, psycopg.Connection)
-    with (
-        raw.cursor() as cur,
-        cur.copy(f"COPY ban_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN (FORMAT csv)") as copy,
-    ):
-        copy.write(_csv(frame))
+    copy_frame(conn, "ban_stage", frame, STAGE_COLUMNS)
     sets = ", ".join(f"{c} = {_STAGE_VALUES[c]}" for c in _CONTENT)
     stored = ", ".join(f"a.{c}" for c in _CONTENT)
     staged = ", ".join(_STAGE_VALUES[c] for c in _CONTENT)
@@ -264,16 +251,6 @@ def latest_release_stamp(*, conn: Connection) -> tuple[int, str] | None:
         )
     ).first()
     return None if row is None else (int(row[0]), f"{row[0]}:{row[1]}:{row[2].isoformat()}")
-
-
-def count_addresses(*, conn: Connection) -> dict[str, int]:
-    """Number of addresses per commune (INSEE code)."""
-    return {
-        str(c): int(n)
-        for c, n in conn.execute(
-            text("SELECT code_insee, count(*) FROM ban_addresses GROUP BY 1 ORDER BY 1")
-        )
-    }
 
 
 def addresses_frame(*, conn: Connection, communes: Sequence[str] | None = None) -> pd.DataFrame:

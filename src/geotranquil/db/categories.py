@@ -35,3 +35,8 @@ def sync_categories(*, conn: Connection, categories: Sequence[CategoryDef]) -> i
         )
         changed += result.rowcount
     return changed
+
+
+def category_codes(*, conn: Connection) -> set[str]:
+    """The codes of the canonical categories."""
+    return {str(c) for c in conn.execute(text("SELECT code FROM categories")).scalars()}

@@ -1,25 +1,65 @@
-"""Engine construction: one pooled engine per process, built from the settings."""
+"""Engine construction: one pooled engine per database URL and process, built from the settings."""
 
 from __future__ import annotations
+
+import os
+import threading
 
 from sqlalchemy import Engine, create_engine, make_url
 
 from geotranquil.config import Settings
 
+#: The engines built so far, by database URL (the only setting an engine depends on).
+_ENGINES: dict[str, Engine] = {}
+_LOCK = threading.Lock()
+
 
 def make_engine(settings: Settings) -> Engine:
-    """Create the SQLAlchemy engine (psycopg 3, pooled) for ``settings.database_url``.
+    """The SQLAlchemy engine (psycopg 3, pooled) for ``settings.database_url``.
+
+    Built once per URL and process, then shared: every caller gets the same engine and its
+    connection pool. ``engine.dispose()`` by a caller only empties the pool (the engine stays
+    usable); a forked child starts with empty pools of its own.
 
     Statements are planned for their values every time (``plan_cache_mode``): psycopg
     prepares repeated statements, and a generic plan of a tile or page statement can be a
     hundred times slower than the plan for the actual box and period.
+
+    Examples
+    --------
+    >>> s = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:5432/doc_example")
+    >>> make_engine(s) is make_engine(s.model_copy())
+    True
+    >>> forget_engine(s.database_url)
     """
-    return create_engine(
-        settings.database_url,
-        pool_pre_ping=True,
-        future=True,
-        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
-    )
+    url = settings.database_url
+    with _LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = _ENGINES[url] = create_engine(
+                url,
+                pool_pre_ping=True,
+                future=True,
+                connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+            )
+        return engine
+
+
+def forget_engine(database_url: str) -> None:
+    """Close and forget the shared engine of a URL (its database is about to be dropped)."""
+    with _LOCK:
+        engine = _ENGINES.pop(database_url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def _after_fork_in_child() -> None:
+    # the parent's pooled connections must not be used by the child (SQLAlchemy's advice)
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def psycopg_dsn(database_url: str) -> str:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
-import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, text
+
+from geotranquil.db.copy import copy_frame
 
 CELL_COLUMNS = ["h3", "expected", "rank", "area_share", "top_class"]
 
@@ -48,17 +49,7 @@ def insert_forecast(*, conn: Connection, run: ForecastRecord, cells: pd.DataFram
     ).scalar_one()
     frame = cells.reindex(columns=CELL_COLUMNS).assign(run_id=run_id)
     frame["top_class"] = frame["top_class"].astype("Int64")
-    buf = io.StringIO()
-    frame[["run_id", *CELL_COLUMNS]].to_csv(buf, header=False, index=False)
-    raw = conn.connection.driver_connection
-    assert isinstance(raw, psycopg.Connection)
-    with (
-        raw.cursor() as cur,
-        cur.copy(
-            f"COPY forecast_cells (run_id, {', '.join(CELL_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-        ) as copy,
-    ):
-        copy.write(buf.getvalue())
+    copy_frame(conn, "forecast_cells", frame, ["run_id", *CELL_COLUMNS])
     return int(run_id)
 
 
@@ -70,12 +61,71 @@ def latest_forecast(*, conn: Connection) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
-def forecast_cells(*, conn: Connection, run_id: int) -> pd.DataFrame:
-    """The cells of a forecast run, best ranked first."""
+def located_days(*, conn: Connection, timezone: str) -> tuple[date | None, date | None]:
+    """Local dates (in ``timezone``) of the first and last located events; None when none."""
+    first, last = conn.execute(
+        text(
+            "SELECT min(occurred_at AT TIME ZONE :tz)::date, "
+            "max(occurred_at AT TIME ZONE :tz)::date FROM events WHERE geom IS NOT NULL"
+        ),
+        {"tz": timezone},
+    ).one()
+    return first, last
+
+
+def cell_centroids(*, conn: Connection, resolution: int) -> pd.DataFrame:
+    """Grid cells at ``resolution``, sorted: ``h3`` and their centroid ``x``, ``y`` in
+    Lambert-93 and their land area ``land_m2``."""
     rows = conn.execute(
         text(
-            f"SELECT {', '.join(CELL_COLUMNS)} FROM forecast_cells WHERE run_id = :r ORDER BY rank"
+            "SELECT h3, ST_X(ST_Transform(ST_Centroid(geom), 2154)), "
+            "ST_Y(ST_Transform(ST_Centroid(geom), 2154)), area_m2 * land_share "
+            "FROM grid_cells WHERE resolution = :r ORDER BY h3"
         ),
-        {"r": run_id},
+        {"r": resolution},
     ).all()
-    return pd.DataFrame(rows, columns=CELL_COLUMNS)
+    return pd.DataFrame(rows, columns=["h3", "x", "y", "land_m2"])
+
+
+def event_points(
+    *,
+    conn: Connection,
+    resolution: int,
+    start: datetime,
+    end: datetime,
+    categories: list[str] | None,
+) -> pd.DataFrame:
+    """Located events in ``[start, end)`` (of ``categories`` when given): their cell ``h3`` at
+    ``resolution``, ``t`` (days since ``start``) and ``x``, ``y`` in Lambert-93."""
+    rows = conn.execute(
+        text(
+            f"SELECT h3_r{int(resolution)}, "
+            "EXTRACT(EPOCH FROM occurred_at - :t0) / 86400.0, "
+            "ST_X(ST_Transform(geom, 2154)), ST_Y(ST_Transform(geom, 2154)) FROM events "
+            "WHERE geom IS NOT NULL AND occurred_at >= :t0 AND occurred_at < :t1 "
+            "AND (CAST(:cats AS text[]) IS NULL OR category = ANY(CAST(:cats AS text[])))"
+        ),
+        {"t0": start, "t1": end, "cats": categories},
+    ).all()
+    return pd.DataFrame(rows, columns=["h3", "t", "x", "y"])
+
+
+def forecast_cell_shapes(*, conn: Connection, run_id: int) -> gpd.GeoDataFrame:
+    """The cells of a forecast run with their ``top_class`` and hexagon (``geom``)."""
+    return gpd.read_postgis(
+        text(
+            "SELECT c.h3, c.top_class, g.geom FROM forecast_cells c "
+            "JOIN grid_cells g ON g.h3 = c.h3 WHERE c.run_id = :r"
+        ),
+        conn,
+        geom_col="geom",
+        params={"r": run_id},
+    )
+
+
+def forecast_label(*, conn: Connection, run_id: int) -> tuple[str, date]:
+    """A forecast run's method and origin."""
+    row = conn.execute(
+        text("SELECT method, origin FROM forecast_runs WHERE id = :r"), {"r": run_id}
+    ).one()
+    return str(row[0]), row[1]

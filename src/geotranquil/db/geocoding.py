@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pandas as pd
-import psycopg
 from sqlalchemy import Connection, text
+
+from geotranquil.db.copy import copy_frame
 
 PLACE_COLUMNS = [
     "event_id",
@@ -40,18 +40,6 @@ def events_to_place(
     return pd.DataFrame(rows, columns=["event_id", "address"])
 
 
-def _copy(conn: Connection, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
-    buf = io.StringIO()
-    frame[columns].to_csv(buf, header=False, index=False)
-    raw = conn.connection.driver_connection
-    assert isinstance(raw, psycopg.Connection)
-    with (
-        raw.cursor() as cur,
-        cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy,
-    ):
-        copy.write(buf.getvalue())
-
-
 def place_events(*, conn: Connection, placed: pd.DataFrame, buffer_m: float = 0.0) -> list[int]:
     """Give events their position and cells (``PLACE_COLUMNS``); return the ids placed.
 
@@ -66,7 +54,7 @@ def place_events(*, conn: Connection, placed: pd.DataFrame, buffer_m: float = 0.
             "precision text) ON COMMIT DROP"
         )
     )
-    _copy(conn, "place_stage", placed, PLACE_COLUMNS)
+    copy_frame(conn, "place_stage", placed, PLACE_COLUMNS)
     ids = conn.execute(
         text(
             "UPDATE events e SET geom = ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), "
@@ -105,7 +93,7 @@ def record_geocoding(*, conn: Connection, rows: pd.DataFrame) -> None:
             "ON COMMIT DROP"
         )
     )
-    _copy(conn, "geocoding_stage", rows, columns)
+    copy_frame(conn, "geocoding_stage", rows, columns)
     cols = ", ".join(columns)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
     conn.execute(

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-import io
-
 import geopandas as gpd
-import psycopg
 from sqlalchemy import Connection, text
+
+from geotranquil.db.copy import copy_frame
+
+_STAGE_COLUMNS = [
+    "h3",
+    "resolution",
+    "wkt",
+    "area_m2",
+    "land_share",
+    "population",
+    "arrondissement_code",
+    "quartier_code",
+]
 
 
 def replace_grid(*, conn: Connection, grid: gpd.GeoDataFrame) -> int:
@@ -24,24 +34,12 @@ def replace_grid(*, conn: Connection, grid: gpd.GeoDataFrame) -> int:
             "ON COMMIT DROP"
         )
     )
-    buf = io.StringIO()
-    frame = grid.assign(wkt=grid.geometry.to_wkt(rounding_precision=9))[
-        [
-            "h3",
-            "resolution",
-            "wkt",
-            "area_m2",
-            "land_share",
-            "population",
-            "arrondissement_code",
-            "quartier_code",
-        ]
-    ]
-    frame.to_csv(buf, sep="\t", header=False, index=False, na_rep="\\N")
-    raw = conn.connection.driver_connection
-    assert isinstance(raw, psycopg.Connection)
-    with raw.cursor() as cur, cur.copy("COPY grid_stage FROM STDIN") as copy:
-        copy.write(buf.getvalue())
+    copy_frame(
+        conn,
+        "grid_stage",
+        grid.assign(wkt=grid.geometry.to_wkt(rounding_precision=9)),
+        _STAGE_COLUMNS,
+    )
     conn.execute(text("DELETE FROM grid_cells WHERE resolution = ANY(:res)"), {"res": resolutions})
     result = conn.execute(
         text(

@@ -28,3 +28,26 @@ def last_event_day(*, conn: Connection, timezone: str) -> Any:
     return conn.execute(
         text("SELECT max(occurred_at AT TIME ZONE :tz)::date FROM events"), {"tz": timezone}
     ).scalar()
+
+
+def category_labels(*, conn: Connection) -> dict[str, str]:
+    """Category code -> French label, in the taxonomy's order."""
+    rows = conn.execute(text("SELECT code, label FROM categories ORDER BY sort_order, code"))
+    return {str(code): str(label) for code, label in rows}
+
+
+def saved_zone(*, conn: Connection, zone_id: int) -> tuple[int, str, str] | None:
+    """A saved zone's (id, code, name), or None."""
+    row = conn.execute(
+        text("SELECT id, code, name FROM areas WHERE kind = 'zone' AND id = :i"), {"i": zone_id}
+    ).first()
+    return None if row is None else (int(row[0]), row[1], row[2])
+
+
+def area_by_code(*, conn: Connection, kind: str, code: str | None) -> tuple[int, str, str] | None:
+    """A reference area's (id, code, name) by kind and code, or None."""
+    row = conn.execute(
+        text("SELECT id, code, name FROM areas WHERE kind = :k AND code = :c"),
+        {"k": kind, "c": code},
+    ).first()
+    return None if row is None else (int(row[0]), row[1], row[2])

@@ -7,7 +7,6 @@ needs no migration (:func:`output_sql` reads either, typed).
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -15,10 +14,10 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, text
 
+from geotranquil.db.copy import copy_frame
 from geotranquil.errors import NotFound
 
 CELL_COLUMNS = [
@@ -108,15 +107,7 @@ def insert_run(*, conn: Connection, run: RunRecord, cells: pd.DataFrame) -> int:
         rows = json.loads(cells[extra].to_json(orient="records", double_precision=15))
         frame["outputs"] = [json.dumps(r, ensure_ascii=False) for r in rows]
         columns.append("outputs")
-    buf = io.StringIO()
-    frame[columns].to_csv(buf, header=False, index=False)
-    raw = conn.connection.driver_connection
-    assert isinstance(raw, psycopg.Connection)
-    with (
-        raw.cursor() as cur,
-        cur.copy(f"COPY hotspot_cells ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy,
-    ):
-        copy.write(buf.getvalue())
+    copy_frame(conn, "hotspot_cells", frame, columns)
     return int(run_id)
 
 

@@ -27,8 +27,6 @@ __all__ = ["BacktestResult", "origins_of", "rolling_origin"]
 
 #: columns of :attr:`BacktestResult.scores`
 SCORE_COLUMNS = ("method", "origin", "period_start", "metric", "value")
-#: the origins a backtest aims for when the data allow
-MIN_ORIGINS = 26
 
 MethodSpec = Forecaster | Callable[[], Forecaster]
 

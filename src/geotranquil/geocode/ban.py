@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
-from geotranquil.db.ban import STAGE_COLUMNS
 from geotranquil.errors import InvalidInput
 
 #: The header of the official BAN CSV, in order.
@@ -56,8 +55,26 @@ BAN_HEADER: Final[tuple[str, ...]] = (
     "cad_parcelles",
 )
 
-#: Columns of an address frame (those of the ``ban_addresses`` table but geom and release).
-ADDRESS_COLUMNS: Final[tuple[str, ...]] = STAGE_COLUMNS
+#: Columns of an address frame: those of the ``ban_addresses`` table but geom and release, in
+#: the table's order (``tests/unit/test_ban_files.py`` holds them to ``db.ban.STAGE_COLUMNS``;
+#: this file format stays free of the database).
+ADDRESS_COLUMNS: Final[tuple[str, ...]] = (
+    "id",
+    "street_key",
+    "numero",
+    "rep",
+    "nom_voie",
+    "code_postal",
+    "code_insee",
+    "nom_commune",
+    "nom_ancienne_commune",
+    "alias",
+    "nom_ld",
+    "type_position",
+    "source_position",
+    "lon",
+    "lat",
+)
 #: Text columns that are ``None`` when the file leaves them empty.
 OPTIONAL_COLUMNS: Final[tuple[str, ...]] = (
     "code_postal",
@@ -138,11 +155,6 @@ def street_key(ban_id: str) -> str:
     if len(parts) >= 3:
         return f"{parts[0]}_{parts[1]}"
     return "_".join(parts[:-1]) or ban_id
-
-
-def empty_frame() -> pd.DataFrame:
-    """An address frame without rows, with the right columns and dtypes."""
-    return _frame({c: [] for c in ADDRESS_COLUMNS})
 
 
 def _frame(columns: dict[str, list[Any]]) -> pd.DataFrame:

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from pyproj import Geod
 
+from geotranquil.geocode.query_kinds import DEGRADED_KINDS, KINDS
 from geotranquil.geocode.result import GeocodeResult
-from geotranquil.synth.address_queries import DEGRADED_KINDS, KINDS
 
 #: A score from which a result is taken as sure (used without review downstream).
 HIGH_CONFIDENCE: Final = 0.8

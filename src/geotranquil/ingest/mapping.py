@@ -117,14 +117,6 @@ class SourceMapping:
     attribute_fields: tuple[str, ...] | None
     raw: dict[str, Any] = field(repr=False, compare=False)
 
-    def native_to_canonical(self, value: str) -> str | None:
-        """Canonical code of a native category value (case- and space-insensitive)."""
-        return self._lookup.get(value.strip().casefold())
-
-    @property
-    def _lookup(self) -> dict[str, str]:
-        return {k.strip().casefold(): v for k, v in self.category_values.items()}
-
     def used_fields(self) -> set[str]:
         """Native fields that the mapping reads (the others may go to attributes)."""
         used = {self.id_field, self.category_field, *self.time_fields, *self.reported_fields}
@@ -170,8 +162,8 @@ def parse_mapping(data: dict[str, Any], known_categories: set[str] | None = None
     ...     "id": {"field": "id"}, "time": {"field": "date", "format": "iso8601"},
     ...     "category": {"field": "cat", "values": {"Bruit": "nuisance_sonore"}},
     ...     "location": {"x": "lon", "y": "lat"}})
-    >>> m.native_to_canonical(" bruit "), m.location_kind
-    ('nuisance_sonore', 'coordinates')
+    >>> m.category_values, m.location_kind
+    ({'Bruit': 'nuisance_sonore'}, 'coordinates')
     """
     slug = str(_require(data, "slug", "racine"))
     fmt = data.get("format", {})

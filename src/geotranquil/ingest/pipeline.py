@@ -13,13 +13,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +26,12 @@ import numpy.typing as npt
 import pandas as pd
 import psycopg
 import shapely
-from psycopg.types.json import Jsonb
 from pyproj import Transformer
 from shapely import wkb as shapely_wkb
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import transform as shapely_transform
 
+from geotranquil.db import ingest as db
 from geotranquil.errors import InvalidInput, NotReady
 from geotranquil.ingest.mapping import SourceMapping
 from geotranquil.ingest.readers import read_chunks
@@ -45,13 +43,6 @@ from geotranquil.ingest.validate import (
 )
 
 Progress = Callable[[int, int, int], None]  # rows done, bytes done, total bytes
-
-#: First key of the advisory locks taken by ingestion (the second is the source id).
-_LOCK_NAMESPACE = 0x67746E71  # "gtnq"
-
-
-def _sql(name: str) -> str:
-    return resources.files("geotranquil.ingest").joinpath("sql", name).read_text("utf-8")
 
 
 @dataclass
@@ -88,37 +79,24 @@ def file_sha256(path: Path) -> str:
 
 def upsert_source(conn: psycopg.Connection[Any], mapping: SourceMapping) -> int:
     """Create or update the ``sources`` row of a mapping; return its id."""
-    row = conn.execute(
-        """
-        INSERT INTO sources (slug, name, kind, owner, mapping)
-        VALUES (%(slug)s, %(name)s, %(kind)s, %(owner)s, %(mapping)s)
-        ON CONFLICT (slug) DO UPDATE SET
-            name = EXCLUDED.name, kind = EXCLUDED.kind, owner = EXCLUDED.owner,
-            mapping = EXCLUDED.mapping, updated_at = now()
-        RETURNING id
-        """,
-        {
-            "slug": mapping.slug,
-            "name": mapping.name,
-            "kind": mapping.kind,
-            "owner": mapping.owner,
-            "mapping": Jsonb(mapping.raw),
-        },
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+    return db.upsert_source(
+        conn=conn,
+        slug=mapping.slug,
+        name=mapping.name,
+        kind=mapping.kind,
+        owner=mapping.owner,
+        mapping=mapping.raw,
+    )
 
 
 def load_study_area(conn: psycopg.Connection[Any], buffer_m: float) -> BaseGeometry:
     """The commune outline (optionally widened by ``buffer_m`` metres), prepared for tests."""
-    row = conn.execute(
-        "SELECT ST_AsBinary(geom) FROM areas WHERE kind = 'commune' ORDER BY id LIMIT 1"
-    ).fetchone()
-    if row is None:
+    wkb = db.commune_wkb(conn=conn)
+    if wkb is None:
         raise NotReady(
             "la zone d'étude n'est pas chargée : lancez d'abord « geotranquil areas load »"
         )
-    area = shapely_wkb.loads(bytes(row[0]))
+    area = shapely_wkb.loads(wkb)
     if buffer_m > 0:
         to_m = Transformer.from_crs(4326, 2154, always_xy=True).transform
         to_deg = Transformer.from_crs(2154, 4326, always_xy=True).transform
@@ -227,7 +205,6 @@ def _write_chunk(
     vc: ValidatedChunk,
     source_id: int,
     batch_id: int,
-    update_sql: str,
     prepared: str | None = None,
 ) -> tuple[int, int, int]:
     """Write one validated chunk in the caller's transaction; return (ins, upd, unchanged).
@@ -242,70 +219,50 @@ def _write_chunk(
     """
     inserted = updated = 0
     rows = vc.rows
-    with conn.cursor() as cur:
-        if len(rows):
-            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_NAMESPACE, source_id))
-            # the identifiers travel as one JSON text: psycopg adapts a 50,000-item list in
-            # Python, element by element (about 0.2 s per chunk, holding the GIL)
-            cur.execute(
-                "SELECT external_id FROM events WHERE source_id = %s AND external_id = ANY("
-                "ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))",
-                (source_id, json.dumps(rows["external_id"].tolist(), ensure_ascii=False)),
-            )
-            existing = {r[0] for r in cur.fetchall()}
-            is_old = rows["external_id"].isin(existing).to_numpy()
-            new = rows[~is_old]
-            if len(new):
-                text = (
-                    prepared
-                    if prepared is not None and not is_old.any()
-                    else _new_events_csv(new, source_id, batch_id)
-                )
-                with cur.copy(
-                    f"COPY events ({', '.join(EVENT_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-                ) as copy:
-                    copy.write(text)
-                inserted = len(new)
-            old = rows[is_old].assign(
-                occurred_at=lambda f: _utc_text(f["occurred_at"]),
-                reported_at=lambda f: _utc_text(f["reported_at"]),
-            )
-            if len(old):
-                cur.execute("TRUNCATE ingest_stage")
-                with cur.copy(
-                    f"COPY ingest_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-                ) as copy:
-                    copy.write(_csv(old[STAGE_COLUMNS]))
-                cur.execute(update_sql, {"source_id": source_id, "batch_id": batch_id})
-                updated = cur.rowcount
-        if vc.rejections:
-            with cur.copy(
-                "COPY ingest_rejections (batch_id, row_number, reason, detail, raw) FROM STDIN"
-            ) as copy:
-                for r in vc.rejections:
-                    copy.write_row(
-                        (batch_id, r.row_number, r.reason, r.detail, r.raw.replace("\x00", ""))
-                    )
-        unchanged = len(rows) - inserted - updated
-        cur.execute(
-            """
-            UPDATE ingest_batches SET
-                rows_committed = %(last)s, rows_read = %(last)s,
-                inserted = inserted + %(ins)s, updated = updated + %(upd)s,
-                unchanged = unchanged + %(same)s, rejected = rejected + %(rej)s,
-                unlocated = unlocated + %(unloc)s
-            WHERE id = %(id)s
-            """,
-            {
-                "last": vc.last_row,
-                "ins": inserted,
-                "upd": updated,
-                "same": unchanged,
-                "rej": len(vc.rejections),
-                "unloc": vc.unlocated,
-                "id": batch_id,
-            },
+    if len(rows):
+        db.lock_source(conn=conn, source_id=source_id)
+        existing = db.known_external_ids(
+            conn=conn, source_id=source_id, external_ids=rows["external_id"].tolist()
         )
+        is_old = rows["external_id"].isin(existing).to_numpy()
+        new = rows[~is_old]
+        if len(new):
+            data = (
+                prepared
+                if prepared is not None and not is_old.any()
+                else _new_events_csv(new, source_id, batch_id)
+            )
+            db.insert_events(conn=conn, columns=EVENT_COPY_COLUMNS, data=data)
+            inserted = len(new)
+        old = rows[is_old].assign(
+            occurred_at=lambda f: _utc_text(f["occurred_at"]),
+            reported_at=lambda f: _utc_text(f["reported_at"]),
+        )
+        if len(old):
+            updated = db.update_events(
+                conn=conn,
+                columns=STAGE_COLUMNS,
+                data=_csv(old[STAGE_COLUMNS]),
+                source_id=source_id,
+                batch_id=batch_id,
+            )
+    if vc.rejections:
+        db.insert_rejections(
+            conn=conn,
+            batch_id=batch_id,
+            rejections=((r.row_number, r.reason, r.detail, r.raw) for r in vc.rejections),
+        )
+    unchanged = len(rows) - inserted - updated
+    db.checkpoint(
+        conn=conn,
+        batch_id=batch_id,
+        last_row=vc.last_row,
+        inserted=inserted,
+        updated=updated,
+        unchanged=unchanged,
+        rejected=len(vc.rejections),
+        unlocated=vc.unlocated,
+    )
     return inserted, updated, unchanged
 
 
@@ -331,40 +288,28 @@ def ingest_file(
     size = path.stat().st_size
     with psycopg.connect(dsn) as conn:
         source_id = upsert_source(conn, mapping)
-        known = {r[0] for r in conn.execute("SELECT code FROM categories")}
+        known = db.category_codes(conn=conn)
         study_area = load_study_area(conn, study_area_buffer_m)
         conn.commit()
         lock_key = int.from_bytes(
             hashlib.sha256(f"{source_id}:{sha}".encode()).digest()[:8], "big", signed=True
         )
-        if not conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key,)).fetchone()[0]:  # type: ignore[index]
+        if not db.try_lock(conn=conn, key=lock_key):
             raise InvalidInput(f"{path.name} est déjà en cours d'ingestion par un autre processus")
         try:
-            previous = conn.execute(
-                "SELECT id, status, rows_committed FROM ingest_batches "
-                "WHERE source_id = %s AND file_sha256 = %s ORDER BY id DESC LIMIT 1",
-                (source_id, sha),
-            ).fetchone()
+            previous = db.previous_batch(conn=conn, source_id=source_id, sha256=sha)
             resume_from = 0
             if previous and previous[1] == "completed" and not force:
-                summary = _summary(conn, int(previous[0]), mapping.slug, path.name, "skipped")
+                summary = _summary(conn, previous[0], mapping.slug, path.name, "skipped")
                 summary.seconds = time.perf_counter() - started
                 return summary
             if previous and previous[1] in ("running", "failed"):
-                batch_id, resume_from = int(previous[0]), int(previous[2])
-                conn.execute(
-                    "UPDATE ingest_batches SET status = 'running', error = NULL, "
-                    "resumed = resumed + 1 WHERE id = %s",
-                    (batch_id,),
-                )
+                batch_id, resume_from = previous[0], previous[2]
+                db.resume_batch(conn=conn, batch_id=batch_id)
             else:
-                row = conn.execute(
-                    "INSERT INTO ingest_batches (source_id, file_name, file_sha256, file_size) "
-                    "VALUES (%s, %s, %s, %s) RETURNING id",
-                    (source_id, path.name, sha, size),
-                ).fetchone()
-                assert row is not None
-                batch_id = int(row[0])
+                batch_id = db.create_batch(
+                    conn=conn, source_id=source_id, file_name=path.name, sha256=sha, size=size
+                )
             conn.commit()
             try:
                 _run_chunks(
@@ -382,23 +327,17 @@ def ingest_file(
                 )
             except BaseException as exc:
                 conn.rollback()
-                conn.execute(
-                    "UPDATE ingest_batches SET status = 'failed', error = %s WHERE id = %s",
-                    (f"{type(exc).__name__}: {exc}"[:2000], batch_id),
-                )
+                db.fail_batch(conn=conn, batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")
                 conn.commit()
                 raise
-            conn.execute(
-                "UPDATE ingest_batches SET status = 'completed', finished_at = now() WHERE id = %s",
-                (batch_id,),
-            )
+            db.complete_batch(conn=conn, batch_id=batch_id)
             conn.commit()
             summary = _summary(conn, batch_id, mapping.slug, path.name, "completed")
             summary.resumed_from = resume_from
             summary.seconds = time.perf_counter() - started
             return summary
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key,))
+            db.unlock(conn=conn, key=lock_key)
             conn.commit()
 
 
@@ -418,9 +357,8 @@ def _run_chunks(
     ctx = ValidationContext(
         known_categories=known, study_area=study_area, cameras=load_cameras(path, mapping)
     )
-    conn.execute(_sql("stage.sql"))
+    db.create_stage(conn=conn)
     conn.commit()
-    update_sql = _sql("update_events.sql")
     out: queue.Queue[Any] = queue.Queue(maxsize=2)
     stop = threading.Event()
     producer = threading.Thread(
@@ -451,7 +389,7 @@ def _run_chunks(
                     if len(kept.rows) != len(vc.rows):
                         prepared = None
                     vc = kept
-                _write_chunk(conn, vc, source_id, batch_id, update_sql, prepared)
+                _write_chunk(conn, vc, source_id, batch_id, prepared)
                 conn.commit()
             if progress:
                 progress(vc.last_row, bytes_read, size)
@@ -463,30 +401,12 @@ def _run_chunks(
 def _summary(
     conn: psycopg.Connection[Any], batch_id: int, slug: str, name: str, status: str
 ) -> IngestSummary:
-    row = conn.execute(
-        "SELECT rows_read, inserted, updated, unchanged, rejected, unlocated "
-        "FROM ingest_batches WHERE id = %s",
-        (batch_id,),
-    ).fetchone()
-    assert row is not None
-    reasons = {
-        str(r): int(n)
-        for r, n in conn.execute(
-            "SELECT reason, count(*) FROM ingest_rejections WHERE batch_id = %s "
-            "GROUP BY reason ORDER BY reason",
-            (batch_id,),
-        )
-    }
+    counts, reasons = db.batch_counts(conn=conn, batch_id=batch_id)
     return IngestSummary(
         batch_id=batch_id,
         source=slug,
         file_name=name,
         status=status,
-        rows_read=int(row[0]),
-        inserted=int(row[1]),
-        updated=int(row[2]),
-        unchanged=int(row[3]),
-        rejected=int(row[4]),
-        unlocated=int(row[5]),
         rejections_by_reason=reasons,
+        **counts,
     )

@@ -83,37 +83,34 @@ def load_ban(
     sha = file_sha256(path)
     size = path.stat().st_size
     engine = make_engine(settings)
-    try:
-        with engine.connect() as conn:
-            if not ban_db.try_lock(conn=conn):
-                raise InvalidInput(
-                    "un autre chargement de la Base Adresse Nationale est en cours ; "
-                    "réessayez quand il sera terminé"
-                )
+    with engine.connect() as conn:
+        if not ban_db.try_lock(conn=conn):
+            raise InvalidInput(
+                "un autre chargement de la Base Adresse Nationale est en cours ; "
+                "réessayez quand il sera terminé"
+            )
+        conn.commit()
+        try:
+            previous = ban_db.release_of(conn=conn, sha256=sha)
             conn.commit()
-            try:
-                previous = ban_db.release_of(conn=conn, sha256=sha)
-                conn.commit()
-                if previous is not None and not force:
-                    summary = BanLoadSummary(
-                        release_id=previous.id,
-                        file_name=path.name,
-                        status="skipped",
-                        rows_read=previous.rows_read,
-                        unchanged=previous.rows_read - previous.rejected,
-                        rejected=previous.rejected,
-                        communes=previous.communes,
-                    )
-                else:
-                    summary = _load(conn, path, sha, settings.ingest_chunk_rows, size, progress)
-            finally:
-                ban_db.unlock(conn=conn)
-                conn.commit()
-        if summary.status == "loaded":
-            with engine.begin() as conn:
-                analyze_tables(conn=conn, tables=("ban_addresses",))
-    finally:
-        engine.dispose()
+            if previous is not None and not force:
+                summary = BanLoadSummary(
+                    release_id=previous.id,
+                    file_name=path.name,
+                    status="skipped",
+                    rows_read=previous.rows_read,
+                    unchanged=previous.rows_read - previous.rejected,
+                    rejected=previous.rejected,
+                    communes=previous.communes,
+                )
+            else:
+                summary = _load(conn, path, sha, settings.ingest_chunk_rows, size, progress)
+        finally:
+            ban_db.unlock(conn=conn)
+            conn.commit()
+    if summary.status == "loaded":
+        with engine.begin() as conn:
+            analyze_tables(conn=conn, tables=("ban_addresses",))
     if progress:
         progress(summary.rows_read, size, size)
     summary.seconds = time.perf_counter() - started

@@ -259,7 +259,7 @@ def run_demo(
         runs[stat] = run.run_id
         say(f"   analyse {stat} : calcul {run.run_id} ({_n(run.n_cells)} cellules)")
     overview = settings.data_dir / "overview"
-    pictures = write_overview(engine, overview)
+    pictures = write_overview(engine, overview, timezone=settings.timezone)
     say(f"5. Images pour les analystes : {pictures.map_png}, {pictures.weekly_png}")
 
     with progress.task("Prévision de la semaine suivante", total=2) as bar:

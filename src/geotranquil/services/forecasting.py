@@ -10,16 +10,24 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from geotranquil import __version__
 from geotranquil.charts.forecast import backtest_coverage_figure, forecast_map
 from geotranquil.config import Settings
+from geotranquil.db.areas import outlines
 from geotranquil.db.counts import CountQuery, count_cube
-from geotranquil.db.forecasts import ForecastRecord, insert_forecast
+from geotranquil.db.forecasts import (
+    ForecastRecord,
+    cell_centroids,
+    event_points,
+    forecast_cell_shapes,
+    forecast_label,
+    insert_forecast,
+    located_days,
+)
 from geotranquil.db.maintenance import analyze_tables
 from geotranquil.errors import InvalidInput
 from geotranquil.forecast.backtest import BacktestResult, rolling_origin
@@ -40,14 +48,8 @@ def _window(engine: Engine, timezone: str, period: str) -> tuple[date, date]:
     day with an event (included).
     """
     with engine.connect() as conn:
-        first, last = conn.execute(
-            text(
-                "SELECT min(occurred_at AT TIME ZONE :tz)::date, "
-                "max(occurred_at AT TIME ZONE :tz)::date FROM events WHERE geom IS NOT NULL"
-            ),
-            {"tz": timezone},
-        ).one()
-    if first is None:
+        first, last = located_days(conn=conn, timezone=timezone)
+    if first is None or last is None:
         raise InvalidInput("aucun événement localisé : ingérez des données avant de prévoir")
     after = last + timedelta(days=1)
     if period == "day":
@@ -86,34 +88,19 @@ def load_forecast_data(
     query = CountQuery(resolution, start, end, period, categories, settings.timezone)
     with engine.connect() as conn:
         cube = count_cube(conn=conn, query=query)
-        geo = conn.execute(
-            text(
-                "SELECT h3, ST_X(ST_Transform(ST_Centroid(geom), 2154)), "
-                "ST_Y(ST_Transform(ST_Centroid(geom), 2154)), area_m2 * land_share "
-                "FROM grid_cells WHERE resolution = :r ORDER BY h3"
-            ),
-            {"r": resolution},
-        ).all()
-        rows = conn.execute(
-            text(
-                f"SELECT h3_r{int(resolution)}, "
-                "EXTRACT(EPOCH FROM occurred_at - :t0) / 86400.0, "
-                "ST_X(ST_Transform(geom, 2154)), ST_Y(ST_Transform(geom, 2154)) FROM events "
-                "WHERE geom IS NOT NULL AND occurred_at >= :t0 AND occurred_at < :t1 "
-                "AND (CAST(:cats AS text[]) IS NULL OR category = ANY(CAST(:cats AS text[])))"
-            ),
-            {
-                "t0": datetime.combine(start, dtime(), zone),
-                "t1": datetime.combine(end, dtime(), zone),
-                "cats": list(categories) if categories else None,
-            },
-        ).all()
-    geo_frame = pd.DataFrame(geo, columns=["h3", "x", "y", "land_m2"]).set_index("h3")
+        geo = cell_centroids(conn=conn, resolution=resolution)
+        events = event_points(
+            conn=conn,
+            resolution=resolution,
+            start=datetime.combine(start, dtime(), zone),
+            end=datetime.combine(end, dtime(), zone),
+            categories=list(categories) if categories else None,
+        )
+    geo_frame = geo.set_index("h3")
     geo_frame = geo_frame.loc[cube.cells]
     keep = (geo_frame["land_m2"] > 0).to_numpy()  # cells of the study area, not the sea
     cells = cube.cells[keep]
     index = pd.Series(np.arange(len(cells)), index=cells)
-    events = pd.DataFrame(rows, columns=["h3", "t", "x", "y"])
     events = events[events["h3"].isin(index.index)]
     events = pd.DataFrame(
         {
@@ -304,22 +291,10 @@ def run_backtest(
 def forecast_picture(engine: Engine, run_id: int, path: Path) -> Path:
     """The map of a forecast run: the top 1 / 5 / 10 / 20 % of the area (PNG)."""
     with engine.connect() as conn:
-        cells = gpd.read_postgis(
-            text(
-                "SELECT c.h3, c.top_class, g.geom FROM forecast_cells c "
-                "JOIN grid_cells g ON g.h3 = c.h3 WHERE c.run_id = :r"
-            ),
-            conn,
-            geom_col="geom",
-            params={"r": run_id},
-        )
-        outlines = gpd.read_postgis(
-            text("SELECT geom FROM areas WHERE kind = 'arrondissement'"), conn, geom_col="geom"
-        )
-        run = conn.execute(
-            text("SELECT method, origin FROM forecast_runs WHERE id = :r"), {"r": run_id}
-        ).one()
+        cells = forecast_cell_shapes(conn=conn, run_id=run_id)
+        arrondissements = outlines(conn=conn, kind="arrondissement")
+        method, origin = forecast_label(conn=conn, run_id=run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    title = f"Prévision ({run[0]}) — semaine du {run[1]}"
-    forecast_map(cells, outlines, title).savefig(path)
+    title = f"Prévision ({method}) — semaine du {origin}"
+    forecast_map(cells, arrondissements, title).savefig(path)
     return path

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import text
-
 from geotranquil.config import Settings
+from geotranquil.db.categories import category_codes
 from geotranquil.db.engine import make_engine, psycopg_dsn
 from geotranquil.db.maintenance import analyze_tables
 from geotranquil.errors import MappingError
@@ -17,7 +16,7 @@ from geotranquil.ingest.pipeline import IngestSummary, Progress, ingest_file
 def known_categories(settings: Settings) -> set[str]:
     """Codes of the categories in the database."""
     with make_engine(settings).connect() as conn:
-        return set(conn.execute(text("SELECT code FROM categories")).scalars())
+        return category_codes(conn=conn)
 
 
 def resolve_mapping(
@@ -59,14 +58,10 @@ def ingest(
         progress=progress,
     )
     if summary.status == "completed":
-        engine = make_engine(settings)
-        try:
-            with engine.begin() as conn:
-                analyze_tables(
-                    conn=conn,
-                    tables=("events", "ingest_batches")
-                    + (("ingest_rejections",) if summary.rejected else ()),
-                )
-        finally:
-            engine.dispose()
+        with make_engine(settings).begin() as conn:
+            analyze_tables(
+                conn=conn,
+                tables=("events", "ingest_batches")
+                + (("ingest_rejections",) if summary.rejected else ()),
+            )
     return summary

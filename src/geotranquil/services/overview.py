@@ -7,11 +7,16 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from shapely import wkb as shapely_wkb
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from geotranquil.charts import hexagon_map, weekly_chart
+from geotranquil.config import Settings
+from geotranquil.db import overview as db
+from geotranquil.db.areas import outlines
 from geotranquil.errors import NotReady
+
+#: The study area's time zone when the caller gives none (the settings' default).
+DEFAULT_TIMEZONE: str = Settings.model_fields["timezone"].default
 
 
 @dataclass(frozen=True)
@@ -24,60 +29,45 @@ class Overview:
 
 def load_cell_counts(engine: Engine, resolution: int) -> gpd.GeoDataFrame:
     """Every grid cell at ``resolution`` with its number of located events (zeros included)."""
-    column = f"h3_r{resolution}"
-    if resolution not in (7, 8, 9, 10):
+    if resolution not in db.RESOLUTIONS:
         raise NotReady(f"résolution {resolution} non disponible (7 à 10)")
-    sql = text(
-        f"SELECT g.h3, ST_AsBinary(g.geom) AS wkb, coalesce(c.n, 0) AS events "
-        f"FROM grid_cells g LEFT JOIN (SELECT {column} AS h3, count(*) AS n FROM events "
-        f"WHERE {column} IS NOT NULL GROUP BY 1) c ON c.h3 = g.h3 "
-        f"WHERE g.resolution = :res"
-    )
     with engine.connect() as conn:
-        rows = conn.execute(sql, {"res": resolution}).fetchall()
-    if not rows:
+        cells = db.cell_event_counts(conn=conn, resolution=resolution)
+    if cells.empty:
         raise NotReady("la grille est vide : lancez « geotranquil grid build »")
-    return gpd.GeoDataFrame(
-        {"h3": [r.h3 for r in rows], "events": [int(r.events) for r in rows]},
-        geometry=[shapely_wkb.loads(bytes(r.wkb)) for r in rows],
-        crs=4326,
-    )
+    return cells
 
 
-def load_weekly(engine: Engine) -> pd.DataFrame:
-    """Weekly event counts per source (columns), weeks starting on Monday, Europe/Paris."""
-    sql = text(
-        "SELECT date_trunc('week', e.occurred_at AT TIME ZONE 'Europe/Paris') AS week, "
-        "s.name, count(*) AS n FROM events e JOIN sources s ON s.id = e.source_id "
-        "GROUP BY 1, 2 ORDER BY 1"
-    )
+def load_weekly(engine: Engine, timezone: str = DEFAULT_TIMEZONE) -> pd.DataFrame:
+    """Weekly event counts per source (columns), weeks starting on Monday in ``timezone``
+    (the study area's, ``settings.timezone``)."""
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(sql).fetchall(), columns=["week", "source", "n"])
+        frame = db.weekly_source_counts(conn=conn, timezone=timezone)
     if frame.empty:
         return pd.DataFrame()
     return frame.pivot(index="week", columns="source", values="n").fillna(0)
 
 
-def write_overview(engine: Engine, out_dir: Path, resolution: int = 9) -> Overview:
-    """Write ``carte_evenements_r{res}.png`` and ``evenements_par_semaine.png`` into ``out_dir``."""
+def write_overview(
+    engine: Engine, out_dir: Path, resolution: int = 9, *, timezone: str = DEFAULT_TIMEZONE
+) -> Overview:
+    """Write ``carte_evenements_r{res}.png`` and ``evenements_par_semaine.png`` into ``out_dir``.
+
+    Weeks are local weeks of ``timezone``: pass ``settings.timezone``.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     cells = load_cell_counts(engine, resolution)
     with engine.connect() as conn:
-        outlines_rows = conn.execute(
-            text("SELECT ST_AsBinary(geom) FROM areas WHERE kind = 'arrondissement'")
-        ).fetchall()
-    outlines = gpd.GeoDataFrame(
-        geometry=[shapely_wkb.loads(bytes(r[0])) for r in outlines_rows], crs=4326
-    )
+        arrondissements = outlines(conn=conn, kind="arrondissement")
     total = int(cells["events"].sum())
     fig = hexagon_map(
         cells,
-        outlines,
+        arrondissements,
         f"Événements localisés par hexagone H3 (résolution {resolution}) — {total} événements",
     )
     map_png = out_dir / f"carte_evenements_r{resolution}.png"
     fig.savefig(map_png)
-    weekly = load_weekly(engine)
+    weekly = load_weekly(engine, timezone)
     if weekly.empty:
         raise NotReady("aucun événement : ingérez d'abord des fichiers")
     chart = weekly_chart(weekly, "Événements par semaine et par source")

@@ -11,11 +11,17 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from geotranquil.config import Settings
 from geotranquil.db.counts import BIN_SIZES
-from geotranquil.db.reports import last_event_day, run_report
+from geotranquil.db.reports import (
+    area_by_code,
+    category_labels,
+    last_event_day,
+    run_report,
+    saved_zone,
+)
 from geotranquil.db.runs import default_run
 from geotranquil.errors import InvalidInput, NotFound
 from geotranquil.geography.polygons import parse_polygon
@@ -65,9 +71,7 @@ def prepare_report(*, conn: Connection, request: ReportRequest, settings: Settin
             "(arrondissement ou quartier et son code) ou zone_id (une zone enregistrée)"
         )
     zone, area_id, wkt = _zone(conn, request, settings)
-    labels: dict[str, str] = dict(
-        conn.execute(text("SELECT code, label FROM categories ORDER BY sort_order, code")).all()
-    )
+    labels = category_labels(conn=conn)
     categories = list(request.categories or labels)
     unknown = [c for c in categories if c not in labels]
     if unknown or not categories:
@@ -159,27 +163,21 @@ def _zone(
         )
         return {"kind": "polygon", "code": None, "name": "Polygone dessiné"}, None, shape.wkt
     if request.zone_id is not None:
-        row = conn.execute(
-            text("SELECT id, code, name FROM areas WHERE kind = 'zone' AND id = :i"),
-            {"i": request.zone_id},
-        ).first()
-        if row is None:
+        zone = saved_zone(conn=conn, zone_id=request.zone_id)
+        if zone is None:
             raise NotFound(f"zone enregistrée {request.zone_id} introuvable")
-        return {"kind": "zone", "code": str(row[0]), "name": row[2]}, int(row[0]), None
+        return {"kind": "zone", "code": str(zone[0]), "name": zone[2]}, zone[0], None
     if request.area_kind not in AREA_KINDS:
         raise InvalidInput(
             f"type de zone « {request.area_kind} » inconnu : {', '.join(AREA_KINDS)}"
         )
-    row = conn.execute(
-        text("SELECT id, code, name FROM areas WHERE kind = :k AND code = :c"),
-        {"k": request.area_kind, "c": request.area_code},
-    ).first()
-    if row is None:
+    area = area_by_code(conn=conn, kind=request.area_kind, code=request.area_code)
+    if area is None:
         raise NotFound(
             f"{request.area_kind} « {request.area_code} » introuvable ; voir la collection "
             f"/collections/{request.area_kind}s/items pour les codes"
         )
-    return {"kind": request.area_kind, "code": row[1], "name": row[2]}, int(row[0]), None
+    return {"kind": request.area_kind, "code": area[1], "name": area[2]}, area[0], None
 
 
 def _period(conn: Connection, request: ReportRequest, settings: Settings) -> tuple[date, date]:

@@ -29,17 +29,6 @@ from geotranquil.services.audit import Actor
 from geotranquil.services.open311 import RESIDENTS_SOURCE
 from geotranquil.taxonomy import load_taxonomy
 
-#: tables a purge writes to, in the order reported
-TARGETS = (
-    "events",
-    "event_geocoding",
-    "service_requests",
-    "service_request_history",
-    "service_request_contacts",
-    "service_request_media",
-    "ingest_rejections",
-)
-
 
 def current_policy(settings: Settings) -> RetentionPolicy:
     """The policy in force (``GEOTRANQUIL_RETENTION_FILE`` or the packaged default), checked."""

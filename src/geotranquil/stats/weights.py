@@ -249,11 +249,6 @@ class SpatialWeights:
         t = sp.diags(diags, offsets[: len(diags)].tolist(), shape=(n_bins, n_bins), format="csr")
         return SpatialWeights(sp.kron(s, t, format="csr"))
 
-    @staticmethod
-    def space_time_of(spatial: SpatialWeights, n_bins: int, lags: int = 1) -> SpatialWeights:
-        """Function form of :meth:`space_time` (same result)."""
-        return spatial.space_time(n_bins, lags)
-
     # ------------------------------------------------------------------ interop
     def to_libpysal(self, ids: list[Any] | None = None) -> Any:
         """The same weights as a ``libpysal.weights.W`` (binary); for tests and benchmarks.

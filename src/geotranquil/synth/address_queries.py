@@ -23,33 +23,9 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
+from geotranquil.geocode.query_kinds import KINDS
 from geotranquil.synth.area import to_wgs84
 
-KINDS: Final = (
-    "clean",
-    "abbreviated",
-    "no_accents",
-    "upper_case",
-    "typo",
-    "no_postcode",
-    "extra_words",
-    "suffix_variant",
-    "word_order",
-    "intersection",
-    "named_place",
-    "unknown_street",
-)
-#: The kinds that write a real house-number address in a degraded way.
-DEGRADED_KINDS: Final = (
-    "abbreviated",
-    "no_accents",
-    "upper_case",
-    "typo",
-    "no_postcode",
-    "extra_words",
-    "suffix_variant",
-    "word_order",
-)
 #: ``numero`` of a named place (lieu-dit) in the BAN.
 NAMED_PLACE_NUMERO: Final = 99999
 #: Two streets whose lines pass this close (metres) are taken as meeting.

@@ -44,17 +44,18 @@ from geotranquil.synth.silos import (
     write_police_truth,
     write_silo,
 )
-from geotranquil.synth.streets import Addresser, Street, build_streets, network_frame
+from geotranquil.synth.streets import (
+    Addresser,
+    Street,
+    build_streets,
+    network_frame,
+    structure_rngs,
+)
 from geotranquil.synth.timegrid import PARIS, TimeGrid, add_months, local_midnight
 
 Progress = Callable[[str, int, int], None]
 
 _STAGES = ("model", "events", *vocab.SOURCES, "manifest")
-
-
-def structure_rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
-    """Random streams of the city's structure (residential cores, streets) for a seed."""
-    return np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
 
 
 @dataclass

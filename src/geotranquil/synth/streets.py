@@ -333,6 +333,11 @@ def network_frame(area: StudyArea, streets: list[Street]) -> gpd.GeoDataFrame:
     )
 
 
+def structure_rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Random streams of the city's structure (residential cores, streets) for a seed."""
+    return np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
+
+
 def street_network(geography: Geography, seed: int) -> gpd.GeoDataFrame:
     """The synthetic street network used by :func:`geotranquil.synth.generate` for a seed.
 
@@ -361,8 +366,6 @@ def street_network(geography: Geography, seed: int) -> gpd.GeoDataFrame:
     >>> "La Canebière" in set(net["name"])
     True
     """
-    from geotranquil.synth.generator import structure_rngs
-
     area = StudyArea.from_geography(geography)
     rng_space, rng_streets = structure_rngs(seed)
     spatial = SpatialModel(area, rng_space)

@@ -1,0 +1,36 @@
+"""The kinds of address query a geocoder is scored on, kind by kind.
+
+:mod:`geotranquil.synth.address_queries` writes queries of these kinds and
+:mod:`geotranquil.geocode.evaluation` scores answers by kind; both read them here, so the
+evaluation does not depend on the generator.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+KINDS: Final = (
+    "clean",
+    "abbreviated",
+    "no_accents",
+    "upper_case",
+    "typo",
+    "no_postcode",
+    "extra_words",
+    "suffix_variant",
+    "word_order",
+    "intersection",
+    "named_place",
+    "unknown_street",
+)
+#: The kinds that write a real house-number address in a degraded way.
+DEGRADED_KINDS: Final = (
+    "abbreviated",
+    "no_accents",
+    "upper_case",
+    "typo",
+    "no_postcode",
+    "extra_words",
+    "suffix_variant",
+    "word_order",
+)
