@@ -211,11 +211,11 @@ def test_paging_follows_next_links(
         links = {link["rel"]: link["href"] for link in body["links"]}
         if "next" not in links:
             break
+        assert "after=" in links["next"] and "offset=" not in links["next"]  # keyset paging
         r = http.get(links["next"], headers=analyst)
         assert r.status_code == 200
         body = r.json()
         assert body["numberMatched"] == 405
-        assert "prev" in {link["rel"] for link in body["links"]}
         ids += [f["id"] for f in body["features"]]
         pages += 1
     assert pages == 5
@@ -223,6 +223,40 @@ def test_paging_follows_next_links(
     assert len(ids) == 405
     assert len(set(ids)) == 405
     assert ids == sorted(ids)  # stable order: by id
+
+
+def test_keyset_and_offset_paging_agree_and_after_is_checked(
+    http: httpx.Client, served: Served, analyst: dict[str, str]
+) -> None:
+    by_offset = _items(http, "events", analyst, limit=7, offset=21)
+    third = _items(http, "events", analyst, limit=21)
+    cursor = third["features"][-1]["id"]
+    by_cursor = _items(http, "events", analyst, limit=7, after=str(cursor))
+    assert [f["id"] for f in by_cursor["features"]] == [f["id"] for f in by_offset["features"]]
+    assert by_cursor["numberMatched"] == by_offset["numberMatched"] == 405
+    assert "prev" in {link["rel"] for link in by_offset["links"]}  # offset pages keep prev
+    # a sorted listing pages by offset (a cursor follows the id order only)
+    sorted_page = _items(http, "events", analyst, limit=100, sortby="-category")
+    nxt = {link["rel"]: link["href"] for link in sorted_page["links"]}["next"]
+    assert "offset=100" in nxt and "after=" not in nxt
+    for params, message in (
+        ({"after": "12", "sortby": "category"}, "sans sortby"),
+        ({"after": "12", "offset": "5"}, "l'un ou l'autre"),
+        ({"after": "x" * 201}, "au plus 200"),
+    ):
+        r = http.get("/collections/events/items", params=params, headers=analyst)
+        assert r.status_code == 400 and message in r.json()["description"], r.text
+    r = http.get("/collections/events/items", params={"after": "douze"}, headers=analyst)
+    assert r.status_code == 400  # not an event id
+    # hexagon ids are text: the cursor follows their order too
+    first = _items(http, "grid-r10", {}, limit=5, properties="hex_id")
+    rest = _items(
+        http, "grid-r10", {}, limit=5, properties="hex_id", after=first["features"][-1]["id"]
+    )
+    both = _items(http, "grid-r10", {}, limit=10, properties="hex_id")
+    assert [f["id"] for f in first["features"] + rest["features"]] == [
+        f["id"] for f in both["features"]
+    ]
 
 
 def test_limit_is_capped_not_refused(

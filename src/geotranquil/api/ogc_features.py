@@ -216,9 +216,15 @@ def queryables(
     )
 
 
-def _page_url(request: Request, offset: int) -> str:
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
-    params.append(("offset", str(offset)))
+def _page_url(request: Request, offset: int | None = None, after: str | None = None) -> str:
+    """This request's URL for another page: at ``offset``, or after the feature ``after``."""
+    params = [
+        (k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "after")
+    ]
+    if after is not None:
+        params.append(("after", after))
+    elif offset:
+        params.append(("offset", str(offset)))
     return f"{base_url(request)}{request.url.path}?{urlencode(params)}"
 
 
@@ -275,7 +281,9 @@ def items(
             result.collection.title,
         ),
     ]
-    if req.offset + len(page.features) < page.number_matched:
+    if page.next_after is not None:  # keyset paging: as fast on page 1,000 as on page 2
+        links.append(_link(_page_url(request, after=page.next_after), "next", GEOJSON, "Suivante"))
+    elif req.after is None and req.offset + len(page.features) < page.number_matched:
         links.append(_link(_page_url(request, req.offset + req.limit), "next", GEOJSON, "Suivante"))
     if req.offset > 0:
         links.append(

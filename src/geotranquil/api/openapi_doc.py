@@ -26,7 +26,7 @@ from geotranquil.config import Settings
 from geotranquil.exports.writers import EXPORT_FORMATS
 from geotranquil.features.cql2 import MAX_FILTER_CHARS
 from geotranquil.features.crs import SUPPORTED
-from geotranquil.features.params import FILTER_LANGS, FORMATS, MAX_OFFSET
+from geotranquil.features.params import FILTER_LANGS, FORMATS, MAX_CURSOR, MAX_OFFSET
 from geotranquil.services.cells import EVENTS_LIMIT, EVENTS_LIMIT_MAX
 from geotranquil.services.open311 import (
     DESCRIPTION_MAX,
@@ -177,6 +177,12 @@ def _items_parameters(settings: Settings) -> list[dict[str, Any]]:
             f"capped at {settings.items_limit_max}, as OGC API Features prescribes)",
         ),
         _query("offset", _integer(0, MAX_OFFSET, 0), "Items to skip (follow the 'next' links)"),
+        _query(
+            "after",
+            _text(MAX_CURSOR),
+            "Keyset paging: the items whose id follows this one, in id order (the 'next' links "
+            "use it when there is no sortby; not with offset nor sortby)",
+        ),
         *_filters(),
         _query(
             "f",

@@ -23,6 +23,7 @@ from geotranquil.features.crs import CRS84, Crs, parse_crs
 STANDARD = (
     "limit",
     "offset",
+    "after",
     "bbox",
     "bbox-crs",
     "datetime",
@@ -39,8 +40,36 @@ FORMATS = ("json", "geojson", "csv", "parquet", "gpkg", "fgb")
 FILTER_LANGS = ("cql2-text", "cql2-json")
 #: the largest ``offset`` accepted: far beyond any collection, far below PostgreSQL's BIGINT
 MAX_OFFSET = 1_000_000_000
+#: the longest ``after`` cursor accepted (a feature id)
+MAX_CURSOR = 200
 #: the years a datetime parameter may name
 YEARS = (1900, 2999)
+
+
+def _cursor(query: Mapping[str, str], offset: int) -> str | None:
+    """The ``after`` cursor (the id of the last feature of the previous page), checked.
+
+    Examples
+    --------
+    >>> _cursor({"after": "8a3969a40a5ffff"}, 0)
+    '8a3969a40a5ffff'
+    >>> _cursor({"after": "12", "sortby": "-category"}, 0)
+    Traceback (most recent call last):
+    ...
+    geotranquil.errors.InvalidInput: paramètre after : il suit l'ordre des identifiants, sans sortby
+    """
+    after = query.get("after")
+    if after is None:
+        return None
+    if not after or len(after) > MAX_CURSOR or "\x00" in after:
+        raise InvalidInput(
+            f"paramètre after : l'identifiant d'un objet (au plus {MAX_CURSOR} caractères)"
+        )
+    if query.get("sortby"):
+        raise InvalidInput("paramètre after : il suit l'ordre des identifiants, sans sortby")
+    if offset:
+        raise InvalidInput("paramètres after et offset : l'un ou l'autre, pas les deux")
+    return after
 
 
 @dataclass(frozen=True)
@@ -49,6 +78,7 @@ class ItemsRequest:
 
     limit: int
     offset: int = 0
+    after: str | None = None  # keyset paging: features whose id follows this one
     bbox: tuple[float, float, float, float] | None = None
     bbox_crs: Crs = CRS84
     start: datetime | None = None
@@ -97,6 +127,7 @@ def parse_items_request(
         )
     limit = _int(query.get("limit"), "limit", default_limit, minimum=1)
     offset = _int(query.get("offset"), "offset", 0, minimum=0, maximum=MAX_OFFSET)
+    after = _cursor(query, offset)
     bbox_crs = parse_crs(query.get("bbox-crs"), parameter="bbox-crs")
     bbox = _bbox(query["bbox"], bbox_crs) if "bbox" in query else None
     start, end = (
@@ -127,6 +158,7 @@ def parse_items_request(
     return ItemsRequest(
         limit=min(limit, max_limit),
         offset=offset,
+        after=after,
         bbox=bbox,
         bbox_crs=bbox_crs,
         start=start,

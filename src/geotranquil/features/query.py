@@ -26,6 +26,8 @@ class Page:
 
     features: list[str]
     number_matched: int
+    #: the id of the page's last feature when more follow (the next page's ``after``)
+    next_after: str | None = None
 
 
 def context_for(request: ItemsRequest, base: SourceContext) -> SourceContext:
@@ -129,18 +131,24 @@ def items_page(
     """One page of features and the number of all matching features."""
     source, params = collection.source(context_for(request, context))
     where, bound = where_clause(collection, request)
-    params = {**params, **bound, "lim": request.limit, "off": request.offset}
+    params = {**params, **bound, "lim": request.limit + 1, "off": request.offset}
     names = request.properties or tuple(p.name for p in collection.properties)
+    page_where = where
+    if request.after is not None:  # keyset: no row before the cursor is read, however deep
+        page_where = f"({where}) AND s.fid > :after"
+        params["after"] = request.after
     rows = conn.execute(
         text(
-            f"SELECT {_feature_sql(collection, names, request.crs)} FROM ({source}) AS s "
-            f"WHERE {where} ORDER BY {order_clause(collection, request)} "
-            "LIMIT :lim OFFSET :off"
+            f"SELECT s.fid::text, {_feature_sql(collection, names, request.crs)} "
+            f"FROM ({source}) AS s WHERE {page_where} "
+            f"ORDER BY {order_clause(collection, request)} LIMIT :lim OFFSET :off"
         ),
         params,
-    ).scalars()
-    features = list(rows)
-    if request.offset == 0 and len(features) < request.limit:
+    ).all()
+    more = len(rows) > request.limit  # one row beyond the page says whether another follows
+    rows = rows[: request.limit]
+    features = [r[1] for r in rows]
+    if request.offset == 0 and request.after is None and not more:
         matched = len(features)  # the whole result is on this page
     else:
         matched = int(
@@ -148,7 +156,7 @@ def items_page(
                 text(f"SELECT count(*) FROM ({source}) AS s WHERE {where}"), params
             ).scalar_one()
         )
-    return Page(features, matched)
+    return Page(features, matched, rows[-1][0] if more and not request.sortby else None)
 
 
 def one_feature(
