@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import psycopg
 from openapi_spec_validator import validate
 from sqlalchemy import Engine, text
 
 from geotranquil.api.app import create_app
 from geotranquil.config import Settings
 from geotranquil.db.admin import head_revision
+from geotranquil.db.engine import psycopg_dsn
 from tests.api.conftest import headers_for
 
 
@@ -67,3 +69,31 @@ def test_live_event_counts_are_for_staff_only(
     with loaded_engine.connect() as conn:
         total = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
     assert sum(s["total"] for s in body["events"].values()) == total
+
+
+def test_a_database_restart_costs_one_503_then_the_pool_heals(
+    loaded_engine: Engine, settings: Settings
+) -> None:
+    """No ping before each checkout (it cost more than the query it guards): a connection
+    killed under the server fails its next statement once, with a 503 a client can retry.
+    The server has a pool of its own (its URL names it), so only its connections are killed."""
+    name = "geotranquil_restart_test"
+    own = settings.model_copy(
+        update={"database_url": f"{settings.database_url}?application_name={name}"}
+    )
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(own)) as client:
+        assert client.get("/collections").status_code == 200  # its pool holds a connection
+        with psycopg.connect(psycopg_dsn(settings.database_url), autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                [name],
+            ).fetchone()
+        assert killed is not None and killed[0] >= 1
+        first = client.get("/collections")
+        assert first.status_code == 503, first.text
+        assert first.headers["Retry-After"] == "1"
+        assert "réessayez" in first.json()["description"]
+        assert client.get("/collections").status_code == 200  # every dead connection replaced

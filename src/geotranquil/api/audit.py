@@ -42,7 +42,7 @@ def record_request(
     bbox: Sequence[float] | str | None = None,
 ) -> None:
     """Record a request in the audit trail: its route, query parameters (no key), client."""
-    audit.record(
+    audit.record_read(
         services.engine,
         caller=caller,
         action=action,

@@ -102,8 +102,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if _open311(request):
             return open311_error(request.url.path, 503, "base de données indisponible, réessayez")
         return JSONResponse(
-            {"code": "ServiceUnavailable", "description": "database unreachable, retry later"},
+            {
+                "code": "ServiceUnavailable",
+                "description": "base de données injoignable : réessayez dans un instant",
+            },
             status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     async def refused_value(request: Request, exc: Exception) -> Response:

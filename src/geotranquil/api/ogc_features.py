@@ -218,9 +218,7 @@ def queryables(
 
 def _page_url(request: Request, offset: int | None = None, after: str | None = None) -> str:
     """This request's URL for another page: at ``offset``, or after the feature ``after``."""
-    params = [
-        (k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "after")
-    ]
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "after")]
     if after is not None:
         params.append(("after", after))
     elif offset:

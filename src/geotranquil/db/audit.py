@@ -117,6 +117,13 @@ def row_hash(row: AuditRow) -> str:
     return hashlib.sha256(((row.prev_hash or "") + canonical(row)).encode("utf-8")).hexdigest()
 
 
+_INSERT = (
+    "INSERT INTO audit_log (who, role, action, method, route, path, filters, bbox, rows, "
+    "client) VALUES (:who, :role, :action, :method, :route, :path, CAST(:filters AS jsonb), "
+    ":bbox, :rows, :client)"
+)
+
+
 def append(
     *,
     conn: Connection,
@@ -133,27 +140,27 @@ def append(
 ) -> AuditRow:
     """Insert a row and return it: sealed into the chain when no other transaction was
     sealing at that moment (the insert never waits for one), else with no hash yet."""
-    new_id = conn.execute(
-        text(
-            "INSERT INTO audit_log (who, role, action, method, route, path, filters, bbox, rows, "
-            "client) VALUES (:who, :role, :action, :method, :route, :path, "
-            "CAST(:filters AS jsonb), :bbox, :rows, :client) RETURNING id"
-        ),
-        {
-            "who": who,
-            "role": role,
-            "action": action,
-            "method": method,
-            "route": route,
-            "path": path,
-            "filters": filters,
-            "bbox": bbox,
-            "rows": rows,
-            "client": client,
-        },
-    ).scalar_one()
+    values = {
+        "who": who,
+        "role": role,
+        "action": action,
+        "method": method,
+        "route": route,
+        "path": path,
+        "filters": filters,
+        "bbox": bbox,
+        "rows": rows,
+        "client": client,
+    }
+    new_id = conn.execute(text(f"{_INSERT} RETURNING id"), values).scalar_one()
     found = conn.execute(text(f"{_SELECT} WHERE a.id = :i"), {"i": new_id}).one()
     return AuditRow(**found._mapping)
+
+
+def append_quietly(*, conn: Connection, values: dict[str, Any]) -> None:
+    """Insert a row (same fields as :func:`append`) and read nothing back: one statement,
+    for the requests that record a read and go on."""
+    conn.execute(text(_INSERT), values)
 
 
 def seal(*, conn: Connection) -> int:

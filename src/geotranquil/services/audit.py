@@ -138,6 +138,34 @@ def bbox_text(bbox: Sequence[float] | str | None) -> str | None:
     return ",".join(f"{round(float(v), 6):g}" if abs(v) < 1e6 else f"{v:.1f}" for v in bbox)
 
 
+def _values(
+    caller: Actor,
+    action: str,
+    route: Route | None,
+    filters: Iterable[tuple[str, str]] | Mapping[str, object] | None,
+    bbox: Sequence[float] | str | None,
+    rows: int | None,
+    client: str | None,
+) -> dict[str, Any]:
+    role = caller.role.value if isinstance(caller.role, Role) else str(caller.role)
+    values: dict[str, Any] = {
+        "who": caller.who,
+        "role": role,
+        "action": action,
+        "method": route.method if route else None,
+        "route": route.template if route else None,
+        "path": route.path if route else None,
+        "filters": json.dumps(clean_filters(filters or ()), ensure_ascii=False, default=str),
+        "bbox": bbox_text(bbox),
+        "rows": rows,
+        "client": client,
+    }
+    for name, value in values.items():  # PostgreSQL text and jsonb hold no NUL character
+        if isinstance(value, str):
+            values[name] = value.replace("\x00", "\ufffd")
+    return values
+
+
 def record(
     bind: Engine | Connection,
     *,
@@ -155,26 +183,29 @@ def record(
     Either way the insert never waits for the chain: the row is sealed into it by this
     transaction when no other is sealing, else by the next one (:func:`seal`).
     """
-    role = caller.role.value if isinstance(caller.role, Role) else str(caller.role)
-    values: dict[str, Any] = {
-        "who": caller.who,
-        "role": role,
-        "action": action,
-        "method": route.method if route else None,
-        "route": route.template if route else None,
-        "path": route.path if route else None,
-        "filters": json.dumps(clean_filters(filters or ()), ensure_ascii=False, default=str),
-        "bbox": bbox_text(bbox),
-        "rows": rows,
-        "client": client,
-    }
-    for name, value in values.items():  # PostgreSQL text and jsonb hold no NUL character
-        if isinstance(value, str):
-            values[name] = value.replace("\x00", "\ufffd")
+    values = _values(caller, action, route, filters, bbox, rows, client)
     if isinstance(bind, Connection):
         return db.append(conn=bind, **values)
     with bind.begin() as conn:
         return db.append(conn=conn, **values)
+
+
+def record_read(
+    engine: Engine,
+    *,
+    caller: Actor,
+    action: str,
+    route: Route | None = None,
+    filters: Iterable[tuple[str, str]] | Mapping[str, object] | None = None,
+    bbox: Sequence[float] | str | None = None,
+    rows: int | None = None,
+    client: str | None = None,
+) -> None:
+    """:func:`record` for a request that goes on: one statement committed on its own
+    (autocommit), nothing read back."""
+    values = _values(caller, action, route, filters, bbox, rows, client)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        db.append_quietly(conn=conn, values=values)
 
 
 def parse_instant(value: str, timezone: str, *, name: str) -> datetime:
