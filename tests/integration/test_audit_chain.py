@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -244,3 +245,23 @@ def test_the_chain_rows_are_hashed_as_the_verifier_recomputes(engine: Engine) ->
     assert json.loads(row.filters)["nul"] == "a\ufffdb"  # jsonb holds no NUL
     assert audit.verify(engine).intact
     assert row.hash is not None and row_hash(row) == row.hash
+
+
+def test_a_role_given_by_other_groups_is_recorded_as_changed(engine: Engine) -> None:
+    """The provider's groups decide a person's role at each sign-in: a different role than at
+    the previous sign-in is recorded (from, to) before the sign-in itself."""
+    subject = f"agent.{uuid.uuid4().hex[:8]}@marseille.fr"
+    before = last_id(engine)
+    assert audit.record_sign_in(engine, caller=Caller(Role.AGENT, subject=subject)) is False
+    assert audit.record_sign_in(engine, caller=Caller(Role.AGENT, subject=subject)) is False
+    assert audit.record_sign_in(engine, caller=Caller(Role.ANALYST, subject=subject)) is True
+    rows = rows_after(engine, before)
+    assert [(r["action"], r["role"]) for r in rows] == [
+        ("signed_in", "agent"),
+        ("signed_in", "agent"),
+        ("role_changed", "analyst"),
+        ("signed_in", "analyst"),
+    ]
+    assert rows[2]["filters"] == {"from": "agent", "to": "analyst"}
+    assert {r["who"] for r in rows} == {f"sso:{subject}"}
+    assert audit.verify(engine).intact

@@ -10,12 +10,17 @@ from sqlalchemy import Engine, text
 
 from tests.api.served import Served
 from tests.api.test_tiles import tile_xy
+from tests.audit_helpers import last_id, rows_after
 from tests.integration.ingest_helpers import RUE_DE_ROME
 from tests.oidc.provider import ProviderInfo, sign_in
 
 
 def test_an_analyst_signs_in_and_sees_staff_data(
-    oidc_server: str, browser_like: httpx.Client, provider: ProviderInfo, served: Served
+    oidc_server: str,
+    browser_like: httpx.Client,
+    provider: ProviderInfo,
+    served: Served,
+    loaded_engine: Engine,
 ) -> None:
     start = browser_like.get(f"{oidc_server}/auth/connexion", params={"retour": "/traitement"})
     assert start.status_code == 302
@@ -27,9 +32,14 @@ def test_an_analyst_signs_in_and_sees_staff_data(
     assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
     assert query["redirect_uri"] == [f"{oidc_server}/auth/retour"]
 
+    before = last_id(loaded_engine)
     page = sign_in(browser_like, f"{oidc_server}/auth/connexion?retour=/traitement", "rtyler")
     assert page.status_code == 200
     assert str(page.url) == f"{oidc_server}/traitement"
+    signed = [r for r in rows_after(loaded_engine, before) if r["action"] == "signed_in"]
+    assert [(r["who"], r["role"], r["route"]) for r in signed] == [
+        ("sso:rtyler", "analyst", "/auth/retour")
+    ]
     assert "Traitement des signalements" in page.text
 
     session = browser_like.get(f"{oidc_server}/auth/session").json()

@@ -19,13 +19,16 @@ import httpx
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
+from geotranquil.api.audit import client_of, route_of
 from geotranquil.api.deps import SESSION_KEY, ServicesDep, access, session_caller
 from geotranquil.api.errors import status_for
 from geotranquil.config import Settings
 from geotranquil.errors import GeotranquilError, NotAuthenticated, NotFound, NotReady
 from geotranquil.roles import EVERYONE
+from geotranquil.services import audit
 from geotranquil.services.sso import Person, TokenVerifier
 
 router = APIRouter(tags=["Connexion des agents"])
@@ -173,6 +176,13 @@ async def callback(request: Request, services: ServicesDep) -> Response:
         request.session.pop(SESSION_KEY, None)
         return _page(status_for(exc), "Connexion refusée", str(exc), back)
     request.session.pop("retour", None)
+    await run_in_threadpool(
+        audit.record_sign_in,
+        services.engine,
+        caller=person.caller,
+        route=route_of(request),
+        client=client_of(request),
+    )
     request.session[SESSION_KEY] = {
         "sub": person.subject,
         "name": person.name,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -161,6 +161,18 @@ def append_quietly(*, conn: Connection, values: dict[str, Any]) -> None:
     """Insert a row (same fields as :func:`append`) and read nothing back: one statement,
     for the requests that record a read and go on."""
     conn.execute(text(_INSERT), values)
+
+
+def last_role(*, conn: Connection, who: str, actions: Sequence[str]) -> str | None:
+    """The role recorded by the newest row of ``who`` among ``actions`` (None: no such row)."""
+    found = conn.execute(
+        text(
+            "SELECT role FROM audit_log WHERE who = :who AND action = ANY(:actions) "
+            "ORDER BY id DESC LIMIT 1"
+        ),
+        {"who": who, "actions": list(actions)},
+    ).scalar()
+    return None if found is None else str(found)
 
 
 def seal(*, conn: Connection) -> int:

@@ -51,6 +51,8 @@ KEY_CREATED = "key_created"
 KEY_REVOKED = "key_revoked"
 REPORT_STATE_CHANGED = "report_state_changed"
 READ_AUDIT = "read_audit"
+SIGNED_IN = "signed_in"
+ROLE_CHANGED = "role_changed"
 
 
 def reads_raw_events(collection: Collection) -> bool:
@@ -188,6 +190,26 @@ def record(
         return db.append(conn=bind, **values)
     with bind.begin() as conn:
         return db.append(conn=conn, **values)
+
+
+def record_sign_in(
+    engine: Engine, *, caller: Actor, route: Route | None = None, client: str | None = None
+) -> bool:
+    """Record a sign-in through the City's single sign-on, preceded by a ``role_changed`` row
+    (``filters``: ``from``, ``to``) when the role the provider's groups now give differs from
+    the role of this person's previous sign-in; whether the role changed."""
+    values = _values(caller, SIGNED_IN, route, None, None, None, client)
+    with engine.begin() as conn:
+        before = db.last_role(conn=conn, who=values["who"], actions=(SIGNED_IN, ROLE_CHANGED))
+        changed = before is not None and before != values["role"]
+        if changed:
+            change = {"from": before, "to": values["role"]}
+            db.append(
+                conn=conn,
+                **{**values, "action": ROLE_CHANGED, "filters": json.dumps(change)},
+            )
+        db.append(conn=conn, **values)
+    return changed
 
 
 def record_read(
