@@ -9,8 +9,8 @@ from sqlalchemy import Engine, create_engine, make_url
 
 from geotranquil.config import Settings
 
-#: The engines built so far, by database URL (the only setting an engine depends on).
-_ENGINES: dict[str, Engine] = {}
+#: The engines built so far, by database URL and pool size.
+_ENGINES: dict[tuple[str, int, int], Engine] = {}
 _LOCK = threading.Lock()
 
 
@@ -39,11 +39,14 @@ def make_engine(settings: Settings) -> Engine:
     >>> forget_engine(s.database_url)
     """
     url = settings.database_url
+    key = (url, settings.db_pool_size, settings.db_max_overflow)
     with _LOCK:
-        engine = _ENGINES.get(url)
+        engine = _ENGINES.get(key)
         if engine is None:
-            engine = _ENGINES[url] = create_engine(
+            engine = _ENGINES[key] = create_engine(
                 url,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
                 pool_recycle=1800,
                 future=True,
                 connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
@@ -54,8 +57,8 @@ def make_engine(settings: Settings) -> Engine:
 def forget_engine(database_url: str) -> None:
     """Close and forget the shared engine of a URL (its database is about to be dropped)."""
     with _LOCK:
-        engine = _ENGINES.pop(database_url, None)
-    if engine is not None:
+        engines = [_ENGINES.pop(k) for k in [k for k in _ENGINES if k[0] == database_url]]
+    for engine in engines:
         engine.dispose()
 
 
