@@ -189,6 +189,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def ceiling(cells: dict[int, Measured], usable_cores: int) -> float:
+    """The best N-worker / 1-worker ratio these cores allow, from what one request cost with
+    one worker: one worker is bound by its one core (its interpreter), N workers by all the
+    cores shared with PostgreSQL (nginx and wrk not counted), so the ratio cannot exceed
+    ``cores x worker CPU / (worker CPU + PostgreSQL CPU)``."""
+    one = cells[1]
+    worker, pg = one.cpu_ms("worker_cpu"), one.cpu_ms("pg_cpu")
+    return usable_cores * worker / (worker + pg) if worker + pg > 0 else 0.0
+
+
 def ratio(cells: dict[int, Measured]) -> float:
     one = cells[1].per_s
     return cells[max(WORKER_COUNTS)].per_s / one if one > 0 else 0.0
@@ -242,6 +252,10 @@ def print_table(out: dict[str, Any]) -> None:
     for measure_name in MEASURES:
         cells = out["cells"][measure_name]
         one = cells[1].per_s
+        print(
+            f"{measure_name}: at most {ceiling(cells, usable):.2f}x one worker on {usable} "
+            "cores (one worker's own core against all of them, shared with PostgreSQL)"
+        )
         for n in WORKER_COUNTS:
             c = cells[n]
             print(
