@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy import Connection, Engine, create_engine, make_url
 
 from geotranquil.config import Settings
 
@@ -52,6 +52,14 @@ def make_engine(settings: Settings) -> Engine:
                 connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
             )
         return engine
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for reads only, in autocommit: each statement is its own transaction, so
+    no BEGIN before it nor ROLLBACK after (two round trips fewer per request on the serving
+    path). Use it as ``with reading(engine) as conn:``; never for writes that belong together.
+    """
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def forget_engine(database_url: str) -> None:

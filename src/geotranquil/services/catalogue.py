@@ -6,6 +6,7 @@ import threading
 
 from sqlalchemy import Engine
 
+from geotranquil.db.engine import reading
 from geotranquil.db.version import data_version
 from geotranquil.features.catalogue import Catalogue, load_catalogue
 
@@ -21,7 +22,7 @@ class CatalogueCache:
 
     def get(self) -> tuple[int, Catalogue]:
         """``(data version, catalogue)``: one cheap query, a rebuild only after a change."""
-        with self._engine.connect() as conn:
+        with reading(self._engine) as conn:
             version = data_version(conn=conn)
             current = self._current
             if current is not None and current[0] == version:

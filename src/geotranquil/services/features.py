@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from geotranquil.config import Settings
+from geotranquil.db.engine import reading
 from geotranquil.errors import Forbidden
 from geotranquil.features.catalogue import Catalogue, Collection, SourceContext
 from geotranquil.features.crs import Crs
@@ -129,7 +130,7 @@ def read_items(
     settings: Settings,
 ) -> ItemsResult:
     """A page of a collection's items for a caller."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         collection = catalogue.get(collection_id, role, conn=conn)
         request = checked_request(
             catalogue=catalogue, collection=collection, query=query, role=role, settings=settings

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
+from geotranquil.db.engine import reading
 from geotranquil.errors import InvalidInput
 from geotranquil.features.catalogue import Catalogue, SourceContext
 from geotranquil.features.params import parse_categories, parse_datetime
@@ -115,7 +116,7 @@ def get_tile(
     if cached is not None:
         (data, packed), store = cached
         return Tile(data, packed, etag, f"HIT; store={store}")
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         if layer is None:
             sql, params = basemap_sql(z, x, y)
             raw = conn.execute(text(sql), params).scalar()
