@@ -4,13 +4,16 @@ maps write them with, drawn by our own server (nothing from the internet)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import mapbox_vector_tile
 import pandas as pd
 
-from geotranquil.geocode.ban import street_key
+from geotranquil.config import Settings
+from geotranquil.geocode.ban import street_key, write_ban_csv
+from geotranquil.services.addresses import load_ban
 from tests.api.test_tiles import tile_xy
 from tests.streets_helpers import longest_street, read_glyphs
 
@@ -66,3 +69,33 @@ def test_the_glyphs_are_served_from_a_local_font(http: httpx.Client) -> None:
     assert cjk == {}  # not drawn: MapLibre leaves those characters out
     for bad in ("1-256", "0-511", "abc-def", "65536-65791", "9" * 40 + "-1"):
         assert http.get(f"/carte/glyphs/x/{bad}.pbf").status_code == 404, bad
+
+
+def test_a_new_ban_file_shows_at_once_in_cached_tiles(
+    http: httpx.Client,
+    ban: pd.DataFrame,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """The tile cache follows the BAN's loads (the data version follows events only)."""
+    street = longest_street(ban)
+
+    def names() -> set[str]:
+        tile = _basemap(http, street.lon, street.lat, 15)
+        return {
+            f["properties"]["name"]
+            for f in tile["streets"]["features"]
+            if f["properties"]["street_key"] == street.key
+        }
+
+    assert names() == {street.name}
+    assert names() == {street.name}  # now from the cache
+    renamed = ban.copy()
+    mine = renamed["id"].map(street_key) == street.key
+    renamed.loc[mine, "nom_voie"] = "Rue de la Nouvelle Plaque"
+    try:
+        load_ban(settings, write_ban_csv(renamed, tmp_path / "renommee.csv"))
+        assert names() == {"Rue de la Nouvelle Plaque"}
+    finally:  # the module's BAN again, for the tests after this one
+        load_ban(settings, write_ban_csv(ban, tmp_path / "ban.csv"), force=True)
+    assert names() == {street.name}

@@ -199,7 +199,7 @@ def test_an_interrupted_load_leaves_the_previous_addresses(
 
 @pytest.fixture
 def cli_env(settings: Settings) -> Iterator[dict[str, str]]:
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_ban_cli"
+    url = settings.database_url + "_ban_cli"
     admin.drop_database(url)
     yield {"GEOTRANQUIL_DATABASE_URL": url, "COLUMNS": "200"}
     admin.drop_database(url)

@@ -46,7 +46,7 @@ def _result_lines(stdout: str) -> list[str]:
 
 
 def test_ingest_vs_copy_smoke(settings: Settings, tmp_path: Path) -> None:
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench"
+    url = settings.database_url + "_bench"
     env = {
         "GEOTRANQUIL_BENCH_DATABASE_URL": url,
         "GEOTRANQUIL_BENCH_OUT": str(tmp_path),
@@ -82,7 +82,7 @@ def test_statistics_benchmarks_smoke(
 
 def test_serving_vs_tipg_smoke(settings: Settings, tmp_path: Path) -> None:
     """Ours and tipg (its own ``.venv-tipg``, created if missing) on 20,000 events, one round."""
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench_serving"
+    url = settings.database_url + "_bench_serving"
     env = {
         "GEOTRANQUIL_BENCH_SERVING_DATABASE_URL": url,
         "GEOTRANQUIL_BENCH_OUT": str(tmp_path),
@@ -143,7 +143,7 @@ def test_geocode_vs_addok_smoke(settings: Settings, tmp_path: Path) -> None:
     databases 9 and 10 for this test) on the synthetic BAN, 20 queries per kind."""
     from geotranquil.synth.address_queries import KINDS
 
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench_geocode"
+    url = settings.database_url + "_bench_geocode"
     env = {
         "GEOTRANQUIL_BENCH_GEOCODE_DATABASE_URL": url,
         "GEOTRANQUIL_BENCH_ADDOK_REDIS_DB": "9",

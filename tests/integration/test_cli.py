@@ -22,7 +22,7 @@ from geotranquil.taxonomy import load_taxonomy
 
 @pytest.fixture(scope="module")
 def cli_env(settings: Settings) -> Iterator[dict[str, str]]:
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_cli"
+    url = settings.database_url + "_cli"
     admin.drop_database(url)
     yield {"GEOTRANQUIL_DATABASE_URL": url, "COLUMNS": "200"}
     admin.drop_database(url)
@@ -80,7 +80,7 @@ def test_builtin_geography_and_grid_through_the_cli(cli_env: dict[str, str]) -> 
 
 
 def test_grid_before_areas_is_a_clear_error(settings: Settings) -> None:
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_cli_empty"
+    url = settings.database_url + "_cli_empty"
     admin.drop_database(url)
     env = {"GEOTRANQUIL_DATABASE_URL": url, "COLUMNS": "200"}
     try:

@@ -100,7 +100,7 @@ def test_upgrade_is_idempotent_and_taxonomy_synced(settings: Settings, engine: E
 
 
 def test_downgrade_then_upgrade_round_trip(settings: Settings) -> None:
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_roundtrip"
+    url = settings.database_url + "_roundtrip"
     other = Settings(database_url=url)
     admin.drop_database(url)
     try:

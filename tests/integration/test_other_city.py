@@ -72,7 +72,7 @@ def nyc(settings: Settings) -> Iterator[tuple[Engine, str]]:
         if IN_CI:
             pytest.fail(f"reference incident data missing in CI: {NYC}")
         pytest.skip(f"{NYC} not found")
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_nyc"
+    url = settings.database_url + "_nyc"
     admin.drop_database(url)
     other = Settings(database_url=url)
     upgrade_database(other)

@@ -26,7 +26,7 @@ RESULT = re.compile(
 
 
 def test_open311_load_smoke(settings: Settings, tmp_path: Path) -> None:
-    url = settings.database_url.rsplit("/", 1)[0] + "/geotranquil_test_bench_open311"
+    url = settings.database_url + "_bench_open311"
     env = {
         **os.environ,
         "GEOTRANQUIL_BENCH_DATABASE_URL": url,
