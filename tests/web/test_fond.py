@@ -120,6 +120,7 @@ class Opened:
 
 
 _MAP = {"carte": "window.carte.map", "habitants": "window.habitants.app.map"}
+_CANVAS = {"carte": "#carte canvas", "habitants": "#carte-signaler canvas"}
 
 
 @contextmanager
@@ -207,8 +208,8 @@ def _street_names(opened: Opened, page_name: str) -> set[str]:
 
 
 def _share_of_tile_colour(page: Page, page_name: str) -> float:
-    canvas = "#carte canvas" if page_name == "carte" else "#carte-signaler canvas"
-    image = np.asarray(Image.open(io.BytesIO(page.locator(canvas).screenshot())).convert("RGB"))
+    shot = page.locator(_CANVAS[page_name]).screenshot()
+    image = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
     close = np.abs(image.astype(int) - np.array(TILE_RGB)).max(axis=2) <= 3
     return float(close.mean())
 
@@ -222,7 +223,9 @@ def test_offline_the_streets_names_are_written_along_them(
         assert street.name in _street_names(opened, page_name)
         assert any("/carte/glyphs/" in u and u.endswith("/0-255.pbf") for u in opened.requests)
         assert all(u.startswith((offline_url, "data:", "blob:")) for u in opened.requests)
-        opened.page.screenshot(path=str(artifacts / f"fond-rues-{page_name}.png"))
+        opened.page.locator(_CANVAS[page_name]).screenshot(
+            path=str(artifacts / f"fond-rues-{page_name}.png")
+        )
         assert opened.errors == []
         # below zoom 15 the names are not drawn
         opened.page.evaluate(
@@ -250,7 +253,9 @@ def test_a_style_url_draws_the_online_base_map_under_our_layers(
         assert fake_basemap.style_url in opened.requests
         assert any(u.startswith(f"{fake_basemap.base}/tuiles/") for u in opened.requests)
         assert _share_of_tile_colour(opened.page, page_name) > 0.2
-        opened.page.screenshot(path=str(artifacts / f"fond-style-{page_name}.png"))
+        opened.page.locator(_CANVAS[page_name]).screenshot(
+            path=str(artifacts / f"fond-style-{page_name}.png")
+        )
         assert opened.errors == []
 
 
