@@ -14,9 +14,10 @@ export DEBIAN_FRONTEND=noninteractive
 if [ "${GEOTRANQUIL_SKIP_SYSTEM:-0}" != "1" ]; then
   missing=()
   # redis-server: state shared by the workers; nginx: the tests' and benchmarks' proxy;
-  # wrk: the load generator of benchmarks/serving_workers.py
+  # wrk: the load generator of benchmarks/serving_workers.py; fonts-dejavu-core: the font the
+  # maps' street names are drawn with
   for pkg in "postgresql-$PG_VERSION" "postgresql-$PG_VERSION-postgis-3" gdal-bin chromium \
-      redis-server nginx wrk; do
+      fonts-dejavu-core redis-server nginx wrk; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   # npm may come with another Node.js package (NodeSource's nodejs carries it): ask Debian for

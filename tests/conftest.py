@@ -48,21 +48,41 @@ def official_dir_or_skip() -> Path:
     pytest.skip(f"official reference data not found at {OFFICIAL_DIR}")
 
 
-@pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def make_test_settings(database_url: str, data_dir: Path) -> Settings:
+    """The tests' settings on ``database_url``."""
     return Settings(
-        database_url=TEST_DATABASE_URL,
+        database_url=database_url,
         reference_dir=OFFICIAL_DIR if OFFICIAL_DIR.is_dir() else None,
-        data_dir=tmp_path_factory.mktemp("data"),
+        data_dir=data_dir,
         ingest_chunk_rows=1000,
     )
 
 
-@pytest.fixture(scope="session")
-def engine(settings: Settings) -> Iterator[Engine]:
+def fresh_engine(settings: Settings) -> Engine:
+    """A newly created and migrated database for ``settings`` (any earlier one dropped)."""
     admin.drop_database(settings.database_url)
     upgrade_database(settings)
-    eng = make_engine(settings)
+    return make_engine(settings)
+
+
+def load_reference(engine: Engine, settings: Settings) -> Engine:
+    """The official areas (or built-in ones outside CI) and the grid, loaded into ``engine``."""
+    load_areas(engine, official_dir_or_skip() if IN_CI else settings.reference_dir)
+    build_cells(engine, [7, 8, 9, 10])
+    return engine
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The settings of the served tier (API, web pages, Open311, sign-in): one database whose
+    served data no test empties; the integration tests, which do, have their own
+    (``tests/integration/conftest.py``)."""
+    return make_test_settings(TEST_DATABASE_URL, tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    eng = fresh_engine(settings)
     yield eng
     eng.dispose()
 
@@ -70,9 +90,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def loaded_engine(engine: Engine, settings: Settings) -> Engine:
     """The test database with the official areas (or built-in ones outside CI) and the grid."""
-    load_areas(engine, official_dir_or_skip() if IN_CI else settings.reference_dir)
-    build_cells(engine, [7, 8, 9, 10])
-    return engine
+    return load_reference(engine, settings)
 
 
 @pytest.fixture

@@ -136,8 +136,25 @@ class Settings(BaseSettings):
     )
     web_basemap_url: str | None = Field(
         None,
-        description="Optional raster base map under the web map, an XYZ URL template "
+        description="Optional raster base map under the maps, an XYZ URL template "
         "(``https://…/{z}/{x}/{y}.png``); none by default: the map works offline.",
+    )
+    web_basemap_style_url: str | None = Field(
+        None,
+        description="Optional base map under the maps, a MapLibre style URL (Plan IGN: "
+        "see the README); used instead of the raster template when both are set. When it "
+        "cannot be reached the maps show their offline view.",
+    )
+    web_basemap_probe_s: float = Field(
+        2.0,
+        gt=0,
+        description="How long the server waits for the base map before showing the offline "
+        "view (seconds); the answer is kept for a minute.",
+    )
+    web_glyph_font: Path = Field(
+        Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+        description="TrueType font the maps' street names are drawn with (Debian's "
+        "``fonts-dejavu-core``).",
     )
     web_basemap_attribution: str = Field(
         "", description="Attribution shown with the optional raster base map."

@@ -403,7 +403,10 @@ def test_basemap_tile(http: httpx.Client, served: Served) -> None:
     assert "13201" in codes and "13206" in codes
     assert {f["geometry"]["type"] for f in tile["quartiers_labels"]["features"]} == {"Point"}
     doc = http.get("/tiles/basemap.json").json()
-    assert {layer["id"] for layer in doc["vector_layers"]} == set(tile)
+    # the streets are there from zoom 15 (tests/api/test_streets.py)
+    assert {layer["id"] for layer in doc["vector_layers"]} == set(tile) | {"streets"}
+    streets = next(layer for layer in doc["vector_layers"] if layer["id"] == "streets")
+    assert streets["minzoom"] == 15
 
 
 def test_etag_follows_the_data(

@@ -20,6 +20,7 @@ import mapbox_vector_tile
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.api.conftest import headers_for
 from tests.api.served import END, HOT_VOL, START
@@ -68,10 +69,10 @@ def test_the_page_loads_without_console_errors(visit: Visit, artifacts: Path) ->
     visit.open()
     visit.page.screenshot(path=str(artifacts / "carte-public.png"))
     assert visit.console_errors == []
-    assert visit.page.inner_text("#role") == "Public"
+    expect(visit.page.locator("#role")).to_have_text("Public")
     # offline base map from our own tiles, names as labels, MapLibre from our own server
     assert visit.tile_requests("basemap")
-    assert visit.page.locator(".etiquette").count() > 0
+    expect(visit.page.locator(".etiquette")).not_to_have_count(0)
     assert all(u.startswith((visit.base, "data:", "blob:")) for u in visit.requests)
     assert "résolution 8" in visit.page.inner_text("#description")
     assert "Nombre d'événements" in visit.page.inner_text("#legende")
@@ -253,8 +254,8 @@ def _tile_layers(data: bytes) -> dict[str, Any]:
 
 def test_the_public_never_receives_raw_events(visit: Visit, artifacts: Path) -> None:
     visit.open(f"#couche=counts&{ROME}")
-    assert visit.page.locator("#case-evenements").is_hidden()
-    assert visit.page.locator("input[name=couche][value=hotspots]").count() == 0
+    expect(visit.page.locator("#case-evenements")).to_be_hidden()
+    expect(visit.page.locator("input[name=couche][value=hotspots]")).to_have_count(0)
     _click_at(visit, *RUE_DE_ROME)
     visit.page.wait_for_selector("#panneau[data-contenu=hexagone]")
     visit.change(lambda: visit.page.fill("#debut", "2025-02-01"))

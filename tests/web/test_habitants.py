@@ -26,7 +26,7 @@ import h3
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, ViewportSize
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, ViewportSize, expect
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
@@ -157,7 +157,7 @@ def test_file_a_report_with_a_photo(
     description = f"Encombrants devant l'école {uuid.uuid4().hex[:8]}"
     phone.fill_report("Dépôts sauvages", description, photo=jpeg_with_gps((1200, 900)))
     phone.page.get_by_text("5. Vos coordonnées (facultatives)").click()
-    assert "effacées au bout de 365 jours" in phone.page.locator("#mention-donnees").inner_text()
+    expect(phone.page.locator("#mention-donnees")).to_contain_text("effacées au bout de 365 jours")
     phone.page.get_by_label("Courriel").fill("habitant.test@example.org")
     phone.shot(artifacts, "formulaire")
     phone.submit()
@@ -188,8 +188,7 @@ def test_file_a_report_with_a_photo(
     assert "habitant.test" not in public and description not in public  # not yet published
     # and it is in "Mes signalements" as received
     phone.page.get_by_role("button", name=re.compile("^Mes signalements")).click()
-    item = phone.page.locator(f"#mes-signalements li[data-id='{number}']")
-    assert "Reçu" in item.inner_text()
+    expect(phone.page.locator(f"#mes-signalements li[data-id='{number}']")).to_contain_text("Reçu")
     assert phone.errors == []
 
 
@@ -209,10 +208,10 @@ def test_a_report_filed_offline_arrives_once(
     phone.submit()
     phone.page.wait_for_selector("#resultat[data-etat=attente]")
     phone.page.wait_for_function("() => document.body.dataset.envois === '1'")
-    assert "partira tout seul" in phone.page.locator("#resultat").inner_text()
+    expect(phone.page.locator("#resultat")).to_contain_text("partira tout seul")
     assert _report_rows(loaded_engine, description) == []
     phone.page.get_by_role("button", name=re.compile("^Mes signalements")).click()
-    assert "En attente d'envoi" in phone.page.locator("#file-attente").inner_text()
+    expect(phone.page.locator("#file-attente")).to_contain_text("En attente d'envoi")
     phone.shot(artifacts, "hors-ligne")
 
     # back online, the first attempt reaches the server but its answer is lost on the way
@@ -235,8 +234,8 @@ def test_a_report_filed_offline_arrives_once(
     assert len(keys_sent) >= 2 and len(set(keys_sent)) == 1 and lost == keys_sent[:1]
     assert rows[0]["idempotency_key"] == keys_sent[0] and rows[0]["photos"] == 1
     number = rows[0]["service_request_id"]
-    assert phone.page.locator("#file-attente li").count() == 0
-    assert phone.page.locator(f"#mes-signalements li[data-id='{number}']").count() == 1
+    expect(phone.page.locator("#file-attente li")).to_have_count(0)
+    expect(phone.page.locator(f"#mes-signalements li[data-id='{number}']")).to_have_count(1)
     phone.shot(artifacts, "retour-reseau")
 
 
@@ -265,15 +264,16 @@ def test_a_status_change_by_staff_shows_in_my_reports(
     phone.page.reload()  # the resident opens the app again
     phone.page.wait_for_selector("body[data-app=pret]")
     banner = phone.page.locator("#annonces")
-    assert f"n° {number}" in banner.inner_text().replace("\xa0", " ")
-    assert "En cours de traitement" in banner.inner_text() and note in banner.inner_text()
-    assert phone.page.locator("#badge").inner_text() == "1"
+    expect(banner).to_contain_text(re.compile(f"n°\\s{number}"))  # \s: a no-break space
+    expect(banner).to_contain_text("En cours de traitement")
+    expect(banner).to_contain_text(note)
+    expect(phone.page.locator("#badge")).to_have_text("1")
     phone.shot(artifacts, "annonce")
     banner.get_by_role("button", name="Voir mes signalements").click()
     item = phone.page.locator(f"#mes-signalements li[data-id='{number}']")
-    assert "En cours de traitement" in item.inner_text() and note in item.inner_text()
-    assert "Nouveau" in item.inner_text()
-    assert phone.page.locator("#badge").is_hidden()
+    for text_shown in ("En cours de traitement", note, "Nouveau"):
+        expect(item).to_contain_text(text_shown)
+    expect(phone.page.locator("#badge")).to_be_hidden()
     phone.shot(artifacts, "mes-signalements")
     phone.page.screenshot(path=str(artifacts / "habitants-ecran-suivi.png"))
     if os.environ.get("GEOTRANQUIL_UPDATE_DOCS") == "1":  # the README's picture, on demand
@@ -281,7 +281,7 @@ def test_a_status_change_by_staff_shows_in_my_reports(
     # seen once: opened again, nothing new is announced
     phone.page.reload()
     phone.page.wait_for_selector("body[data-app=pret]")
-    assert phone.page.locator("#annonces").inner_text().strip() == ""
+    expect(phone.page.locator("#annonces")).to_have_text("")
 
 
 def test_the_app_offers_to_follow_an_open_report_nearby(
@@ -309,13 +309,13 @@ def test_the_app_offers_to_follow_an_open_report_nearby(
     phone.page.get_by_role("radio", name="Voirie dégradée").check()
     phone.page.get_by_role("button", name="Utiliser ma position").click()
     offer = phone.page.locator("#doublon")
-    offer.wait_for(state="visible")
-    offered = offer.inner_text().replace("\xa0", " ")
-    assert "déjà ouvert" in offered and f"N° {existing}" in offered
-    assert "premier.auteur" not in offer.inner_text()
+    expect(offer).to_be_visible()
+    expect(offer).to_contain_text("déjà ouvert")
+    expect(offer).to_contain_text(re.compile(f"N°\\s{existing}"))
+    expect(offer).not_to_contain_text("premier.auteur")
     offer.get_by_role("button", name=f"Suivre ce signalement (n° {existing})").click()
     phone.page.get_by_role("button", name=re.compile("^Mes signalements")).click()
-    assert phone.page.locator(f"#mes-signalements li[data-id='{existing}']").count() == 1
+    expect(phone.page.locator(f"#mes-signalements li[data-id='{existing}']")).to_have_count(1)
 
 
 def test_the_neighbourhood_picture_is_public_aggregated_and_late(
@@ -410,9 +410,9 @@ def test_the_app_is_an_installable_pwa_that_opens_offline(phone: Phone) -> None:
     phone.context.set_offline(True)
     page.reload()
     page.wait_for_selector("body[data-app=pret]", timeout=30_000)
-    assert page.get_by_role("heading", name="Signaler un problème").is_visible()
-    assert page.locator("#reseau").is_visible()
-    assert page.get_by_role("radio", name="Dépôts sauvages").count() == 1
+    expect(page.get_by_role("heading", name="Signaler un problème")).to_be_visible()
+    expect(page.locator("#reseau")).to_be_visible()
+    expect(page.get_by_role("radio", name="Dépôts sauvages")).to_have_count(1)
     phone.context.set_offline(False)
 
 

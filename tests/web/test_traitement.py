@@ -4,13 +4,14 @@ shows it; a planner's key is refused with a message that says why."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.open311.conftest import (  # noqa: F401
     BASE,
@@ -72,18 +73,19 @@ def test_an_agent_resolves_a_report_with_a_note(
     page.goto(f"{o311_url}/traitement")
     page.wait_for_selector("body[data-page=pret]")
     _sign_in(page, keys["planner"])
-    assert "ne donne pas accès aux signalements" in page.locator("#message").inner_text()
-    assert page.locator("#tableau tbody tr").count() == 0
+    expect(page.locator("#message")).to_contain_text("ne donne pas accès aux signalements")
+    expect(page.locator("#tableau tbody tr")).to_have_count(0)
 
     _sign_in(page, keys["agent"])
-    assert page.locator("#role").inner_text() == "Connecté : agent"
+    expect(page.locator("#role")).to_have_text("Connecté : agent")
     page.get_by_role("button", name=f"Ouvrir le signalement n° {number}").click()
-    page.wait_for_selector(f"#detail-titre:has-text('{number}')")
+    expect(page.locator("#detail-titre")).to_contain_text(number)
     page.wait_for_function("() => document.querySelector('#photo img')?.naturalWidth === 800")
-    detail = page.locator("#detail").inner_text()
-    assert f"riveraine.{tag}@example.org" in detail and "Aïcha" in detail
-    assert "Effacées automatiquement le" in detail
-    assert page.locator("#detail dt:has-text('La lumière est') + dd").inner_text() == "éteinte"
+    detail = page.locator("#detail")
+    expect(detail).to_contain_text(f"riveraine.{tag}@example.org")
+    expect(detail).to_contain_text("Aïcha")
+    expect(detail).to_contain_text("Effacées automatiquement le")
+    expect(page.locator("#detail dt:has-text('La lumière est') + dd")).to_have_text("éteinte")
     found = _axe(page)
     assert found == [], _describe(found)
     page.screenshot(path=str(artifacts / "traitement-detail.png"))
@@ -92,16 +94,15 @@ def test_an_agent_resolves_a_report_with_a_note(
     note = "Lampe remplacée ce matin, merci pour votre signalement."
     page.get_by_label("Note pour l'habitant (publique, sans donnée personnelle)").fill(note)
     page.get_by_role("button", name="Enregistrer").click()
-    page.wait_for_selector("#message.ok")
-    assert "Résolu" in page.locator("#message").inner_text()
-    # not open any more: the list is refreshed after the message, wait for it
-    page.wait_for_selector(f"#tableau tbody tr[data-id='{number}']", state="detached")
-    assert page.locator(f"#tableau tbody tr[data-id='{number}']").count() == 0
+    expect(page.locator("#message.ok")).to_contain_text("Résolu")
+    # not open any more: the list is refreshed after the message, the assertion waits for it
+    expect(page.locator(f"#tableau tbody tr[data-id='{number}']")).to_have_count(0)
     public = httpx.get(f"{o311_url}{BASE}/requests/{number}.json", timeout=30).json()[0]
     assert (public["status"], public["workflow_state"], public["status_notes"]) == (
         "closed",
         "resolved",
         note,
     )
-    history = page.locator(".historique li").all_inner_texts()
-    assert history[-1].endswith(f"Reçu → Résolu (test agent) — « {note} »")
+    expect(page.locator(".historique li").last).to_have_text(
+        re.compile(re.escape(f"Reçu → Résolu (test agent) — « {note} »") + "$")
+    )

@@ -34,6 +34,7 @@ from geotranquil.api.workers import install_headers, install_shared_state
 from geotranquil.config import Settings
 from geotranquil.db.engine import make_engine
 from geotranquil.roles import EVERYONE, is_restricted
+from geotranquil.services.basemap import BasemapChecker
 from geotranquil.services.catalogue import CatalogueCache
 from geotranquil.services.retention import current_policy
 from geotranquil.services.status import status_of
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
         keys=shared.keys,
         catalogue=CatalogueCache(engine, public_max_resolution=settings.public_max_resolution),
         tiles=shared.tiles,
+        basemap=BasemapChecker(settings),
     )
     install_error_handlers(app)
     # staff sign-in with the City's account (OpenID Connect): session cookie, routes /auth/*

@@ -18,6 +18,7 @@ from geotranquil.errors import Forbidden, NotAuthenticated
 from geotranquil.features.catalogue import Catalogue, Collection
 from geotranquil.roles import Access, Role
 from geotranquil.services.access import Caller, KeyResolver
+from geotranquil.services.basemap import BasemapChecker
 from geotranquil.services.catalogue import CatalogueCache
 from geotranquil.services.features import find_collection
 from geotranquil.services.sso import TokenVerifier, looks_like_jwt
@@ -38,6 +39,7 @@ class Services:
     catalogue: CatalogueCache
     tiles: TileCache | SharedTileCache
     sso: TokenVerifier | None = None  # the City's single sign-on, when configured
+    basemap: BasemapChecker | None = None  # the optional base map, checked before it is named
 
 
 def get_services(request: Request) -> Services:

@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from geotranquil.api.deps import ServicesDep, access
 from geotranquil.api.open311 import file_from_form, filed_body, replay_headers
-from geotranquil.api.web import page_needing_maplibre, static_file, static_in
+from geotranquil.api.web import basemap_config, page_needing_maplibre, static_file, static_in
 from geotranquil.roles import EVERYONE
 from geotranquil.services import open311 as svc
 from geotranquil.services.retention import resident_retention_days
@@ -89,8 +89,7 @@ def config(services: ServicesDep) -> JSONResponse:
             "services": reportable,
             "public_categories": public,
             "bounds": list(catalogue.bbox) if catalogue.bbox else None,
-            "basemap_url": settings.web_basemap_url,
-            "basemap_attribution": settings.web_basemap_attribution,
+            **basemap_config(services),
             "retention_days": resident_retention_days(settings),
             "photo_max_bytes": settings.open311_photo_max_bytes,
             "description_max": svc.DESCRIPTION_MAX,

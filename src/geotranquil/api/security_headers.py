@@ -2,8 +2,10 @@
 
 Pages are ``/carte``, ``/habitants/`` and ``/traitement`` and their files. Their policy allows
 only our own origin, plus what MapLibre GL JS needs (its worker is created from a ``blob:``
-URL; images may be ``data:`` or ``blob:``) and the origin of the optional raster base map
-(``GEOTRANQUIL_WEB_BASEMAP_URL``); no inline script, no framing (``frame-ancestors 'none'``).
+URL; images may be ``data:`` or ``blob:``) and the origins of the optional base maps (the raster
+template ``GEOTRANQUIL_WEB_BASEMAP_URL``, the style ``GEOTRANQUIL_WEB_BASEMAP_STYLE_URL``, whose
+tiles, glyphs and sprites must be on the same origin); no inline script, no framing
+(``frame-ancestors 'none'``).
 Inline ``style`` attributes (the map legend's colour swatches) are the one inline allowance.
 """
 
@@ -40,8 +42,8 @@ def basemap_source(url: str | None) -> str | None:
     return f"{parts.scheme}://{_UNSAFE.sub('', host)}"
 
 
-def content_security_policy(basemap_url: str | None) -> str:
-    """The pages' policy.
+def content_security_policy(*basemap_urls: str | None) -> str:
+    """The pages' policy, allowing the origins of ``basemap_urls`` (``None`` ones are skipped).
 
     Examples
     --------
@@ -50,9 +52,13 @@ def content_security_policy(basemap_url: str | None) -> str:
     >>> "connect-src 'self' https://*.tile.osm.org;" in content_security_policy(
     ...     "https://{s}.tile.osm.org/{z}/{x}/{y}.png")
     True
+    >>> "connect-src 'self' https://tiles.example https://data.geopf.fr;" in (
+    ...     content_security_policy("https://tiles.example/{z}/{x}/{y}.png",
+    ...                             "https://data.geopf.fr/annexes/PLAN.IGN/standard.json"))
+    True
     """
-    extra = basemap_source(basemap_url)
-    remote = f" {extra}" if extra else ""
+    sources = [basemap_source(url) for url in basemap_urls]
+    remote = "".join(f" {source}" for source in dict.fromkeys(s for s in sources if s))
     return (
         "default-src 'self'; "
         "script-src 'self'; "
@@ -74,9 +80,9 @@ def content_security_policy(basemap_url: str | None) -> str:
 class SecurityHeaders:
     """ASGI middleware adding the headers to every response (the policy to pages only)."""
 
-    def __init__(self, app: ASGIApp, *, basemap_url: str | None) -> None:
+    def __init__(self, app: ASGIApp, *, basemap_urls: tuple[str | None, ...] = ()) -> None:
         self.app = app
-        csp = content_security_policy(basemap_url).encode()
+        csp = content_security_policy(*basemap_urls).encode()
         self._common = [
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),

@@ -21,6 +21,8 @@ from geotranquil.tiles.mvt import (
     EVENT_COUNT_PROPERTIES,
     EVENT_POINTS_MIN_ZOOM,
     EVENT_TILE_PROPERTIES,
+    STREETS_LAYER,
+    STREETS_MIN_ZOOM,
     layer_for,
 )
 from geotranquil.tiles.tms import MAX_ZOOM, TMS_ID, TMS_URI, tile_matrix_set, tilejson
@@ -130,6 +132,14 @@ def _vector_layers(layer: str, catalogue: Catalogue, collection: Collection | No
             }
             for base in BASEMAP_LAYERS
             for name in (base, f"{base}_labels")
+        ] + [
+            {
+                "id": STREETS_LAYER,
+                "description": "Voies de la Base Adresse Nationale, le long de leurs adresses",
+                "fields": {"name": "Nom de la voie", "street_key": "Identifiant BAN de la voie"},
+                "minzoom": STREETS_MIN_ZOOM,
+                "maxzoom": MAX_ZOOM,
+            }
         ]
     layers = [
         {

@@ -14,13 +14,15 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from geotranquil.api.deps import CallerDep, ServicesDep, access
+from geotranquil.api.deps import CallerDep, Services, ServicesDep, access
 from geotranquil.config import Settings
 from geotranquil.errors import NotFound
 from geotranquil.features.catalogue import RESOLUTIONS
 from geotranquil.roles import EVERYONE
+from geotranquil.services.basemap import BasemapChecker
 from geotranquil.services.features import visible_time_range
 from geotranquil.stats.registry import STATISTICS
+from geotranquil.tiles.glyphs import glyph_range
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "web" / "static"
 VENDOR_FILES = ("maplibre-gl.js", "maplibre-gl.css", "maplibre-gl.js.map", "LICENSE.txt")
@@ -66,6 +68,13 @@ def static_in(directory: Path, name: str) -> FileResponse:
     return static_file(path)
 
 
+def basemap_config(services: Services) -> dict[str, str | None]:
+    """The base map the pages may use now (none when it cannot be reached): see
+    :mod:`geotranquil.services.basemap`."""
+    checker = services.basemap or BasemapChecker(services.settings)
+    return checker.current().as_config()
+
+
 def page_needing_maplibre(settings: Settings, page: Path) -> Response:
     """A page that draws maps, or a 503 saying how to install MapLibre when it is missing."""
     vendor = settings.web_vendor_dir
@@ -95,8 +104,7 @@ def config(services: ServicesDep, caller: CallerDep) -> JSONResponse:
     zone = ZoneInfo(settings.timezone)
     return JSONResponse(
         {
-            "basemap_url": settings.web_basemap_url,
-            "basemap_attribution": settings.web_basemap_attribution,
+            **basemap_config(services),
             "bounds": list(catalogue.bbox) if catalogue.bbox else None,
             "time_range": [
                 first.astimezone(zone).date().isoformat() if first else None,
@@ -143,4 +151,25 @@ def vendor(name: str, services: ServicesDep) -> Response:
         path,
         media_type="text/javascript" if name.endswith(".js") else mimetypes.guess_type(name)[0],
         headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+@router.get(
+    "/carte/glyphs/{fontstack}/{span}.pbf",
+    summary="Glyphs of the maps' labels (MapLibre's protocol-buffer ranges of 256 characters)",
+    **access(EVERYONE),
+)
+def glyphs(fontstack: str, span: str, services: ServicesDep) -> Response:
+    """Any font name is answered with the one font of ``GEOTRANQUIL_WEB_GLYPH_FONT``."""
+    start, _, end = span.partition("-")
+    known = len(span) <= 11 and start.isdigit() and end.isdigit()
+    if not known or int(start) % 256 or int(end) != int(start) + 255 or int(start) > 0xFFFF:
+        raise NotFound(f"plage de caractères « {span[:40]} » inconnue")
+    font = services.settings.web_glyph_font
+    if not font.is_file():
+        raise NotFound(f"police des étiquettes absente : {font}")
+    return Response(
+        glyph_range(font, fontstack[:100], int(start)),
+        media_type="application/x-protobuf",
+        headers={"Cache-Control": "public, max-age=86400"},
     )

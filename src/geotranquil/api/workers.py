@@ -62,7 +62,10 @@ def install_shared_state(app: FastAPI, settings: Settings, engine: Engine) -> Sh
 
 def install_headers(app: FastAPI, settings: Settings) -> None:
     """Security headers on every response; CORS for the allowed origins only (none by default)."""
-    app.add_middleware(SecurityHeaders, basemap_url=settings.web_basemap_url)
+    app.add_middleware(
+        SecurityHeaders,
+        basemap_urls=(settings.web_basemap_url, settings.web_basemap_style_url),
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

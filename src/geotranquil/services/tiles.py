@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
+from geotranquil.db.ban import latest_release_stamp
 from geotranquil.db.engine import reading
 from geotranquil.errors import InvalidInput
 from geotranquil.features.catalogue import Catalogue, SourceContext
@@ -17,7 +18,7 @@ from geotranquil.features.params import parse_categories, parse_datetime
 from geotranquil.roles import Role, is_restricted
 from geotranquil.services.features import check_public_categories, context_of, find_collection
 from geotranquil.services.tilecache import SharedTileCache, TileCache
-from geotranquil.tiles.mvt import basemap_sql, layer_for, render_tile
+from geotranquil.tiles.mvt import STREETS_MIN_ZOOM, basemap_sql, layer_for, render_tile
 from geotranquil.tiles.tms import check_tile
 
 BASEMAP = "basemap"
@@ -96,6 +97,13 @@ def get_tile(
         layer = layer_for(collection, catalogue, z)
         layer.collection.check_access(role)
     view = "public" if is_restricted(role) else "staff"
+    # the streets come from the BAN, which the data version does not follow: its latest load
+    # is part of the key, so a new BAN file shows at once
+    streets = ""
+    if layer is None and z >= STREETS_MIN_ZOOM:
+        with engine.connect() as conn:
+            stamp = latest_release_stamp(conn=conn)
+        streets = stamp[1] if stamp else "no-ban"
     key = "|".join(
         str(part)
         for part in (
@@ -109,6 +117,7 @@ def get_tile(
             context.end,
             ",".join(context.categories or ()),
             context.public_until,  # a public tile changes with the day, it may not outlive it
+            streets,
         )
     )
     etag = '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'

@@ -136,7 +136,8 @@ def render_tile(
 
 
 def basemap_sql(z: int, x: int, y: int) -> tuple[str, dict[str, Any]]:
-    """Area outlines and label points for an offline base map, one MVT layer per area kind."""
+    """Area outlines and label points for an offline base map, one MVT layer per area kind,
+    and from :data:`STREETS_MIN_ZOOM` on the streets of the BAN with their names."""
     params: dict[str, Any] = {"tz": z, "tx": x, "ty": y, "tm": BUFFER / EXTENT}
     parts = []
     for kind, layer in (
@@ -158,7 +159,37 @@ def basemap_sql(z: int, x: int, y: int) -> tuple[str, dict[str, Any]]:
             f"a.code, a.name FROM areas a WHERE a.kind = '{kind}' "
             f"AND a.geom && {ENVELOPE_4326}) AS t WHERE t.geom IS NOT NULL)"
         )
+    if z >= STREETS_MIN_ZOOM:
+        parts.append(STREETS_SQL)
     return "SELECT " + " || ".join(f"coalesce({p}, ''::bytea)" for p in parts), params
 
 
 BASEMAP_LAYERS = ("commune", "arrondissements", "quartiers")
+#: the base map's street names (public data: the Base Adresse Nationale) from this zoom on
+STREETS_MIN_ZOOM = 15
+STREETS_LAYER = "streets"
+#: One line per street of the BAN that has an address in the tile (with its margin): its house
+#: numbers of one side (the side with more of them, so that the line does not zigzag across
+#: the street), in numbering order, simplified to about a pixel at zoom 15 (3 m). Named places
+#: (numero 99999) are no street. Lines of one address are left out: nothing to write along.
+STREETS_SQL = (
+    "(WITH here AS ("
+    "SELECT DISTINCT b.street_key FROM ban_addresses b "
+    f"WHERE b.geom && {ENVELOPE_4326} AND b.numero < 99999), "
+    "numbers AS ("
+    "SELECT b.street_key, b.nom_voie, b.numero, b.rep, b.geom, b.numero % 2 AS side, "
+    "count(*) OVER (PARTITION BY b.street_key, b.numero % 2) AS on_side "
+    "FROM ban_addresses b JOIN here ON here.street_key = b.street_key "
+    "WHERE b.numero < 99999), "
+    "chosen AS ("
+    "SELECT DISTINCT ON (street_key) street_key, side FROM numbers "
+    "ORDER BY street_key, on_side DESC, side), "
+    "lines AS ("
+    "SELECT n.street_key, min(n.nom_voie) AS name, "
+    "ST_Simplify(ST_Transform(ST_MakeLine(n.geom ORDER BY n.numero, n.rep), 3857), 3) AS line "
+    "FROM numbers n JOIN chosen c ON c.street_key = n.street_key AND c.side = n.side "
+    "GROUP BY n.street_key HAVING count(*) >= 2) "
+    f"SELECT ST_AsMVT(t, '{STREETS_LAYER}', {EXTENT}, 'geom') FROM ("
+    f"SELECT ST_AsMVTGeom(l.line, ST_TileEnvelope(:tz, :tx, :ty), {EXTENT}, {BUFFER}, true) "
+    "AS geom, l.name, l.street_key FROM lines l) AS t WHERE t.geom IS NOT NULL)"
+)

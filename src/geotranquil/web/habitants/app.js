@@ -146,8 +146,8 @@ function place(lngLat, how) {
   checkDuplicates();
 }
 
-function makePinMap() {
-  app.map = newMap("carte-signaler", app.config);
+async function makePinMap() {
+  app.map = await newMap("carte-signaler", app.config);
   const pin = el("div", { class: "epingle", role: "img", "aria-label": "Épingle du signalement" });
   pin.innerHTML =
     '<svg viewBox="0 0 34 46" width="34" height="46" aria-hidden="true"><path d="M17 1C8 1 1 8 1 17c0 12 16 28 16 28s16-16 16-28C33 8 26 1 17 1z" fill="#b3261e" stroke="#fff" stroke-width="2"/><circle cx="17" cy="17" r="6" fill="#fff"/></svg>';
@@ -450,7 +450,7 @@ async function start() {
     $("compteur").textContent = `${number(e.target.value.length)} / ${number(c.description_max)} caractères`;
   });
   drawCategories();
-  makePinMap();
+  await makePinMap();
   $("ma-position").addEventListener("click", myPosition);
   $("adresse").addEventListener("input", () => { $("erreur-lieu").hidden = true; });
   $("photo-camera").addEventListener("change", (e) => choosePhoto(e.target));

@@ -1,5 +1,7 @@
 // What the views of the residents' app share: elements, words, dates, the public API, the map.
 
+import { baseMapStyle } from "/carte/static/fond.js";
+
 export const $ = (id) => document.getElementById(id);
 
 /** Workflow states of a report, as residents read them. */
@@ -76,40 +78,31 @@ export async function describe(response) {
   return `erreur ${response.status}`;
 }
 
-/** A MapLibre style: the platform's own outlines (no internet needed), an optional raster. */
+/** A MapLibre style: the platform's outlines over the base map (offline: the BAN's streets). */
 export function baseStyle(config) {
-  const sources = {
-    fond: { type: "vector", tiles: [`${window.location.origin}/tiles/basemap/{z}/{x}/{y}.mvt`], maxzoom: 16 },
-  };
-  const layers = [{ id: "fond", type: "background", paint: { "background-color": "#eef0f2" } }];
-  if (config.basemap_url) {
-    sources.raster = {
-      type: "raster", tiles: [config.basemap_url], tileSize: 256, attribution: config.basemap_attribution || "",
-    };
-    layers.push({ id: "raster", type: "raster", source: "raster" });
-  }
-  layers.push(
+  const layers = [
+    { id: "fond", type: "background", paint: { "background-color": "#eef0f2" } },
     { id: "quartiers-limites", type: "line", source: "fond", "source-layer": "quartiers", minzoom: 12,
       paint: { "line-color": "#6b7785", "line-width": 0.7, "line-dasharray": [3, 2] } },
     { id: "arrondissements-limites", type: "line", source: "fond", "source-layer": "arrondissements",
       paint: { "line-color": "#3d4756", "line-width": 1.3 } },
     { id: "commune-limite", type: "line", source: "fond", "source-layer": "commune",
       paint: { "line-color": "#16324f", "line-width": 2.4 } },
-  );
-  return { version: 8, sources, layers };
+  ];
+  return baseMapStyle(config, { sources: {}, layers });
 }
 
 export const MARSEILLE = [5.3811, 43.2965];
 
-/** A map in ``container`` over Marseille (or the data's extent). */
-export function newMap(container, config) {
+/** A map in ``container`` over Marseille (or the data's extent), once its base map is known. */
+export async function newMap(container, config) {
   const map = new maplibregl.Map({
     container,
-    style: baseStyle(config),
+    style: await baseStyle(config),
     center: MARSEILLE,
     zoom: 12,
     maxZoom: 18,
-    attributionControl: config.basemap_url ? { compact: true } : false,
+    attributionControl: config.basemap_url || config.basemap_style_url ? { compact: true } : false,
     cooperativeGestures: false,
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");

@@ -115,7 +115,7 @@ function where() {
 export async function show(config, around = null) {
   state.config = config;
   if (!state.map) {
-    state.map = newMap("carte-quartier", config);
+    state.map = await newMap("carte-quartier", config);
     await new Promise((resolve) => state.map.once("load", resolve));
     await addLayers(state.map, config);
   } else {

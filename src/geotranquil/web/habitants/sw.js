@@ -19,6 +19,7 @@ const SHELL = [
   "/habitants/static/suivi.js",
   "/habitants/static/icone.svg",
   "/habitants/static/icone-192.png",
+  "/carte/static/fond.js",
   "/carte/vendor/maplibre-gl.js",
   "/carte/vendor/maplibre-gl.css",
 ];
@@ -65,7 +66,7 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  const ours = ["/habitants/", "/carte/vendor/", "/tiles/", "/open311/v2/"].some((p) => url.pathname.startsWith(p));
+  const ours = ["/habitants/", "/carte/vendor/", "/carte/static/fond.js", "/carte/glyphs/", "/tiles/", "/open311/v2/"].some((p) => url.pathname.startsWith(p));
   if (!ours) return;
   event.respondWith(networkFirst(request, url.pathname.startsWith("/tiles/") ? TILES : VERSION));
 });

@@ -1,6 +1,7 @@
 // The web map: state in the URL, layers from the platform's vector tiles, side panel.
 import { ApiError, apiKey, authHeaders, detectRole, getJson, loadSession, send, setApiKey, signedIn, ssoSession } from "./api.js";
 import { PolygonDrawing } from "./dessin.js";
+import { baseMapStyle } from "./fond.js";
 import {
   FILL_OPACITY, forecastFill, legendItems, quantileBreaks, sequential, statisticPaint, stepFill,
 } from "./palettes.js";
@@ -501,23 +502,14 @@ async function refresh() {
 }
 
 // --- base map ----------------------------------------------------------------------------------
+// Our outlines and overlays over the base map (fond.js: offline streets, or a style or raster).
 function baseStyle() {
   const sources = {
-    fond: {
-      type: "vector", tiles: [`${window.location.origin}/tiles/basemap/{z}/{x}/{y}.mvt`], maxzoom: 16,
-    },
     dessin: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
     selection: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
   };
-  const layers = [{ id: "fond", type: "background", paint: { "background-color": "#eef0f2" } }];
-  if (app.config.basemap_url) {
-    sources.raster = {
-      type: "raster", tiles: [app.config.basemap_url], tileSize: 256,
-      attribution: app.config.basemap_attribution || "",
-    };
-    layers.push({ id: "raster", type: "raster", source: "raster", paint: { "raster-opacity": 0.7 } });
-  }
-  layers.push(
+  const layers = [
+    { id: "fond", type: "background", paint: { "background-color": "#eef0f2" } },
     { id: "quartiers-limites", type: "line", source: "fond", "source-layer": "quartiers", minzoom: 11,
       paint: { "line-color": "#6b7785", "line-width": 0.6, "line-dasharray": [3, 2] } },
     { id: "arrondissements-limites", type: "line", source: "fond", "source-layer": "arrondissements",
@@ -532,8 +524,8 @@ function baseStyle() {
       paint: { "line-color": "#000", "line-width": 2, "line-dasharray": [2, 1] } },
     { id: "dessin-sommets", type: "circle", source: "dessin", filter: ["==", ["geometry-type"], "Point"],
       paint: { "circle-radius": 5, "circle-color": "#fff", "circle-stroke-color": "#000", "circle-stroke-width": 2 } },
-  );
-  return { version: 8, sources, layers };
+  ];
+  return baseMapStyle(app.config, { sources, layers }, { rasterOpacity: 0.7 });
 }
 
 // Names of arrondissements and quartiers as HTML labels (no font files needed offline).
@@ -782,7 +774,7 @@ async function start() {
   const b = app.config.bounds;
   const options = {
     container: "carte",
-    style: baseStyle(),
+    style: await baseStyle(),
     attributionControl: { compact: false, customAttribution: "geotranquil — limites : IGN Admin Express" },
     transformRequest: (url) => (url.startsWith(window.location.origin) ? { url, headers: authHeaders() } : { url }),
     maxZoom: 17,

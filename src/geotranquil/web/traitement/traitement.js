@@ -229,7 +229,7 @@ async function drawDetail(doc) {
       el("li", { text: `${dateTime(h.changed_at)} : ${h.from_state ? `${ETATS[h.from_state]} → ` : ""}${ETATS[h.to_state]}${h.changed_by ? ` (${h.changed_by})` : ""}${h.notes ? ` — « ${h.notes} »` : ""}` }))),
     form,
   );
-  const map = newMap("mini-carte", {});
+  const map = await newMap("mini-carte", {}); // the offline base map: outlines, streets
   map.jumpTo({ center: [doc.long, doc.lat], zoom: 16 });
   new maplibregl.Marker({ color: "#b3261e" }).setLngLat([doc.long, doc.lat]).addTo(map);
   state.map = map;
