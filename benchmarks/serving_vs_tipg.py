@@ -98,7 +98,8 @@ START = date(2024, 11, 1)
 END = date(2026, 11, 1)  # exclusive: two years
 REPORT_START = date(2025, 11, 1)
 REPORT_END = date(2026, 10, 31)  # inclusive, as the endpoint takes it
-TILE_GOAL = 2.0
+TILE_GOAL = 2.0  # a tile cut by PostGIS (no cache), against tipg
+CACHED_TILE_GOAL = 5.0  # a tile served from our cache, against tipg (issue 14)
 ITEMS_GOAL = 2.0
 REPORT_GOAL = 1.3
 ZOOMS = (12, 13, 14, 15)
@@ -933,9 +934,10 @@ def result_lines(out: dict[str, Any]) -> list[str]:
         ours = rate([cells[side][(la, z)] for la in layers for z in ZOOMS])
         peer = rate([cells[TIPG][(la, z)] for la in layers for z in ZOOMS])
         ratio = _fmt_ratio(ours, peer)
+        goal = CACHED_TILE_GOAL if side == OURS else TILE_GOAL
         return (
             f"RESULT {name} {side}_tiles_per_s={ours:.1f} tipg_tiles_per_s={peer:.1f} "
-            f"ratio={ratio:.3f} goal={TILE_GOAL:g} {'PASS' if ratio >= TILE_GOAL else 'FAIL'}"
+            f"ratio={ratio:.3f} goal={goal:g} {'PASS' if ratio >= goal else 'FAIL'}"
         )
 
     for side, suffix in ((OURS, ""), (OURS_NOCACHE, "_nocache")):

@@ -64,7 +64,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     head_seq bigint;
     head_hash text;
-    first_seq bigint;
+    ids bigint[];
+    pending_id bigint;
     r audit_log;
     h text;
 BEGIN
@@ -80,25 +81,29 @@ BEGIN
     ELSIF NOT pg_try_advisory_xact_lock({LOCK_KEY}) THEN
         RETURN 0;
     END IF;
+    -- every statement below reads by primary key: sealing costs the same whatever the size
+    -- of the trail (a join could be planned as a scan of audit_log)
+    SELECT array_agg(audit_id ORDER BY audit_id) INTO ids FROM audit_pending;
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
     SELECT seq, hash INTO head_seq, head_hash FROM audit_chain ORDER BY seq DESC LIMIT 1;
     IF head_seq IS NULL THEN
         head_seq := 0;
         head_hash := repeat('0', 64);
     END IF;
-    first_seq := head_seq + 1;
-    FOR r IN
-        SELECT a.* FROM audit_pending p JOIN audit_log a ON a.id = p.audit_id ORDER BY a.id
-    LOOP
-        h := encode(sha256(convert_to(head_hash || audit_log_canonical(r), 'UTF8')), 'hex');
-        head_seq := head_seq + 1;
-        INSERT INTO audit_chain (seq, audit_id, prev_hash, hash)
-        VALUES (head_seq, r.id, head_hash, h);
-        head_hash := h;
+    FOREACH pending_id IN ARRAY ids LOOP
+        SELECT * INTO r FROM audit_log WHERE id = pending_id;
+        IF FOUND THEN
+            h := encode(sha256(convert_to(head_hash || audit_log_canonical(r), 'UTF8')), 'hex');
+            head_seq := head_seq + 1;
+            INSERT INTO audit_chain (seq, audit_id, prev_hash, hash)
+            VALUES (head_seq, r.id, head_hash, h);
+            head_hash := h;
+        END IF;
     END LOOP;
-    DELETE FROM audit_pending p
-    USING audit_chain c
-    WHERE c.seq >= first_seq AND c.audit_id = p.audit_id;
-    RETURN head_seq - first_seq + 1;
+    DELETE FROM audit_pending WHERE audit_id = ANY(ids);
+    RETURN cardinality(ids);
 END;
 $$;
 
