@@ -78,9 +78,11 @@ def create_app(settings: Settings) -> FastAPI:
     install_guards(app)  # NUL characters refused, caching by caller (issue 14 §5)
     install_openapi(app, settings)  # every parameter and status in /api (issue 14 §6)
     install_headers(app, settings)
+    # the routes a map client calls the most come first: each request is matched against the
+    # routes in this order (route matching was 10 % of a cached tile's CPU behind 150 routes)
+    app.include_router(tiles.router)
     app.include_router(ogc_features.router)
     app.include_router(exports.router)
-    app.include_router(tiles.router)
     app.include_router(reports.router)
     app.include_router(geocoding.router)
     app.include_router(analysis.router)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +31,28 @@ from geotranquil.tiles.tms import MAX_ZOOM, TMS_ID, TMS_URI, tile_matrix_set, ti
 
 MVT = "application/vnd.mapbox-vector-tile"
 router = APIRouter(tags=["OGC API - Tiles"])
+
+
+_COUNTED: OrderedDict[str, int] = OrderedDict()
+_COUNTED_MAX = 4096
+_COUNTED_LOCK = threading.Lock()
+
+
+def _feature_count(etag: str, data: bytes) -> int:
+    """The features of a tile for its audit row, counted once per tile version: the ETag
+    names the tile's content (layer, tile, data version, filters), and a cached tile is served
+    many times."""
+    with _COUNTED_LOCK:
+        found = _COUNTED.get(etag)
+        if found is not None:
+            _COUNTED.move_to_end(etag)
+            return found
+    n = count_features(data)
+    with _COUNTED_LOCK:
+        _COUNTED[etag] = n
+        if len(_COUNTED) > _COUNTED_MAX:
+            _COUNTED.popitem(last=False)
+    return n
 
 
 def _tile_response(
@@ -59,7 +83,7 @@ def _tile_response(
             services,
             caller,
             audit.READ_EVENTS,
-            rows=count_features(tile.data),
+            rows=_feature_count(tile.etag, tile.data),
             bbox=tile_bounds(z, x, y),
         )
     scope = "public" if caller.role is Role.PUBLIC else "private"
