@@ -57,6 +57,7 @@ def test_limit_is_advertised_with_its_default_and_maximum(server_url: str, serve
     expected = {
         "limit",
         "offset",
+        "after",
         "bbox",
         "bbox-crs",
         "datetime",
