@@ -190,6 +190,35 @@ class Settings(BaseSettings):
         "and photos, rejected rows are kept, by source and category); None: the packaged "
         "default ``geotranquil/retention.toml``.",
     )
+    # --- durable jobs and the worker (issue 16 §2) ---
+    jobs_max_attempts: int = Field(
+        5, ge=1, le=50, description="Attempts of a failing job before it stays failed."
+    )
+    jobs_backoff_s: int = Field(
+        5,
+        ge=1,
+        le=600,
+        description="Base of the exponential backoff between attempts of a failing job "
+        "(seconds): with 5, the retries wait 5, 25, 125, 625 s.",
+    )
+    jobs_heartbeat_s: float = Field(
+        10.0, gt=0, le=600, description="Seconds between two heartbeats of a worker."
+    )
+    jobs_stalled_after_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="A worker silent for this long is dead (killed, machine lost): its "
+        "running jobs go back to the queue. Keep it well above jobs_heartbeat_s.",
+    )
+    jobs_stalled_check_cron: str = Field(
+        "* * * * *",
+        description="When workers look for the jobs of dead workers (cron, a sixth field for "
+        "seconds allowed: ``* * * * * */5``).",
+    )
+    jobs_concurrency: int = Field(
+        1, ge=1, le=32, description="Jobs one worker process runs at the same time."
+    )
     # --- staff sign-in through the City's single sign-on (OpenID Connect, issue 14 §2) ---
     oidc_issuer: str | None = Field(
         None,
