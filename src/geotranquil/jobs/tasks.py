@@ -6,6 +6,7 @@ killed in the middle leaves nothing, and the job queued again does all of it onc
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,6 +16,8 @@ from procrastinate import JobContext, RetryStrategy
 from geotranquil.config import Settings
 from geotranquil.services.engine import open_engine
 from geotranquil.services.retention import purge, today
+
+log = logging.getLogger(__name__)
 
 #: the retention purge of one local day (``services.retention.purge``)
 RETENTION_PURGE = "retention_purge"
@@ -37,9 +40,12 @@ class JobActor:
         return f"job:{self.task}:{self.job_id}"
 
 
-def retry_strategy(settings: Settings) -> RetryStrategy:
+def retry_strategy(settings: Settings) -> RetryStrategy | bool:
     """``jobs_max_attempts`` attempts, waiting ``jobs_backoff_s`` ** n seconds before the n-th
-    retry (5, 25, 125 s… with the defaults)."""
+    retry (5, 25, 125 s… with the defaults); False for a single attempt (procrastinate reads
+    ``max_attempts=0`` as "retry forever")."""
+    if settings.jobs_max_attempts == 1:
+        return False
     return RetryStrategy(
         max_attempts=settings.jobs_max_attempts - 1, exponential_wait=settings.jobs_backoff_s
     )
@@ -57,6 +63,7 @@ async def requeue_stalled(app: procrastinate.App, settings: Settings) -> list[in
     for job in stalled:
         await app.job_manager.retry_job(job)
         assert job.id is not None
+        log.warning("job %s (%s) of a dead worker queued again", job.id, job.task_name)
         ids.append(job.id)
     return ids
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Iterable
 
 from geotranquil.config import Settings
 from geotranquil.jobs.app import build_app
 from geotranquil.jobs.tasks import requeue_stalled
-
-log = logging.getLogger(__name__)
 
 
 def run_worker(
@@ -22,9 +19,7 @@ def run_worker(
 
     async def main() -> None:
         async with app.open_async():
-            requeued = await requeue_stalled(app, settings)
-            if requeued:
-                log.info("requeued jobs of dead workers: %s", requeued)
+            await requeue_stalled(app, settings)
             if queues is None:
                 await app.run_worker_async(wait=wait)
             else:
