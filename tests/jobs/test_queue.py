@@ -65,6 +65,9 @@ def test_a_purge_queued_by_hand_runs_once_audited_and_listed(
     }
     listed = runner.invoke(cli, ["jobs", "list", "--state", "succeeded"], env=env)
     assert "réussie" in listed.output and "en attente" not in listed.output
+    wrong = runner.invoke(cli, ["jobs", "list", "--state", "perdu"], env=env)
+    assert wrong.exit_code == 2
+    assert "état « perdu » inconnu" in wrong.output
 
 
 def test_a_failing_job_retries_with_exponential_backoff_then_stays_failed(

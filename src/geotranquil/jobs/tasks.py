@@ -25,6 +25,8 @@ RETENTION_PURGE = "retention_purge"
 RETRY_STALLED = "retry_stalled_jobs"
 #: the queue of maintenance jobs
 MAINTENANCE = "maintenance"
+#: the queue of the queue's own upkeep (its finished jobs are deleted after a day)
+HOUSEKEEPING = "housekeeping"
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,12 @@ def register(app: procrastinate.App, settings: Settings) -> None:
         return report.total
 
     @app.periodic(cron=settings.jobs_stalled_check_cron, periodic_id=RETRY_STALLED)
-    @app.task(name=RETRY_STALLED, queue=MAINTENANCE, queueing_lock=RETRY_STALLED, pass_context=True)
+    @app.task(
+        name=RETRY_STALLED, queue=HOUSEKEEPING, queueing_lock=RETRY_STALLED, pass_context=True
+    )
     async def retry_stalled_jobs(context: JobContext, timestamp: int) -> int:
-        """Queue again the jobs of dead workers; how many."""
-        return len(await requeue_stalled(context.app, settings))
+        """Queue again the jobs of dead workers; how many. The checks that succeeded more
+        than a day ago are deleted (one a minute would fill the list)."""
+        requeued = await requeue_stalled(context.app, settings)
+        await context.app.job_manager.delete_old_jobs(nb_hours=24, queue=HOUSEKEEPING)
+        return len(requeued)

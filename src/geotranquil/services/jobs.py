@@ -24,6 +24,8 @@ def recent_jobs(
     """The latest ``limit`` jobs, newest first, of one ``state`` and one ``task`` when given."""
     if state is not None and state not in STATES:
         raise InvalidInput(f"état « {state[:20]} » inconnu ; attendu : {', '.join(STATES)}")
+    if task is not None and ("\x00" in task or len(task) > 128):
+        raise InvalidInput("tâche : caractère nul ou plus de 128 caractères")
     if not 1 <= limit <= LIMIT_MAX:
         raise InvalidInput(f"limite {limit} : entre 1 et {LIMIT_MAX}")
     with engine.connect() as conn:
