@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
@@ -47,9 +48,10 @@ def test_a_purge_queued_by_hand_runs_once_audited_and_listed(
 
     [job] = recent_jobs(engine, task=RETENTION_PURGE)
     assert (job.id, job.state, job.attempts_made, job.args) == (1, "todo", 0, {"day": "2026-06-15"})
-    listed = runner.invoke(cli, ["jobs", "list"], env=env)
-    assert listed.exit_code == 0, listed.output
-    assert "retention_purge" in listed.output and "en attente" in listed.output
+    for command in (["jobs", "list"], ["jobs"]):
+        listed = runner.invoke(cli, command, env=env)
+        assert listed.exit_code == 0, listed.output
+        assert "retention_purge" in listed.output and "en attente" in listed.output
     assert cleared(engine, planted) == {"old": 0, "recent": 0, "rejected": 0, "audited": []}
 
     run_worker(settings.model_copy(update={"retention_file": planted.policy}), wait=False)
@@ -92,6 +94,14 @@ def test_a_failing_job_retries_with_exponential_backoff_then_stays_failed(
         assert before + timedelta(seconds=wait) <= job.scheduled_at
         assert job.scheduled_at <= after + timedelta(seconds=wait)
         due = job.scheduled_at
+        listed = CliRunner().invoke(cli, ["jobs"], env=_env(settings, planted.policy))
+        local = due.astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M:%S")
+        row = [str(job_id), RETENTION_PURGE, "en", "attente", str(attempt)]
+        assert [*row, "prévue", local] in [
+            line.split()[:5] + line.split()[-2:]
+            for line in listed.output.splitlines()
+            if line.strip()
+        ]
         wait_for(lambda due=due: _now(engine) >= due, "the retry to be due", timeout=30)
     run_worker(failing, wait=False)
 
@@ -102,4 +112,5 @@ def test_a_failing_job_retries_with_exponential_backoff_then_stays_failed(
         cli, ["jobs", "list", "--state", "failed"], env=_env(settings, planted.policy)
     )
     assert listed.exit_code == 0, listed.output
-    assert "en échec" in listed.output and f"│ {job_id} " in listed.output
+    rows = [line.split() for line in listed.output.splitlines()]
+    assert [str(job_id), RETENTION_PURGE, "en", "échec", "3"] in [r[:5] for r in rows]

@@ -6,13 +6,18 @@ import datetime as dt
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from geotranquil.cli.app import friendly, load_settings, new_app
 from geotranquil.cli.progress import console
 from geotranquil.errors import InvalidInput
 
-app = new_app("Tâches de fond : état de la file, lancement manuel.")
+app = new_app(
+    "Tâches de fond : état de la file (seul, « jobs » liste les dernières), lancement manuel.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
 run_app = new_app("Met une tâche en file ; un travailleur (geotranquil worker) l'exécute.")
 
 #: states of a job, as staff read them
@@ -27,10 +32,10 @@ STATES_FR = {
 }
 
 
-def _when(value: dt.datetime | None, tz: str) -> str:
+def _when(value: dt.datetime | None, tz: str, fmt: str = "%d/%m %H:%M:%S") -> str:
     from zoneinfo import ZoneInfo
 
-    return "—" if value is None else value.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y %H:%M:%S")
+    return "—" if value is None else value.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
 @friendly
@@ -42,7 +47,7 @@ def jobs_list(
     task: Annotated[str | None, typer.Option("--task", help="Seulement cette tâche.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Nombre de tâches.")] = 30,
 ) -> None:
-    """Les dernières tâches : état, tentatives, heures de mise en file, début et fin."""
+    """Les dernières tâches : état, nombre d'essais, heures de début et de fin."""
     from geotranquil.services.engine import open_engine
     from geotranquil.services.jobs import recent_jobs
 
@@ -51,22 +56,24 @@ def jobs_list(
     if not rows:
         console.print("Aucune tâche.")
         return
-    table = Table()
-    for column in ("n°", "tâche", "état", "tentatives", "en file", "début", "fin", "prévue"):
-        table.add_column(column)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("n°", "tâche", "état", "essais", "début", "fin"):
+        table.add_column(column, no_wrap=True)
     tz = settings.timezone
     for r in rows:
+        end = _when(r.finished_at, tz)
+        if r.state == "todo" and r.scheduled_at is not None:  # a retry waiting for its time
+            end = "prévue " + _when(r.scheduled_at, tz, "%H:%M:%S")
         table.add_row(
             str(r.id),
             r.task,
             STATES_FR.get(r.state, r.state),
             str(r.attempts_made),
-            _when(r.queued_at, tz),
             _when(r.started_at, tz),
-            _when(r.finished_at, tz),
-            _when(r.scheduled_at, tz) if r.state == "todo" else "—",
+            end,
         )
     console.print(table)
+    console.print("Heures locales ; essais : exécutions commencées (reprises comprises).")
 
 
 @friendly
@@ -87,6 +94,13 @@ def run_retention_purge(
         raise InvalidInput(f"date « {date} » illisible : attendu AAAA-MM-JJ") from None
     job = enqueue(settings, RETENTION_PURGE, day=day.isoformat())
     console.print(f"Purge du {day} mise en file : tâche n° {job}.")
+
+
+@app.callback()
+def jobs_default(ctx: typer.Context) -> None:
+    """Sans sous-commande : les 30 dernières tâches (comme « jobs list »)."""
+    if ctx.invoked_subcommand is None:
+        jobs_list(state=None, task=None, limit=30)
 
 
 app.command("list")(jobs_list)
