@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/geotranquil"
@@ -315,6 +315,16 @@ class Settings(BaseSettings):
         description="Web origins allowed to call the API from a browser (CORS), comma-separated, "
         "e.g. https://kepler.gl,https://deck.gl; none by default.",
     )
+
+    @model_validator(mode="after")
+    def _heartbeats_before_death(self) -> Settings:
+        # a live worker taken for dead would see its running jobs run a second time
+        if self.jobs_stalled_after_s < 2 * self.jobs_heartbeat_s:
+            raise ValueError(
+                "jobs_stalled_after_s must be at least twice jobs_heartbeat_s "
+                f"({self.jobs_stalled_after_s} < 2 × {self.jobs_heartbeat_s})"
+            )
+        return self
 
     @field_validator("trusted_proxies", "cors_origins", mode="before")
     @classmethod
