@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 
 from geotranquil.config import Settings
 from geotranquil.db.engine import make_engine
+from geotranquil.db.jobs import include_object
 from geotranquil.db.models import Base
 
 config = context.config
@@ -18,7 +19,7 @@ def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        include_object=alembic_helpers.include_object,
+        include_object=include_object,
         process_revision_directives=alembic_helpers.writer,
         render_item=alembic_helpers.render_item,
         compare_type=True,

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/geotranquil"
@@ -207,6 +207,35 @@ class Settings(BaseSettings):
         "and photos, rejected rows are kept, by source and category); None: the packaged "
         "default ``geotranquil/retention.toml``.",
     )
+    # --- durable jobs and the worker (issue 16 §2) ---
+    jobs_max_attempts: int = Field(
+        5, ge=1, le=50, description="Attempts of a failing job before it stays failed."
+    )
+    jobs_backoff_s: int = Field(
+        5,
+        ge=1,
+        le=600,
+        description="Base of the exponential backoff between attempts of a failing job "
+        "(seconds): with 5, the retries wait 5, 25, 125, 625 s.",
+    )
+    jobs_heartbeat_s: float = Field(
+        10.0, gt=0, le=600, description="Seconds between two heartbeats of a worker."
+    )
+    jobs_stalled_after_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="A worker silent for this long is dead (killed, machine lost): its "
+        "running jobs go back to the queue. Keep it well above jobs_heartbeat_s.",
+    )
+    jobs_stalled_check_cron: str = Field(
+        "* * * * *",
+        description="When workers look for the jobs of dead workers (cron, a sixth field for "
+        "seconds allowed: ``* * * * * */5``).",
+    )
+    jobs_concurrency: int = Field(
+        1, ge=1, le=32, description="Jobs one worker process runs at the same time."
+    )
     # --- staff sign-in through the City's single sign-on (OpenID Connect, issue 14 §2) ---
     oidc_issuer: str | None = Field(
         None,
@@ -303,6 +332,16 @@ class Settings(BaseSettings):
         description="Web origins allowed to call the API from a browser (CORS), comma-separated, "
         "e.g. https://kepler.gl,https://deck.gl; none by default.",
     )
+
+    @model_validator(mode="after")
+    def _heartbeats_before_death(self) -> Settings:
+        # a live worker taken for dead would see its running jobs run a second time
+        if self.jobs_stalled_after_s < 2 * self.jobs_heartbeat_s:
+            raise ValueError(
+                "jobs_stalled_after_s must be at least twice jobs_heartbeat_s "
+                f"({self.jobs_stalled_after_s} < 2 × {self.jobs_heartbeat_s})"
+            )
+        return self
 
     @field_validator("trusted_proxies", "cors_origins", mode="before")
     @classmethod

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from geoalchemy2 import alembic_helpers
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from geotranquil.config import Settings
 from geotranquil.db import admin
 from geotranquil.db.engine import make_engine
+from geotranquil.db.jobs import include_object
 from geotranquil.db.models import Base
 from geotranquil.ingest.mapping import packaged_mappings
 from geotranquil.ingest.pipeline import ingest_file
@@ -27,7 +27,7 @@ def _diff(engine: Engine) -> list[object]:
         ctx = MigrationContext.configure(
             conn,
             opts={
-                "include_object": alembic_helpers.include_object,
+                "include_object": include_object,
                 "compare_type": True,
             },
         )
@@ -70,7 +70,7 @@ def test_tables_and_indexes_exist(engine: Engine) -> None:
 def test_upgrade_is_idempotent_and_taxonomy_synced(settings: Settings, engine: Engine) -> None:
     again = upgrade_database(settings, engine)
     assert again.created is False
-    assert again.revision == "0015" == admin.head_revision()
+    assert again.revision == "0016" == admin.head_revision()
     assert again.categories_changed == 0
     with engine.connect() as conn:
         rows = conn.execute(
@@ -109,9 +109,19 @@ def test_downgrade_then_upgrade_round_trip(settings: Settings) -> None:
         eng = make_engine(other)
         with eng.begin() as conn:
             admin.downgrade(conn, "base")
-        assert "events" not in inspect(eng).get_table_names()
+        left = inspect(eng).get_table_names()
+        assert "events" not in left
+        assert [t for t in left if t.startswith("procrastinate_")] == []
         with eng.connect() as conn:
             assert conn.execute(text("SELECT to_regproc('h3_parent')")).scalar() is None
+            leftovers = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_proc WHERE starts_with(proname, 'procrastinate_') "
+                    "UNION ALL SELECT count(*) FROM pg_type "
+                    "WHERE starts_with(typname, 'procrastinate_')"
+                )
+            ).scalars()
+            assert list(leftovers) == [0, 0]
         with eng.begin() as conn:
             admin.upgrade(conn)
         assert _diff(eng) == []

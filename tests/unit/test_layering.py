@@ -20,13 +20,14 @@ FORBIDDEN: dict[str, set[str]] = {
     "synth": {"db", "services", "api", "cli", "ingest"},
     "charts": {"db", "services", "api", "cli", "ingest", "synth"},
     "geography": {"db", "services", "api", "cli", "ingest", "synth"},
-    "db": {"services", "api", "cli", "ingest", "synth"},
+    "db": {"services", "api", "cli", "ingest", "synth", "jobs"},
     "ingest": {"services", "api", "cli", "geocode"},
     "geocode": {"services", "api", "cli", "tiles", "exports", "features", "synth"},
     "features": {"services", "api", "cli", "ingest", "synth", "tiles", "exports"},
     "tiles": {"services", "api", "cli", "ingest", "synth", "exports"},
     "exports": {"services", "api", "cli", "ingest", "synth", "tiles"},
-    "services": {"api", "cli"},
+    "services": {"api", "cli", "jobs"},
+    "jobs": {"api", "cli", "db"},
     "api": {"cli"},
 }
 LEAVES = {"config", "errors", "taxonomy", "roles", "retention_policy"}

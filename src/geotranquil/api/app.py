@@ -16,6 +16,7 @@ from geotranquil.api import (
     audit,
     exports,
     geocoding,
+    jobs,
     ogc_features,
     open311,
     reports,
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(resident_app.router)
     app.include_router(staff_page.router)
     app.include_router(audit.router)  # issue 14 §3: GET /admin/audit
+    app.include_router(jobs.router)  # issue 16 §2: GET /admin/jobs
 
     @app.get("/health", tags=["service"], summary="Service and database health", **access(EVERYONE))
     def health(request: Request, caller: CallerDep) -> JSONResponse:

@@ -19,11 +19,13 @@ from geotranquil.cli import (
     geography,
     hotspots,
     ingest,
+    jobs,
     keys,
     reports,
     retention,
     serve,
     synth,
+    worker,
 )
 from geotranquil.cli.app import RootGroup, new_app
 
@@ -48,6 +50,8 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
+app.add_typer(jobs.app, name="jobs")
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

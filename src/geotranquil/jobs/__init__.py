@@ -1,0 +1,20 @@
+"""Durable jobs (issue 16 §2): a procrastinate queue in the application's PostgreSQL database.
+
+:func:`build_app` makes the queue from the settings and registers every job
+(:mod:`geotranquil.jobs.tasks`); ``geotranquil worker`` runs them (:func:`run_worker`), and
+:func:`enqueue` queues one by name. This package sits above the services: jobs call services,
+the CLI and the API call jobs, never the reverse.
+"""
+
+from geotranquil.jobs.app import AlreadyQueued, build_app, enqueue
+from geotranquil.jobs.tasks import RETENTION_PURGE, RETRY_STALLED
+from geotranquil.jobs.worker import run_worker
+
+__all__ = [
+    "RETENTION_PURGE",
+    "RETRY_STALLED",
+    "AlreadyQueued",
+    "build_app",
+    "enqueue",
+    "run_worker",
+]

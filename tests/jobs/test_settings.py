@@ -1,0 +1,22 @@
+"""The queue's settings: a worker is taken for dead only after two missed heartbeats."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from geotranquil.config import Settings
+from geotranquil.jobs.tasks import retry_strategy
+
+
+def test_a_worker_is_dead_only_after_two_heartbeats() -> None:
+    with pytest.raises(ValidationError, match="at least twice jobs_heartbeat_s"):
+        Settings(jobs_heartbeat_s=10, jobs_stalled_after_s=15)
+    assert Settings(jobs_heartbeat_s=10, jobs_stalled_after_s=20).jobs_stalled_after_s == 20
+
+
+def test_retries_wait_exponentially_and_one_attempt_means_none() -> None:
+    strategy = retry_strategy(Settings(jobs_max_attempts=5, jobs_backoff_s=5))
+    assert not isinstance(strategy, bool)
+    assert (strategy.max_attempts, strategy.exponential_wait) == (4, 5)
+    assert retry_strategy(Settings(jobs_max_attempts=1)) is False
