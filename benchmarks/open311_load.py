@@ -38,6 +38,7 @@ import io
 import json
 import os
 import random
+import shutil
 import sys
 import threading
 import time
@@ -53,6 +54,7 @@ from PIL import Image
 from benchmarks import _servers
 from geotranquil.config import Settings
 from geotranquil.db.engine import make_engine
+from geotranquil.services.photo_store import PhotoStore
 
 NAME = "open311_load"
 RETRIES = 2  # attempts after the first when a connection drops (same Idempotency-Key)
@@ -161,6 +163,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     database_url = os.environ.get("GEOTRANQUIL_BENCH_DATABASE_URL", DEFAULT_URL)
     _log(f"preparing {database_url.rsplit('/', 1)[-1]}")
     prepare(database_url)
+    photo_root = OUT_DIR / f"{NAME}_photos"  # the server's photo files, gone with the database
+    shutil.rmtree(photo_root, ignore_errors=True)
     key = create_key(database_url)
     postgres = postmaster_pid(database_url)
     photos = [photo(args.photo_bytes, seed) for seed in range(4)]
@@ -176,6 +180,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "GEOTRANQUIL_OPEN311_RATE_KEY_BURST": "100000",
             "GEOTRANQUIL_OPEN311_RATE_CLIENT_PER_MINUTE": "1000000",
             "GEOTRANQUIL_OPEN311_RATE_CLIENT_BURST": "100000",
+            "GEOTRANQUIL_OPEN311_PHOTO_DIR": str(photo_root.resolve()),
         },
         workers=args.workers,
     )
@@ -280,12 +285,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 {"m": f"{marker}-%"},
             )
         }
-        sample = conn.execute(
-            text("SELECT content FROM service_request_media ORDER BY random() LIMIT 5")
-        ).scalars()
-        exif_free = all(
-            not dict(Image.open(io.BytesIO(bytes(c))).getexif()) and b"BenchCamera" not in bytes(c)
-            for c in sample
+        sample = conn.execute(  # the photos are files the rows name (or, before, bytes)
+            text("SELECT content, file FROM service_request_media ORDER BY random() LIMIT 5")
+        ).all()
+        store = PhotoStore(photo_root)
+        photos = [bytes(c) if c is not None else store.read(f) for c, f in sample]
+        exif_free = len(photos) == 5 and all(
+            not dict(Image.open(io.BytesIO(p)).getexif()) and b"BenchCamera" not in p
+            for p in photos
         )
     engine.dispose()
     once = sum(1 for d in accepted if stored.get(d) == 1)

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path("var/data"), description="Where the demo writes its synthetic silo files."
     )
+    open311_photo_dir: Path | None = Field(
+        None,
+        description="Where residents' photos are kept as files (default: <data_dir>/photos).",
+    )
     analysis_resolutions: tuple[int, ...] = Field(
         (7, 8, 9, 10), description="H3 resolutions of the grid and of the analyses (7 to 10)."
     )

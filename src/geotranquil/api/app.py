@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartParser
 
 from geotranquil import __version__
@@ -37,13 +42,30 @@ from geotranquil.db.engine import make_engine
 from geotranquil.roles import EVERYONE, is_restricted
 from geotranquil.services.basemap import BasemapChecker
 from geotranquil.services.catalogue import CatalogueCache
+from geotranquil.services.database import warm_pool
 from geotranquil.services.retention import current_policy
 from geotranquil.services.status import status_of
+
+log = logging.getLogger(__name__)
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # the pool's connections opened and warmed before the first request, not during it
+        try:
+            await run_in_threadpool(warm_pool, app.state.engine, settings.db_pool_size)
+        except (OperationalError, ProgrammingError) as exc:  # served anyway: /health says why
+            log.warning("database connections not warmed at start: %s", type(exc).__name__)
+        yield
+
+    return lifespan
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the application for ``settings`` (OpenAPI 3 at ``/api``, docs at ``/api/docs``)."""
     app = FastAPI(
+        lifespan=_lifespan(settings),
         title="geotranquil",
         version=__version__,
         description="Public-tranquillity analytics for Marseille: events on an H3 grid, "

@@ -320,6 +320,6 @@ def staff_patch(
 def staff_photo(
     service_request_id: str, request: Request, services: ServicesDep, caller: CallerDep
 ) -> Response:
-    mime, content = svc.photo_of(services.engine, service_request_id)
+    mime, content = svc.photo_of(services.engine, services.settings, service_request_id)
     record_request(request, services, caller, audit.READ_PERSONAL_DATA, rows=1)
     return Response(content, media_type=mime, headers={"Cache-Control": "private, no-store"})

@@ -501,6 +501,7 @@ class ServiceRequestMedia(Base):
             "delete_after",
             postgresql_where=text("request_id IS NULL"),
         ),
+        CheckConstraint("(content IS NULL) <> (file IS NULL)", name="content_or_file"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -511,7 +512,9 @@ class ServiceRequestMedia(Base):
     size: Mapped[int] = mapped_column(Integer)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the photo's bytes (rows written before migration 0017) or the name of its file
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    file: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     delete_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -183,16 +183,17 @@ def insert_contact(*, conn: Connection, request_id: int, contact: dict[str, Any]
 
 
 def stage_media(*, conn: Connection, media: dict[str, Any]) -> int:
-    """Store a re-encoded photo not attached to any report yet; its id."""
+    """Store a photo's row (its ``file``, or its ``content`` for rows of before files) not
+    attached to any report yet; its id."""
     return int(
         conn.execute(
             text(
                 "INSERT INTO service_request_media "
-                "(request_id, mime_type, size, width, height, content, delete_after) "
-                "VALUES (NULL, :mime_type, :size, :width, :height, :content, :delete_after) "
-                "RETURNING id"
+                "(request_id, mime_type, size, width, height, content, file, delete_after) "
+                "VALUES (NULL, :mime_type, :size, :width, :height, :content, :file, "
+                ":delete_after) RETURNING id"
             ),
-            media,
+            {"content": None, "file": None, **media},
         ).scalar_one()
     )
 
@@ -212,12 +213,26 @@ def attach_media(
         raise RuntimeError(f"staged photo {media_id} missing or already attached")
 
 
-def drop_staged_media(*, conn: Connection, media_id: int) -> None:
-    """Delete a staged photo whose report was not stored."""
-    conn.execute(
-        text("DELETE FROM service_request_media WHERE id = :m AND request_id IS NULL"),
+def drop_staged_media(*, conn: Connection, media_id: int) -> str | None:
+    """Delete a staged photo whose report was not stored; the name of its file."""
+    found = conn.execute(
+        text(
+            "DELETE FROM service_request_media WHERE id = :m AND request_id IS NULL RETURNING file"
+        ),
         {"m": media_id},
-    )
+    ).scalar()
+    return None if found is None else str(found)
+
+
+def named_photo_files(*, conn: Connection, names: Sequence[str]) -> set[str]:
+    """Which of ``names`` a photo row names."""
+    return {
+        str(n)
+        for n in conn.execute(
+            text("SELECT file FROM service_request_media WHERE file = ANY(:names)"),
+            {"names": list(names)},
+        ).scalars()
+    }
 
 
 def insert_history(
@@ -455,16 +470,20 @@ def set_state(
     )
 
 
-def media_content(*, conn: Connection, service_request_id: str) -> tuple[str, bytes] | None:
-    """``(mime type, bytes)`` of a request's photo."""
+def media_content(
+    *, conn: Connection, service_request_id: str
+) -> tuple[str, bytes | None, str | None] | None:
+    """``(mime type, bytes, file)`` of a request's photo: its bytes, or the name of its file."""
     row = conn.execute(
         text(
-            "SELECT m.mime_type, m.content FROM service_request_media m "
+            "SELECT m.mime_type, m.content, m.file FROM service_request_media m "
             "JOIN service_requests r ON r.id = m.request_id WHERE r.service_request_id = :sid"
         ),
         {"sid": service_request_id},
     ).fetchone()
-    return None if row is None else (str(row[0]), bytes(row[1]))
+    if row is None:
+        return None
+    return str(row[0]), None if row[1] is None else bytes(row[1]), row[2]
 
 
 def summary_rows(*, conn: Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:

@@ -216,6 +216,38 @@ def report_photos(
     )
 
 
+def photo_files_due(
+    *, conn: Connection, codes: Sequence[str], before: datetime, now: datetime
+) -> list[str]:
+    """The files of the photos :func:`report_photos` deletes (to remove once committed)."""
+    return [
+        str(f)
+        for f in conn.execute(
+            text(
+                "SELECT a.file FROM service_request_media a JOIN service_requests r "
+                "ON r.id = a.request_id WHERE r.service_code = ANY(CAST(:codes AS text[])) "
+                "AND (r.requested_at < :before OR a.delete_after <= :now) "
+                "AND a.file IS NOT NULL"
+            ),
+            {**_reports(codes, before), "now": now},
+        ).scalars()
+    ]
+
+
+def abandoned_photo_files(*, conn: Connection, now: datetime) -> list[str]:
+    """The files of the photos :func:`abandoned_photos` deletes."""
+    return [
+        str(f)
+        for f in conn.execute(
+            text(
+                "SELECT file FROM service_request_media WHERE request_id IS NULL "
+                "AND delete_after <= :now AND file IS NOT NULL"
+            ),
+            {"now": now},
+        ).scalars()
+    ]
+
+
 def abandoned_photos(*, conn: Connection, now: datetime, apply: bool) -> int:
     """Delete the staged photos whose report was never stored, once due (``delete_after``)."""
     return _run(

@@ -10,7 +10,7 @@ from geotranquil.config import Settings
 from geotranquil.db import admin
 from geotranquil.db.categories import sync_categories
 from geotranquil.db.engine import make_engine
-from geotranquil.db.maintenance import analyze_tables
+from geotranquil.db.maintenance import analyze_tables, warm_connections
 from geotranquil.taxonomy import load_taxonomy
 
 
@@ -33,3 +33,9 @@ def upgrade_database(settings: Settings, engine: Engine | None = None) -> Upgrad
         with engine.begin() as conn:
             analyze_tables(conn=conn, tables=("categories",))
     return UpgradeResult(created=created, revision=revision, categories_changed=changed)
+
+
+def warm_pool(engine: Engine, count: int) -> int:
+    """Open and warm ``count`` pooled connections (:func:`~geotranquil.db.maintenance.
+    warm_connections`) so that a server's first requests do not pay for them."""
+    return warm_connections(engine, count)

@@ -32,6 +32,7 @@ from geotranquil.grid.h3ids import (
 )
 from geotranquil.retention_policy import load_policy
 from geotranquil.services.open311_media import CleanPhoto, clean_photo
+from geotranquil.services.photo_store import PhotoStore, photo_dir
 from geotranquil.taxonomy import ServiceDef, load_services
 
 logger = logging.getLogger(__name__)
@@ -327,7 +328,7 @@ def file_request(
         lon, lat, precision = _geocode(engine, settings, submission.address_string)
     definition = service(submission.service_code)
     contact_until, photo_until = personal_data_expiry(settings, definition.code, now)
-    staged = None if photo is None else _stage_photo(engine, photo, now)
+    staged = None if photo is None else _stage_photo(engine, settings, photo, now)
     try:
         filed = _file(
             engine,
@@ -345,10 +346,10 @@ def file_request(
         )
     except BaseException:
         if staged is not None:
-            _drop_staged(engine, staged)
+            _drop_staged(engine, settings, staged)
         raise
     if filed.replayed and staged is not None:
-        _drop_staged(engine, staged)
+        _drop_staged(engine, settings, staged)
     return filed
 
 
@@ -356,28 +357,37 @@ def file_request(
 STAGED_PHOTO_TTL = timedelta(hours=1)
 
 
-def _stage_photo(engine: Engine, photo: CleanPhoto, now: datetime) -> int:
-    """Commit the photo on its own, before the report's transaction takes any shared lock:
-    its megabyte of WAL is flushed here, not while other reports wait."""
-    with engine.begin() as conn:
-        return db.stage_media(
-            conn=conn,
-            media={
-                "mime_type": photo.mime_type,
-                "size": photo.size,
-                "width": photo.width,
-                "height": photo.height,
-                "content": photo.content,
-                "delete_after": now + STAGED_PHOTO_TTL,
-            },
-        )
+def _stage_photo(engine: Engine, settings: Settings, photo: CleanPhoto, now: datetime) -> int:
+    """Write the photo's file (fsynced) and commit its row on its own, before the report's
+    transaction takes any shared lock; the row's id. Neither the file nor the row goes through
+    the report's locks, and the photo's bytes never go through the database's WAL."""
+    store = PhotoStore(photo_dir(settings))
+    name = store.save(photo.content)
+    try:
+        with engine.begin() as conn:
+            return db.stage_media(
+                conn=conn,
+                media={
+                    "mime_type": photo.mime_type,
+                    "size": photo.size,
+                    "width": photo.width,
+                    "height": photo.height,
+                    "file": name,
+                    "delete_after": now + STAGED_PHOTO_TTL,
+                },
+            )
+    except BaseException:
+        store.remove([name])
+        raise
 
 
-def _drop_staged(engine: Engine, media_id: int) -> None:
+def _drop_staged(engine: Engine, settings: Settings, media_id: int) -> None:
     """Best effort: a staged photo left behind is deleted by the retention purge anyway."""
     try:
         with engine.begin() as conn:
-            db.drop_staged_media(conn=conn, media_id=media_id)
+            name = db.drop_staged_media(conn=conn, media_id=media_id)
+        if name is not None:
+            PhotoStore(photo_dir(settings)).remove([name])
     except Exception:
         logger.warning("staged photo %s not deleted; the retention purge will", media_id)
 
@@ -935,10 +945,21 @@ def change_state(
     return staff_view(engine, settings, service_request_id)
 
 
-def photo_of(engine: Engine, service_request_id: str) -> tuple[str, bytes]:
-    """A request's re-encoded photo (staff only)."""
+def photo_of(engine: Engine, settings: Settings, service_request_id: str) -> tuple[str, bytes]:
+    """A request's photo, without metadata (staff only): its file, or its bytes kept in the
+    database before photos were files."""
     with engine.connect() as conn:
         found = db.media_content(conn=conn, service_request_id=service_request_id)
     if found is None:
         raise NotFound(f"pas de photo pour le signalement {service_request_id}")
-    return found
+    mime, content, name = found
+    if content is None:
+        assert name is not None  # the table's check: one of the two
+        try:
+            content = PhotoStore(photo_dir(settings)).read(name)
+        except FileNotFoundError:
+            raise NotFound(
+                f"photo du signalement {service_request_id} introuvable sur le disque du "
+                "serveur : prévenez l'équipe geotranquil"
+            ) from None
+    return mime, content

@@ -23,10 +23,12 @@ from sqlalchemy import Connection, Engine
 
 from geotranquil.config import Settings
 from geotranquil.db import retention as db
+from geotranquil.db.open311 import named_photo_files
 from geotranquil.retention_policy import KINDS, RetentionPolicy, Rule, load_policy
 from geotranquil.services import audit
 from geotranquil.services.audit import Actor
 from geotranquil.services.open311 import RESIDENTS_SOURCE
+from geotranquil.services.photo_store import PhotoStore, photo_dir
 from geotranquil.taxonomy import load_taxonomy
 
 
@@ -115,6 +117,7 @@ def _apply_rule(
     before: datetime,
     now: datetime,
     apply: bool,
+    files: list[str],
 ) -> dict[str, int]:
     srcs, cats = [p[0] for p in pairs], [p[1] for p in pairs]
     codes = [c for s, c in pairs if s == RESIDENTS_SOURCE]
@@ -133,6 +136,9 @@ def _apply_rule(
     elif rule.data == "contact":
         counts["service_request_contacts"] = db.report_contacts(**reports, now=now)
     elif rule.data == "photo":
+        if apply:  # their files go once the rows' deletion is committed
+            files += db.photo_files_due(conn=conn, codes=codes, before=before, now=now)
+            files += db.abandoned_photo_files(conn=conn, now=now)
         counts["service_request_media"] = db.report_photos(**reports, now=now) + (
             db.abandoned_photos(conn=conn, now=now, apply=apply)
         )
@@ -185,6 +191,7 @@ def purge(
         key=lambda r: (list(KINDS).index(r.data), r.number),
     )
     outcomes: list[RuleOutcome] = []
+    files: list[str] = []  # photo files whose rows this purge deletes
     with engine.begin() as conn:
         db.lock(conn=conn)
         sources = sorted(set(db.source_slugs(conn=conn)) | {RESIDENTS_SOURCE})
@@ -196,7 +203,7 @@ def purge(
                 continue
             pairs = _scope(policy, rule, sources, categories)
             before = local_midnight(first, settings.timezone)
-            counts = _apply_rule(conn, rule, pairs, before, now, apply=not simulate)
+            counts = _apply_rule(conn, rule, pairs, before, now, apply=not simulate, files=files)
             outcomes.append(RuleOutcome(rule, first, counts))
         report = PurgeReport(day, simulate, policy.origin, tuple(outcomes))
         if not simulate:
@@ -211,7 +218,21 @@ def purge(
                 },
                 rows=report.total,
             )
+    if not simulate and ("photo" in wanted):
+        store = PhotoStore(photo_dir(settings))
+        store.remove(files)  # committed: the rows are gone, their files follow
+        store.sweep(lambda names: named_files(engine, names), older_than_s=ORPHAN_FILE_AGE_S)
     return report
+
+
+#: a photo file no row names is an orphan once this old (its row's transaction is long over)
+ORPHAN_FILE_AGE_S = 3600.0
+
+
+def named_files(engine: Engine, names: list[str]) -> set[str]:
+    """Which of these photo files a row names."""
+    with engine.connect() as conn:
+        return named_photo_files(conn=conn, names=names)
 
 
 def resident_retention_days(settings: Settings, at: datetime | None = None) -> int:
