@@ -146,7 +146,6 @@ def test_pure_packages_load_no_database_code(package: str) -> None:
 SQL_OUTSIDE_DB = {
     "api/app.py",
     "services/demo_reports.py",
-    "services/hotspots.py",
     "services/open311.py",
     "services/shared_state.py",
     "services/tiles.py",
