@@ -159,3 +159,10 @@ def load_served(engine: Engine, database_url: str, workdir: Path) -> Served:
         )
         runs[statistic] = run.run_id
     return Served(TOTAL, runs["gi_star"], runs["emerging"])
+
+
+def event_count(engine: Engine) -> int:
+    """Every event in the served database now: the served source's and those other tests of
+    the tier added (residents' reports filed through Open311 become events)."""
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM events")).scalar_one())

@@ -131,8 +131,12 @@ def test_serving_workers_smoke(settings: Settings, tmp_path: Path) -> None:
     assert re.search(r"^cores: \d+ on the machine", stdout, re.MULTILINE)
     # every request answered 200 (or 204, an empty tile: any other status stops the run)
     measures = ("cached_tiles", "uncached_tiles", "items")
-    table = [line for line in stdout.splitlines() if line.startswith(measures)]
+    lines = stdout.splitlines()
+    table = [line for line in lines if line.startswith(measures) and ": at most" not in line]
     assert len(table) == 9 and all("{200: " in line for line in table), table
+    # and the ceiling these cores allow, for each measure
+    ceilings = [line for line in lines if re.match(r"^\w+: at most [\d.]+x one worker", line)]
+    assert [c.split(":")[0] for c in ceilings] == list(measures), ceilings
     assert all(line.split()[7] == "0" for line in table), table  # no error under wrk's load
     assert "load: wrk, 16 keep-alive connections" in stdout
     assert (tmp_path / "serving_workers.json").is_file()

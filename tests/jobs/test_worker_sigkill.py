@@ -105,13 +105,14 @@ def test_a_job_killed_mid_way_runs_again_once_to_completion(
             text("SELECT type::text FROM procrastinate_events WHERE job_id = :j ORDER BY id"),
             {"j": job_id},
         ).scalars()
-        assert list(history) == [
-            "deferred",
-            "started",  # the first worker, killed
-            "scheduled",  # found stalled (its worker's heartbeat stopped), queued again
-            "deferred_for_retry",
-            "started",
-            "succeeded",
-        ]
+        events = list(history)
+        # queued, started by the first worker (killed), found stalled (its heartbeat stopped)
+        # and queued again (procrastinate logs "scheduled" once or twice, by timing), started
+        # once more and done: two starts, one success, nothing else
+        assert events[:2] == ["deferred", "started"], events
+        assert events[-2:] == ["started", "succeeded"], events
+        assert events.count("started") == 2 and events.count("succeeded") == 1, events
+        assert events.count("deferred_for_retry") == 1, events
+        assert set(events[2:-2]) == {"scheduled", "deferred_for_retry"}, events
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=30) == 0

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+from sqlalchemy import Engine
 
-from tests.api.served import Served
+from tests.api.served import Served, event_count
 from tests.oidc.provider import ProviderInfo, password_token
 
 
@@ -46,20 +47,20 @@ def events_matched(http: httpx.Client, headers: dict[str, str]) -> httpx.Respons
 
 
 def test_an_analysts_token_reads_the_events(
-    app_http: httpx.Client, provider: ProviderInfo, served: Served
+    app_http: httpx.Client, provider: ProviderInfo, served: Served, loaded_engine: Engine
 ) -> None:
     token = access_token(provider, "rtyler")
     response = events_matched(app_http, bearer(token))
     assert response.status_code == 200, response.text
-    assert response.json()["numberMatched"] == served.total == 405
+    assert response.json()["numberMatched"] == event_count(loaded_engine)
 
 
 def test_an_admins_token_reads_the_events_too(
-    app_http: httpx.Client, provider: ProviderInfo, served: Served
+    app_http: httpx.Client, provider: ProviderInfo, served: Served, loaded_engine: Engine
 ) -> None:
     response = events_matched(app_http, bearer(access_token(provider, "dwho")))
     assert response.status_code == 200
-    assert response.json()["numberMatched"] == served.total
+    assert response.json()["numberMatched"] == event_count(loaded_engine)
 
 
 def test_a_planners_token_is_refused_the_events_but_reads_aggregates(
@@ -158,16 +159,16 @@ def test_a_forged_token_is_401(app_http: httpx.Client, provider: ProviderInfo) -
 
 
 def test_api_keys_still_work_beside_tokens(
-    app_http: httpx.Client, api_keys: dict[str, str], served: Served
+    app_http: httpx.Client, api_keys: dict[str, str], served: Served, loaded_engine: Engine
 ) -> None:
     for headers in ({"X-API-Key": api_keys["analyst"]}, bearer(api_keys["analyst"])):
         response = events_matched(app_http, headers)
         assert response.status_code == 200
-        assert response.json()["numberMatched"] == served.total
+        assert response.json()["numberMatched"] == event_count(loaded_engine)
     by_query = app_http.get(
         "/collections/events/items", params={"limit": 1, "api_key": api_keys["analyst"]}
     )
-    assert by_query.json()["numberMatched"] == served.total
+    assert by_query.json()["numberMatched"] == event_count(loaded_engine)
     assert events_matched(app_http, {"X-API-Key": api_keys["planner"]}).status_code == 403
     unknown = events_matched(app_http, bearer("gtq_unknown"))
     assert unknown.status_code == 401
