@@ -95,16 +95,16 @@ def test_a_tile_cached_by_one_worker_is_a_hit_on_another(
     with client(front) as http:
         answers = [
             http.get(f"/tiles/counts-r9/13/{x}/{y}.mvt", headers=analyst)
-            for _ in range(WORKERS + 1)
+            for _ in range(2 * WORKERS)
         ]
-    assert [a.status_code for a in answers] == [200] * (WORKERS + 1)
-    # round robin: the first worker renders it, the 3 others find it in Redis, and the first
-    # worker, asked again, in its own memory
-    assert [a.headers["X-Cache"] for a in answers] == [
-        "MISS",
-        *["HIT; store=redis"] * (WORKERS - 1),
-        "HIT; store=process",
-    ]
+    assert [a.status_code for a in answers] == [200] * (2 * WORKERS)
+    caches = [a.headers["X-Cache"] for a in answers]
+    # one worker renders it; nginx sends the others to the other workers (round robin, though
+    # not in a fixed order when it skips a busy one), which find it in Redis; a worker asked
+    # again finds it in its own memory. Never rendered twice.
+    assert caches[0] == "MISS", caches
+    assert set(caches[1:]) <= {"HIT; store=redis", "HIT; store=process"}, caches
+    assert caches.count("HIT; store=redis") >= WORKERS - 1, caches
     assert len({a.content for a in answers}) == 1
 
 
