@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from geotranquil.config import Settings
-from geotranquil.jobs.tasks import retry_strategy
+from geotranquil.jobs.common import retry_strategy
 
 
 def test_a_worker_is_dead_only_after_two_heartbeats() -> None:

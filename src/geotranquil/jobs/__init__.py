@@ -7,12 +7,23 @@ the CLI and the API call jobs, never the reverse.
 """
 
 from geotranquil.jobs.app import AlreadyQueued, build_app, enqueue
-from geotranquil.jobs.tasks import RETENTION_PURGE, RETRY_STALLED
+from geotranquil.jobs.names import (
+    BUILD_BULLETIN,
+    INGEST_BATCH,
+    REFRESH_ANALYSES,
+    RETENTION_PURGE,
+    RETRY_STALLED,
+    SEND_ALERTS,
+)
 from geotranquil.jobs.worker import run_worker
 
 __all__ = [
+    "BUILD_BULLETIN",
+    "INGEST_BATCH",
+    "REFRESH_ANALYSES",
     "RETENTION_PURGE",
     "RETRY_STALLED",
+    "SEND_ALERTS",
     "AlreadyQueued",
     "build_app",
     "enqueue",

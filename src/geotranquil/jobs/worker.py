@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from geotranquil.config import Settings
 from geotranquil.jobs.app import build_app
-from geotranquil.jobs.tasks import requeue_stalled
+from geotranquil.jobs.common import requeue_stalled
 
 
 def run_worker(

@@ -1,0 +1,48 @@
+"""Maintenance jobs: the retention purge, and the periodic recovery of dead workers' jobs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import procrastinate
+from procrastinate import JobContext
+
+from geotranquil.config import Settings
+from geotranquil.jobs.common import JobActor, requeue_stalled, retry_strategy
+from geotranquil.jobs.names import HOUSEKEEPING, MAINTENANCE, RETENTION_PURGE, RETRY_STALLED
+from geotranquil.services.engine import open_engine
+from geotranquil.services.retention import purge, today
+
+
+def register(app: procrastinate.App, settings: Settings) -> None:
+    """Register the maintenance jobs on ``app``; they run with ``settings``."""
+
+    @app.task(
+        name=RETENTION_PURGE,
+        queue=MAINTENANCE,
+        retry=retry_strategy(settings),
+        lock=RETENTION_PURGE,
+        queueing_lock=RETENTION_PURGE,
+        pass_context=True,
+    )
+    def retention_purge(context: JobContext, day: str | None = None) -> int:
+        """Clear what is past retention on ``day`` (the day it was queued); rows cleared."""
+        assert context.job is not None and context.job.id is not None
+        report = purge(
+            open_engine(settings),
+            settings,
+            day=date.fromisoformat(day) if day else today(settings),
+            actor=JobActor(RETENTION_PURGE, context.job.id),
+        )
+        return report.total
+
+    @app.periodic(cron=settings.jobs_stalled_check_cron, periodic_id=RETRY_STALLED)
+    @app.task(
+        name=RETRY_STALLED, queue=HOUSEKEEPING, queueing_lock=RETRY_STALLED, pass_context=True
+    )
+    async def retry_stalled_jobs(context: JobContext, timestamp: int) -> int:
+        """Queue again the jobs of dead workers; how many. The checks that succeeded more
+        than a day ago are deleted (one a minute would fill the list)."""
+        requeued = await requeue_stalled(context.app, settings)
+        await context.app.job_manager.delete_old_jobs(nb_hours=24, queue=HOUSEKEEPING)
+        return len(requeued)
