@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -70,6 +71,34 @@ def load_reference(engine: Engine, settings: Settings) -> Engine:
     load_areas(engine, official_dir_or_skip() if IN_CI else settings.reference_dir)
     build_cells(engine, [7, 8, 9, 10])
     return engine
+
+
+def database_tier(suffix: str) -> tuple[Any, Any, Any]:
+    """The three session fixtures (``settings``, ``engine``, ``loaded_engine``) of a tier of
+    tests with a database of its own, ``<test database>_<suffix>``; a ``conftest.py`` binds
+    them: ``settings, engine, loaded_engine = database_tier("jobs")``.
+
+    They are redefined per tier, not only ``settings``: pytest keeps one instance of a session
+    fixture per definition, so an ``engine`` defined here would be shared with the served tier
+    whatever ``settings`` it was built from.
+    """
+    url = sibling_database_url(TEST_DATABASE_URL, suffix)
+
+    @pytest.fixture(scope="session", name="settings")
+    def tier_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+        return make_test_settings(url, tmp_path_factory.mktemp(f"data-{suffix}"))
+
+    @pytest.fixture(scope="session", name="engine")
+    def tier_engine(settings: Settings) -> Iterator[Engine]:
+        eng = fresh_engine(settings)
+        yield eng
+        eng.dispose()
+
+    @pytest.fixture(scope="session", name="loaded_engine")
+    def tier_loaded_engine(engine: Engine, settings: Settings) -> Engine:
+        return load_reference(engine, settings)
+
+    return tier_settings, tier_engine, tier_loaded_engine
 
 
 @pytest.fixture(scope="session")

@@ -15,35 +15,11 @@ import pytest
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
-from tests.conftest import (
-    REPO,
-    TEST_DATABASE_URL,
-    fresh_engine,
-    load_reference,
-    make_test_settings,
-    sibling_database_url,
-)
+from tests.conftest import REPO, database_tier
 
 #: the job tests plant and purge events: a database of their own, beside the served tier's
 #: (whose tests count every event), as the integration tests have
-JOBS_DATABASE_URL = sibling_database_url(TEST_DATABASE_URL, "jobs")
-
-
-@pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return make_test_settings(JOBS_DATABASE_URL, tmp_path_factory.mktemp("data-jobs"))
-
-
-@pytest.fixture(scope="session")
-def engine(settings: Settings) -> Iterator[Engine]:
-    eng = fresh_engine(settings)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture(scope="session")
-def loaded_engine(engine: Engine, settings: Settings) -> Engine:
-    return load_reference(engine, settings)
+settings, engine, loaded_engine = database_tier("jobs")
 
 
 #: the day every purge of these tests runs for (local midnight 2026-06-14T22:00Z)

@@ -158,7 +158,7 @@ def test_the_purge_removes_the_files_of_the_photos_it_deletes(
     """A staged photo whose report never came (its server died) is due after an hour: the
     purge deletes its row, then its file; an orphan file (no row: the server died between
     the file and the row) goes once an hour old; a recent one stays."""
-    store = PhotoStore(photo_dir(settings))
+    store = PhotoStore.of(settings)
     abandoned = store.save(b"\xff\xd8 abandoned \xff\xd9")
     orphan_old = store.save(b"\xff\xd8 orphan \xff\xd9")
     orphan_new = store.save(b"\xff\xd8 orphan, recent \xff\xd9")

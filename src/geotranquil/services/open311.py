@@ -32,7 +32,7 @@ from geotranquil.grid.h3ids import (
 )
 from geotranquil.retention_policy import load_policy
 from geotranquil.services.open311_media import CleanPhoto, clean_photo
-from geotranquil.services.photo_store import PhotoStore, photo_dir
+from geotranquil.services.photo_store import PhotoStore
 from geotranquil.taxonomy import ServiceDef, load_services
 
 logger = logging.getLogger(__name__)
@@ -361,7 +361,7 @@ def _stage_photo(engine: Engine, settings: Settings, photo: CleanPhoto, now: dat
     """Write the photo's file (fsynced) and commit its row on its own, before the report's
     transaction takes any shared lock; the row's id. Neither the file nor the row goes through
     the report's locks, and the photo's bytes never go through the database's WAL."""
-    store = PhotoStore(photo_dir(settings))
+    store = PhotoStore.of(settings)
     name = store.save(photo.content)
     try:
         with engine.begin() as conn:
@@ -387,7 +387,7 @@ def _drop_staged(engine: Engine, settings: Settings, media_id: int) -> None:
         with engine.begin() as conn:
             name = db.drop_staged_media(conn=conn, media_id=media_id)
         if name is not None:
-            PhotoStore(photo_dir(settings)).remove([name])
+            PhotoStore.of(settings).remove([name])
     except Exception:
         logger.warning("staged photo %s not deleted; the retention purge will", media_id)
 
@@ -956,7 +956,7 @@ def photo_of(engine: Engine, settings: Settings, service_request_id: str) -> tup
     if content is None:
         assert name is not None  # the table's check: one of the two
         try:
-            content = PhotoStore(photo_dir(settings)).read(name)
+            content = PhotoStore.of(settings).read(name)
         except FileNotFoundError:
             raise NotFound(
                 f"photo du signalement {service_request_id} introuvable sur le disque du "

@@ -53,6 +53,11 @@ class PhotoStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    @classmethod
+    def of(cls, settings: Settings) -> PhotoStore:
+        """The store of the settings' photo folder (:func:`photo_dir`)."""
+        return cls(photo_dir(settings))
+
     def _path(self, name: str) -> Path:
         if not _NAME.fullmatch(name):  # never a path the caller chose
             raise ValueError(f"not a photo name: {name!r}")

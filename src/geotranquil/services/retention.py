@@ -28,7 +28,7 @@ from geotranquil.retention_policy import KINDS, RetentionPolicy, Rule, load_poli
 from geotranquil.services import audit
 from geotranquil.services.audit import Actor
 from geotranquil.services.open311 import RESIDENTS_SOURCE
-from geotranquil.services.photo_store import PhotoStore, photo_dir
+from geotranquil.services.photo_store import PhotoStore
 from geotranquil.taxonomy import load_taxonomy
 
 
@@ -219,7 +219,7 @@ def purge(
                 rows=report.total,
             )
     if not simulate and ("photo" in wanted):
-        store = PhotoStore(photo_dir(settings))
+        store = PhotoStore.of(settings)
         store.remove(files)  # committed: the rows are gone, their files follow
         store.sweep(lambda names: named_files(engine, names), older_than_s=ORPHAN_FILE_AGE_S)
     return report
