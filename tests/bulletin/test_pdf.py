@@ -34,7 +34,8 @@ class Built:
 
     def row(self, label: str) -> str:
         """The figures printed on the table line that starts with ``label``."""
-        [line] = [" ".join(x.split()) for x in self.text.splitlines() if x.strip().startswith(label)]
+        lines = self.text.splitlines()
+        [line] = [" ".join(x.split()) for x in lines if x.strip().startswith(label)]
         # pdftotext -layout may drop the (no-break) space of « 0 % » when it places columns
         return re.sub(r"(\d)%", r"\1 %", line.split(label, 1)[1].strip())
 
