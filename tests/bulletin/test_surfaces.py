@@ -4,9 +4,11 @@ French, built on demand) and the job run by a real worker, e-mailed to a real SM
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -17,7 +19,7 @@ from typer.testing import CliRunner
 from geotranquil.cli.main import app as cli
 from geotranquil.config import Settings
 from geotranquil.db.keys import create_key
-from geotranquil.jobs import BUILD_BULLETIN, enqueue, run_worker
+from geotranquil.jobs import BUILD_BULLETIN, build_app, enqueue, run_worker
 from geotranquil.services.jobs import recent_jobs
 from tests.live_server import free_port, live_server
 
@@ -145,7 +147,9 @@ def test_the_job_builds_stores_and_mails_it_with_a_real_worker(
             "bulletin_recipients": "prefet@example.org, maire@example.org",
         }
     )
-    job = enqueue(settings, BUILD_BULLETIN, week=WEEK)
+    # as the periodic run of Monday 9 November 2026, 06:00 in Paris queues it: the week before
+    monday = int(datetime(2026, 11, 9, 6, 0, tzinfo=ZoneInfo("Europe/Paris")).timestamp())
+    job = enqueue(settings, BUILD_BULLETIN, timestamp=monday)
     run_worker(settings, wait=False)
     [done] = [j for j in recent_jobs(planted.engine, task=BUILD_BULLETIN) if j.id == job]
     assert (done.state, done.attempts_made) == ("succeeded", 1)
@@ -159,3 +163,12 @@ def test_the_job_builds_stores_and_mails_it_with_a_real_worker(
     assert len(pdf.get_payload(decode=True)) == size  # type: ignore[arg-type]
     with planted.engine.connect() as conn:
         assert conn.execute(text("SELECT emailed_at IS NOT NULL FROM bulletins")).scalar_one()
+
+
+def test_the_bulletin_is_built_every_monday_on_the_analyses_queue(planted: Planted) -> None:
+    app = build_app(planted.settings.model_copy(update={"bulletin_cron": "30 7 * * 1"}))
+    [periodic] = [
+        p for p in app.periodic_registry.periodic_tasks.values() if p.periodic_id == BUILD_BULLETIN
+    ]
+    assert (periodic.cron, periodic.task.queue) == ("30 7 * * 1", "analyses")
+    assert Settings.model_fields["bulletin_cron"].default == "0 6 * * 1"
