@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from geotranquil.errors import InvalidInput
 
+#: the years a week may be asked for
+FIRST_YEAR, LAST_YEAR = 1970, 2999
 _PATTERN = re.compile(r"^\s*(\d{4})-?[SsWw](\d{1,2})\s*$")
 
 
@@ -92,6 +94,10 @@ def parse_week(text: str) -> IsoWeek:
     Traceback (most recent call last):
     ...
     geotranquil.errors.InvalidInput: semaine « 2026-S54 » invalide : l'année 2026 a 53 semaines
+    >>> parse_week("0000-S01")
+    Traceback (most recent call last):
+    ...
+    geotranquil.errors.InvalidInput: semaine « 0000-S01 » invalide : année hors de 1970–2999
     """
     match = _PATTERN.match(text or "")
     if match is None:
@@ -100,6 +106,8 @@ def parse_week(text: str) -> IsoWeek:
             "par exemple 2026-S49"
         )
     year, week = int(match[1]), int(match[2])
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidInput(f"semaine « {text} » invalide : année hors de {FIRST_YEAR}–{LAST_YEAR}")
     weeks = date(year, 12, 28).isocalendar()[1]
     if not 1 <= week <= weeks:
         raise InvalidInput(f"semaine « {text} » invalide : l'année {year} a {weeks} semaines")
