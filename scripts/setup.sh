@@ -15,9 +15,10 @@ if [ "${GEOTRANQUIL_SKIP_SYSTEM:-0}" != "1" ]; then
   missing=()
   # redis-server: state shared by the workers; nginx: the tests' and benchmarks' proxy;
   # wrk: the load generator of benchmarks/serving_workers.py; fonts-dejavu-core: the font the
-  # maps' street names are drawn with
+  # maps' street names are drawn with; libpango-1.0-0, libpangoft2-1.0-0: WeasyPrint (the
+  # bulletin's PDF); poppler-utils: pdftotext/pdftoppm read the bulletin in the tests
   for pkg in "postgresql-$PG_VERSION" "postgresql-$PG_VERSION-postgis-3" gdal-bin chromium \
-      fonts-dejavu-core redis-server nginx wrk; do
+      fonts-dejavu-core redis-server nginx wrk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   # npm may come with another Node.js package (NodeSource's nodejs carries it): ask Debian for

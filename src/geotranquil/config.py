@@ -240,6 +240,24 @@ class Settings(BaseSettings):
     jobs_concurrency: int = Field(
         1, ge=1, le=32, description="Jobs one worker process runs at the same time."
     )
+    # --- the weekly bulletin (issue 16 §5) ---
+    bulletin_cron: str = Field(
+        "0 6 * * 1",
+        description="When workers build the bulletin of the past week (cron; default: Monday "
+        "06:00, the worker's time zone).",
+    )
+    bulletin_smtp_host: str | None = Field(
+        None, description="SMTP server the bulletin is e-mailed through; none: not e-mailed."
+    )
+    bulletin_smtp_port: int = Field(25, ge=1, le=65535, description="Its port.")
+    bulletin_mail_from: str = Field(
+        "observatoire@localhost", description="Sender address of the bulletin's e-mail."
+    )
+    bulletin_recipients: str = Field(
+        "",
+        description="Who receives the bulletin by e-mail, comma-separated addresses; empty: "
+        "nobody (the bulletin is still built and stored).",
+    )
     # --- staff sign-in through the City's single sign-on (OpenID Connect, issue 14 §2) ---
     oidc_issuer: str | None = Field(
         None,

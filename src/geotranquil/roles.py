@@ -63,6 +63,8 @@ AGGREGATES = Access("aggregates", {Role.PLANNER, Role.AGENT, Role.ANALYST, Role.
 """Fine aggregated figures, hot spots, reports and saved zones."""
 RAW_EVENTS = Access("raw_events", {Role.ANALYST, Role.ADMIN})
 """Individual events with their free text."""
+BULLETINS = Access("bulletins", {Role.ANALYST, Role.ADMIN})
+"""The weekly bulletin for decision makers (aggregates only, but staff figures unthresholded)."""
 INGESTION = Access("ingestion", {Role.PARTNER, Role.ADMIN})
 """Pushing data."""
 ADMINISTRATION = Access("administration", {Role.ADMIN})

@@ -20,6 +20,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "synth": {"db", "services", "api", "cli", "ingest"},
     "charts": {"db", "services", "api", "cli", "ingest", "synth"},
     "geography": {"db", "services", "api", "cli", "ingest", "synth"},
+    "bulletin": {"db", "services", "api", "cli", "ingest", "synth", "jobs"},
     "db": {"services", "api", "cli", "ingest", "synth", "jobs"},
     "ingest": {"services", "api", "cli", "geocode"},
     "geocode": {"services", "api", "cli", "tiles", "exports", "features", "synth"},
@@ -104,7 +105,7 @@ def test_cli_modules_stay_small() -> None:
 
 
 #: Packages of pure computation: importing any of their modules loads no database code.
-PURE = ("grid", "stats", "forecast", "geography", "charts", "synth")
+PURE = ("grid", "stats", "forecast", "geography", "charts", "synth", "bulletin")
 #: Top-level modules a pure package must not load, even indirectly.
 NOT_IN_PURE = ("sqlalchemy", "psycopg", "geoalchemy2", "alembic")
 #: geotranquil packages a pure package must not load, even indirectly.

@@ -19,6 +19,7 @@ from geotranquil import __version__
 from geotranquil.api import (
     analysis,
     audit,
+    bulletins,
     exports,
     geocoding,
     jobs,
@@ -116,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_page.router)
     app.include_router(audit.router)  # issue 14 §3: GET /admin/audit
     app.include_router(jobs.router)  # issue 16 §2: GET /admin/jobs
+    app.include_router(bulletins.router)  # issue 16 §5: GET /bulletins
 
     @app.get("/health", tags=["service"], summary="Service and database health", **access(EVERYONE))
     def health(request: Request, caller: CallerDep) -> JSONResponse:

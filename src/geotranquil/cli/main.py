@@ -12,6 +12,7 @@ import sys
 from geotranquil.cli import (
     addresses,
     audit,
+    bulletin,
     database,
     demo,
     forecast,
@@ -52,6 +53,7 @@ app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 app.add_typer(jobs.app, name="jobs")
+app.command("bulletin")(bulletin.bulletin)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -585,3 +585,18 @@ class AuditPending(Base):
     __tablename__ = "audit_pending"
 
     audit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class Bulletin(Base):
+    """The weekly bulletin of one ISO week (issue 16 §5): its PDF, built again on demand
+    (one row per week, a rebuild replaces it)."""
+
+    __tablename__ = "bulletins"
+
+    week: Mapped[str] = mapped_column(Text, primary_key=True)  # 2026-S49
+    week_start: Mapped[date] = mapped_column(Date, unique=True)  # its Monday
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    sha256: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    emailed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
