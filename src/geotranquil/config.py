@@ -240,6 +240,45 @@ class Settings(BaseSettings):
     jobs_concurrency: int = Field(
         1, ge=1, le=32, description="Jobs one worker process runs at the same time."
     )
+    # --- alerts ("veille", issue 16 §4) ---
+    alerts_cron: str = Field(
+        "7 * * * *",
+        description="When workers evaluate every active alert rule besides the runs after a "
+        "refresh (cron; hourly by default).",
+    )
+    alerts_max_attempts: int = Field(
+        6,
+        ge=1,
+        le=50,
+        description="Attempts of one alert delivery (e-mail, webhook) before it "
+        "stays failed (visible in GET /alerts/events).",
+    )
+    alerts_backoff_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Wait before the second attempt of a failed delivery (seconds); doubled at "
+        "each further attempt (30, 60, 120 s... with the default).",
+    )
+    alerts_webhook_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="Seconds a webhook receiver has to answer."
+    )
+    smtp_host: str | None = Field(
+        None, description="SMTP server of alert e-mails; None: e-mail deliveries fail visibly."
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_from: str = Field(
+        "veille@geotranquil.invalid", description="Sender address of alert e-mails."
+    )
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_user: str | None = Field(None, description="SMTP login, when the server asks for one.")
+    smtp_password: str | None = Field(None, description="SMTP password (with smtp_user).")
+    smtp_timeout_s: float = Field(20.0, gt=0, le=300, description="SMTP timeout (seconds).")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The address people reach the platform at: links in alert e-mails and "
+        "webhooks (map view, unsubscribe).",
+    )
     # --- staff sign-in through the City's single sign-on (OpenID Connect, issue 14 §2) ---
     oidc_issuer: str | None = Field(
         None,

@@ -20,6 +20,7 @@ from geotranquil.features.catalogue import load_catalogue
 from geotranquil.roles import (
     ADMINISTRATION,
     AGGREGATES,
+    ALERTS,
     EVERYONE,
     INGESTION,
     RAW_EVENTS,
@@ -42,6 +43,7 @@ ACCESS_BY_NAME = {
         ADMINISTRATION,
         REPORTING,
         RESIDENT_REPORTS,
+        ALERTS,
     )
 }
 ROLES = [r.value for r in Role]
