@@ -1,0 +1,106 @@
+"""The ``send_alerts`` job in a real ``geotranquil worker`` process: a webhook receiver that
+fails twice gets the alert on the third attempt (the job queues itself again for each wait);
+queued again, the job sends nothing twice."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from geotranquil.config import Settings
+from geotranquil.jobs import SEND_ALERTS, enqueue
+from geotranquil.roles import Role
+from geotranquil.services import alerts
+from geotranquil.services.access import Caller
+from geotranquil.services.jobs import recent_jobs
+from tests.conftest import REPO
+
+from .conftest import SECRET, WEEK, Planted, Receiver, rule_values
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 90) -> object:
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+    return value
+
+
+@pytest.fixture
+def worker(settings: Settings, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEOTRANQUIL_")}
+    env |= {
+        "PYTHONPATH": str(REPO / "src"),
+        "GEOTRANQUIL_DATABASE_URL": settings.database_url,
+        "GEOTRANQUIL_ALERTS_BACKOFF_S": str(settings.alerts_backoff_s),
+        "GEOTRANQUIL_ALERTS_MAX_ATTEMPTS": str(settings.alerts_max_attempts),
+        "GEOTRANQUIL_SMTP_HOST": str(settings.smtp_host),
+        "GEOTRANQUIL_SMTP_PORT": str(settings.smtp_port),
+        "GEOTRANQUIL_LOG_LEVEL": "info",
+    }
+    log = (tmp_path / "worker.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geotranquil.cli.main", "worker", "--queue", "analyses"],
+        env=env,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _delivery(engine: Engine) -> tuple[str, int] | None:
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT state, attempts FROM alert_deliveries")).first()
+    return (row[0], row[1]) if row else None
+
+
+def test_a_worker_delivers_on_the_third_attempt_and_never_twice(
+    planted: Planted,
+    engine: Engine,
+    settings: Settings,
+    receiver: Receiver,
+    worker: subprocess.Popen[bytes],
+) -> None:
+    receiver.fail_first = 2
+    alerts.create_rule(
+        engine=engine,
+        caller=Caller(Role.ANALYST, key_id=1),
+        values=rule_values(
+            planted.quartier_a, email=None, webhook_url=receiver.url, webhook_secret=SECRET
+        ),
+    )
+    enqueue(settings, SEND_ALERTS)
+
+    wait_for(lambda: _delivery(engine) == ("sent", 3), "the third attempt to succeed")
+    assert [r["status"] for r in receiver.requests] == [500, 500, 204]
+    assert all(r["valid"] for r in receiver.requests)
+    assert len({r["body"]["alert_id"] for r in receiver.requests}) == 1
+    assert receiver.requests[-1]["body"]["period"] == WEEK
+
+    # queued again (a refresh, the hourly schedule): it runs, and sends nothing more
+    enqueue(settings, SEND_ALERTS)
+    wait_for(
+        lambda: (
+            all(j.state == "succeeded" for j in recent_jobs(engine, task=SEND_ALERTS))
+            and len(recent_jobs(engine, task=SEND_ALERTS)) >= 4
+        ),
+        "every send_alerts job to succeed",
+    )
+    assert len(receiver.requests) == 3
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alert_events")).scalar_one() == 1
