@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from typer.testing import CliRunner
 
+from geotranquil.cli.main import app as cli
 from geotranquil.config import Settings
 from geotranquil.jobs import SEND_ALERTS, enqueue
 from geotranquil.roles import Role
@@ -92,8 +94,12 @@ def test_a_worker_delivers_on_the_third_attempt_and_never_twice(
     assert len({r["body"]["alert_id"] for r in receiver.requests}) == 1
     assert receiver.requests[-1]["body"]["period"] == WEEK
 
-    # queued again (a refresh, the hourly schedule): it runs, and sends nothing more
-    enqueue(settings, SEND_ALERTS)
+    # queued again by hand (as a refresh or the hourly schedule would): nothing more is sent
+    queued = CliRunner().invoke(
+        cli, ["jobs", "run", "send-alerts"], env={"GEOTRANQUIL_DATABASE_URL": settings.database_url}
+    )
+    assert queued.exit_code == 0, queued.output
+    assert "Évaluation des règles de veille mise en file : tâche n°" in queued.output
     wait_for(
         lambda: (
             all(j.state == "succeeded" for j in recent_jobs(engine, task=SEND_ALERTS))
