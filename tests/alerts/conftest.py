@@ -106,6 +106,7 @@ class Receiver:
     url: str
     fail_first: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
+    hold_first: threading.Event | None = None  # the first request waits for it, unanswered
 
     def delivered(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["status"] == 204]
@@ -119,6 +120,17 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
+            if rec.hold_first is not None and not rec.requests:
+                rec.requests.append(
+                    {
+                        "status": None,
+                        "body": json.loads(body),
+                        "valid": None,
+                        "delivery": self.headers.get("X-Geotranquil-Delivery"),
+                    }
+                )
+                rec.hold_first.wait(timeout=120)
+                return  # never answered: the sender was killed meanwhile
             expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
             valid = hmac.compare_digest(expected, self.headers.get("X-Geotranquil-Signature", ""))
             status = 500 if len(rec.requests) < rec.fail_first else (204 if valid else 401)
@@ -128,6 +140,7 @@ def receiver() -> Iterator[Receiver]:
                     "valid": valid,
                     "body": json.loads(body),
                     "timestamp": self.headers.get("X-Geotranquil-Timestamp"),
+                    "delivery": self.headers.get("X-Geotranquil-Delivery"),
                 }
             )
             self.send_response(status)
@@ -140,6 +153,8 @@ def receiver() -> Iterator[Receiver]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield rec
+    if rec.hold_first is not None:
+        rec.hold_first.set()
     server.shutdown()
     server.server_close()
 

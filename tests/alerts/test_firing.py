@@ -94,6 +94,9 @@ def test_a_cluster_alerts_its_quartier_once_by_mail_and_signed_webhook(
     [mail] = box.messages
     assert mail["To"] == f"analyste-{planted.quartier_a}@ville.test"
     assert mail["From"] == "veille@ville.test"
+    assert mail["List-Unsubscribe"].startswith(
+        "<https://observatoire.ville.test/alertes/desabonnement/"
+    )
     assert mail["Subject"] == (
         f"[Veille] Veille {planted.quartier_a} : le nombre de faits de la semaine dépasse ce "
         f"que prévoient les semaines précédentes ({WEEK})"

@@ -145,6 +145,7 @@ def email_message(
     msg["From"] = settings.smtp_from
     msg["To"] = item["target"]
     msg["Message-ID"] = make_msgid(idstring=f"alerte-{item['id']}")
+    msg["List-Unsubscribe"] = f"<{links['unsubscribe']}>"
     summary = _summary_fr(item)
     msg.set_content(
         f"Bonjour,\n\nVotre règle de veille « {item['rule_name']} » ({zone}) s'est déclenchée "
