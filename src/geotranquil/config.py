@@ -246,17 +246,51 @@ class Settings(BaseSettings):
         description="When workers build the bulletin of the past week (cron; default: Monday "
         "06:00, the worker's time zone).",
     )
-    bulletin_smtp_host: str | None = Field(
-        None, description="SMTP server the bulletin is e-mailed through; none: not e-mailed."
-    )
-    bulletin_smtp_port: int = Field(25, ge=1, le=65535, description="Its port.")
-    bulletin_mail_from: str = Field(
-        "observatoire@localhost", description="Sender address of the bulletin's e-mail."
-    )
     bulletin_recipients: str = Field(
         "",
         description="Who receives the bulletin by e-mail, comma-separated addresses; empty: "
         "nobody (the bulletin is still built and stored).",
+    )
+    # --- alerts ("veille", issue 16 §4) ---
+    alerts_cron: str = Field(
+        "7 * * * *",
+        description="When workers evaluate every active alert rule besides the runs after a "
+        "refresh (cron; hourly by default).",
+    )
+    alerts_max_attempts: int = Field(
+        6,
+        ge=1,
+        le=50,
+        description="Attempts of one alert delivery (e-mail, webhook) before it "
+        "stays failed (visible in GET /alerts/events).",
+    )
+    alerts_backoff_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Wait before the second attempt of a failed delivery (seconds); doubled at "
+        "each further attempt (30, 60, 120 s... with the default).",
+    )
+    alerts_webhook_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="Seconds a webhook receiver has to answer."
+    )
+    smtp_host: str | None = Field(
+        None,
+        description="SMTP server of alert and bulletin e-mails; None: alert e-mails fail "
+        "visibly and the bulletin is not e-mailed.",
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_from: str = Field(
+        "veille@geotranquil.invalid", description="Sender address of alert and bulletin e-mails."
+    )
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_user: str | None = Field(None, description="SMTP login, when the server asks for one.")
+    smtp_password: str | None = Field(None, description="SMTP password (with smtp_user).")
+    smtp_timeout_s: float = Field(20.0, gt=0, le=300, description="SMTP timeout (seconds).")
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The address people reach the platform at: links in alert e-mails and "
+        "webhooks (map view, unsubscribe).",
     )
     # --- staff sign-in through the City's single sign-on (OpenID Connect, issue 14 §2) ---
     oidc_issuer: str | None = Field(

@@ -71,6 +71,8 @@ ADMINISTRATION = Access("administration", {Role.ADMIN})
 """Key management."""
 REPORTING = Access("reporting", set(KEY_ROLES))
 """Filing a resident's report (Open311 ``POST requests``): any valid key (Open311 ``api_key``)."""
+ALERTS = Access("alerts", {Role.ANALYST, Role.ADMIN})
+"""Alert rules ("veille"): an analyst's own, an administrator's all."""
 RESIDENT_REPORTS = Access("resident_reports", {Role.AGENT, Role.ANALYST, Role.ADMIN})
 """Residents' reports with their personal data and photos, and their workflow."""
 

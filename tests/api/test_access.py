@@ -20,6 +20,7 @@ from geotranquil.features.catalogue import load_catalogue
 from geotranquil.roles import (
     ADMINISTRATION,
     AGGREGATES,
+    ALERTS,
     BULLETINS,
     EVERYONE,
     INGESTION,
@@ -44,6 +45,7 @@ ACCESS_BY_NAME = {
         REPORTING,
         RESIDENT_REPORTS,
         BULLETINS,
+        ALERTS,
     )
 }
 ROLES = [r.value for r in Role]

@@ -142,8 +142,8 @@ def test_the_job_builds_stores_and_mails_it_with_a_real_worker(
     port, inbox = smtp
     settings: Settings = planted.settings.model_copy(
         update={
-            "bulletin_smtp_host": "127.0.0.1",
-            "bulletin_smtp_port": port,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
             "bulletin_recipients": "prefet@example.org, maire@example.org",
         }
     )

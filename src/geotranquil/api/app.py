@@ -17,6 +17,7 @@ from starlette.formparsers import MultiPartParser
 
 from geotranquil import __version__
 from geotranquil.api import (
+    alerts,
     analysis,
     audit,
     bulletins,
@@ -118,6 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(audit.router)  # issue 14 §3: GET /admin/audit
     app.include_router(jobs.router)  # issue 16 §2: GET /admin/jobs
     app.include_router(bulletins.router)  # issue 16 §5: GET /bulletins
+    app.include_router(alerts.router)  # issue 16 §4: alert rules and events
 
     @app.get("/health", tags=["service"], summary="Service and database health", **access(EVERYONE))
     def health(request: Request, caller: CallerDep) -> JSONResponse:

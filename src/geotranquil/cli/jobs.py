@@ -96,6 +96,15 @@ def run_retention_purge(
     console.print(f"Purge du {day} mise en file : tâche n° {job}.")
 
 
+@friendly
+def run_send_alerts() -> None:
+    """Met en file l'évaluation des règles de veille et l'envoi des alertes dues."""
+    from geotranquil.jobs import SEND_ALERTS, enqueue
+
+    job = enqueue(load_settings(), SEND_ALERTS)
+    console.print(f"Évaluation des règles de veille mise en file : tâche n° {job}.")
+
+
 @app.callback()
 def jobs_default(ctx: typer.Context) -> None:
     """Sans sous-commande : les 30 dernières tâches (comme « jobs list »)."""
@@ -105,4 +114,5 @@ def jobs_default(ctx: typer.Context) -> None:
 
 app.command("list")(jobs_list)
 run_app.command("retention-purge")(run_retention_purge)
+run_app.command("send-alerts")(run_send_alerts)
 app.add_typer(run_app, name="run")

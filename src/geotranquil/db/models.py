@@ -600,3 +600,91 @@ class Bulletin(Base):
     size: Mapped[int] = mapped_column(Integer)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     emailed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+ALERT_CONDITIONS = (
+    "new_hotspot",
+    "intensifying_hotspot",
+    "consecutive_hotspot",
+    "forecast_top1",
+    "count_exceeds",
+)
+ALERT_ZONE_KINDS = ("commune", "arrondissement", "quartier", "zone")
+DELIVERY_CHANNELS = ("email", "webhook")
+DELIVERY_STATES = ("pending", "sent", "failed")
+
+
+class AlertRule(Base):
+    """An analyst's alert rule ("veille"): a zone (an ``areas`` row by kind and code, so
+    reloading the reference areas keeps it), categories (empty: all), one condition, and where
+    to deliver (e-mail and/or a signed webhook)."""
+
+    __tablename__ = "alert_rules"
+    __table_args__ = (
+        CheckConstraint(_in("condition", ALERT_CONDITIONS), name="condition"),
+        CheckConstraint(_in("zone_kind", ALERT_ZONE_KINDS), name="zone_kind"),
+        CheckConstraint("n_weeks BETWEEN 1 AND 104", name="n_weeks"),
+        CheckConstraint("alpha > 0 AND alpha < 1", name="alpha"),
+        CheckConstraint("email IS NOT NULL OR webhook_url IS NOT NULL", name="delivery"),
+        CheckConstraint("(webhook_url IS NULL) = (webhook_secret IS NULL)", name="webhook_secret"),
+        Index(None, "owner"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    owner: Mapped[str] = mapped_column(Text)  # Caller.who: key:ID or sso:SUBJECT
+    name: Mapped[str] = mapped_column(Text)
+    zone_kind: Mapped[str] = mapped_column(Text)
+    zone_code: Mapped[str] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    condition: Mapped[str] = mapped_column(Text)
+    n_weeks: Mapped[int] = mapped_column(SmallInteger, server_default=text("8"))
+    alpha: Mapped[float] = mapped_column(Float, server_default=text("0.01"))
+    email: Mapped[str | None] = mapped_column(Text)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    unsubscribe_token: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AlertEvent(Base):
+    """A rule that fired: one per rule, condition and period (ISO week), whatever the re-runs."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (UniqueConstraint("rule_id", "condition", "period"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    condition: Mapped[str] = mapped_column(Text)
+    period: Mapped[str] = mapped_column(Text)  # ISO week, 2026-W23
+    cells: Mapped[list[int]] = mapped_column(
+        ARRAY(BigInteger), server_default=text("'{}'::bigint[]")
+    )
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    fired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AlertDelivery(Base):
+    """Sending one fired alert on one channel: pending until sent, retried with backoff,
+    failed (and kept, visible) after the last attempt."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "channel"),
+        CheckConstraint(_in("channel", DELIVERY_CHANNELS), name="channel"),
+        CheckConstraint(_in("state", DELIVERY_STATES), name="state"),
+        Index(None, "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("alert_events.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import smtplib
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,6 +20,7 @@ from geotranquil.config import Settings
 from geotranquil.db import bulletins as db
 from geotranquil.errors import NotFound
 from geotranquil.services.bulletin_content import Progress, _silent, content
+from geotranquil.services.mail import send_email
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +109,14 @@ def file_name(week: str) -> str:
 
 
 def email(engine: Engine, settings: Settings, bulletin: StoredBulletin) -> bool:
-    """Send the bulletin to ``bulletin_recipients`` through ``bulletin_smtp_host``; False
+    """Send the bulletin to ``bulletin_recipients`` through ``smtp_host``; False
     (nothing sent) when either is not set. Recorded as e-mailed once sent."""
     recipients = [a.strip() for a in settings.bulletin_recipients.split(",") if a.strip()]
-    if not settings.bulletin_smtp_host or not recipients:
+    if not settings.smtp_host or not recipients:
         return False
     message = EmailMessage()
     message["Subject"] = f"Bulletin hebdomadaire de la tranquillité publique — {bulletin.week}"
-    message["From"] = settings.bulletin_mail_from
+    message["From"] = settings.smtp_from
     message["To"] = ", ".join(recipients)
     message.set_content(
         f"Bonjour,\n\nVeuillez trouver ci-joint le bulletin de la semaine {bulletin.week}.\n\n"
@@ -125,8 +125,7 @@ def email(engine: Engine, settings: Settings, bulletin: StoredBulletin) -> bool:
     message.add_attachment(
         bulletin.pdf, maintype="application", subtype="pdf", filename=file_name(bulletin.week)
     )
-    with smtplib.SMTP(settings.bulletin_smtp_host, settings.bulletin_smtp_port, timeout=30) as smtp:
-        smtp.send_message(message)
+    send_email(message, settings)
     with engine.begin() as conn:
         db.mark_emailed(conn=conn, week=bulletin.week, sha256=bulletin.sha256)
     log.info("bulletin %s e-mailed to %d recipients", bulletin.week, len(recipients))

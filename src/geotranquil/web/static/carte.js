@@ -6,6 +6,7 @@ import {
   FILL_OPACITY, forecastFill, legendItems, quantileBreaks, sequential, statisticPaint, stepFill,
 } from "./palettes.js";
 import { cellPanel, esc, publicCellPanel, reportPanel } from "./panneau.js";
+import { setupVeille } from "./veille.js";
 
 const $ = (id) => document.getElementById(id);
 const STAFF = new Set(["planner", "analyst", "admin"]);
@@ -728,6 +729,9 @@ async function loadForRole() {
   $("cle").hidden = signedIn();
   $("cle").previousElementSibling.hidden = signedIn();
   $("compte-ville").hidden = signedIn() || !(sso && sso.configured);
+  await setupVeille({
+    role: app.role, categories: app.categories, zones: () => app.zones, message, failed,
+  });
 }
 
 // Back here after signing in or out with the City's account, with the same view.
