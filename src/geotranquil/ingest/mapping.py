@@ -3,7 +3,8 @@
 A new partner's file needs a new mapping file, not new code. The packaged mappings live in
 ``geotranquil/ingest/mappings/``; any other file can be given with ``--mapping``.
 
-A mapping has these tables (see the packaged files for complete examples)::
+Every key is documented in ``docs/sources.md`` (:data:`KEYS` lists those accepted, table by
+table; any other key is an error that names the valid ones). In short::
 
     slug = "habitants"                    # stable identifier of the source
     name = "Signalements des habitants"
@@ -49,6 +50,9 @@ A mapping has these tables (see the packaged files for complete examples)::
 
 from __future__ import annotations
 
+import difflib
+import hashlib
+import json
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -59,6 +63,69 @@ from geotranquil.errors import MappingError
 
 FORMATS = ("csv", "jsonl", "json", "geojson")
 KINDS = ("file", "api", "open311", "sensor")
+
+#: Every key a mapping may hold, by table ("" is the top level). ``category.values`` is free
+#: (native value -> canonical code). docs/sources.md documents each one (a test checks it).
+KEYS: dict[str, tuple[str, ...]] = {
+    "": (
+        "slug",
+        "name",
+        "kind",
+        "owner",
+        "format",
+        "id",
+        "time",
+        "reported_time",
+        "category",
+        "location",
+        "attributes",
+    ),
+    "format": ("type", "encoding", "delimiter", "records"),
+    "id": ("field",),
+    "time": ("field", "fields", "format", "timezone"),
+    "reported_time": ("field", "fields", "format"),
+    "category": ("field", "values"),
+    "location": ("x", "y", "crs", "geometry", "camera", "cameras", "address"),
+    "location.cameras": ("file", "id", "x", "y", "crs", "delimiter"),
+    "location.address": ("number", "suffix", "street", "postcode", "city"),
+    "attributes": ("fields",),
+}
+#: The keys whose value is a table.
+TABLES = tuple(t for t in KEYS if t)
+
+
+def _table_name(where: str) -> str:
+    return "la racine du fichier" if not where else f"[{where}]"
+
+
+def check_keys(data: dict[str, Any], where: str = "") -> None:
+    """Refuse any key the mapping format does not know, naming the valid ones.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_keys({"format": {"type": "csv", "delimeter": ";"}})
+    ... except MappingError as exc:
+    ...     print(exc)
+    mapping : clé inconnue « delimeter » dans [format] : clés valides : delimiter, encoding, \
+records, type (vouliez-vous dire « delimiter » ?)
+    """
+    valid = KEYS[where]
+    for key, value in data.items():
+        if key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+            hint = f" (vouliez-vous dire « {close[0]} » ?)" if close else ""
+            raise MappingError(
+                f"mapping : clé inconnue « {key} » dans {_table_name(where)} : "
+                f"clés valides : {', '.join(sorted(valid))}{hint}"
+            )
+        sub = f"{where}.{key}" if where else key
+        if sub in KEYS:
+            if not isinstance(value, dict):
+                raise MappingError(f"mapping : [{sub}] doit être une table (un en-tête [{sub}])")
+            check_keys(value, sub)
+        elif sub == "category.values" and not isinstance(value, dict):
+            raise MappingError("mapping : [category.values] doit être une table valeur = code")
 
 
 @dataclass(frozen=True)
@@ -125,6 +192,12 @@ class SourceMapping:
         return used
 
     @property
+    def sha256(self) -> str:
+        """Digest of the mapping's content (key order and TOML layout do not matter)."""
+        text = json.dumps(self.raw, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @property
     def location_kind(self) -> str:
         if self.geometry:
             return "geometry"
@@ -165,6 +238,7 @@ def parse_mapping(data: dict[str, Any], known_categories: set[str] | None = None
     >>> m.category_values, m.location_kind
     ({'Bruit': 'nuisance_sonore'}, 'coordinates')
     """
+    check_keys(data)
     slug = str(_require(data, "slug", "racine"))
     fmt = data.get("format", {})
     ftype = str(_require(fmt, "type", "format"))
@@ -187,10 +261,13 @@ def parse_mapping(data: dict[str, Any], known_categories: set[str] | None = None
     cat = data.get("category", {})
     values = {str(k): str(v) for k, v in dict(cat.get("values", {})).items()}
     if known_categories is not None:
-        unknown = sorted({v for v in values.values() if v not in known_categories})
-        if unknown:
+        wrong = sorted({(k, v) for k, v in values.items() if v not in known_categories})
+        if wrong:
+            said = ", ".join(f"« {k} » = « {v} »" for k, v in wrong)
             raise MappingError(
-                f"mapping {slug} : catégories canoniques inconnues : {', '.join(unknown)}"
+                f"mapping {slug} : catégories canoniques inconnues dans [category.values] : "
+                f"{said}. Codes valides : {', '.join(sorted(known_categories))} "
+                "(liste détaillée : geotranquil categories)"
             )
     loc = data.get("location", {})
     cams = loc.get("cameras")

@@ -5,6 +5,12 @@ is one function here and a name in a mapping. Each yields :class:`RawChunk` obje
 ``chunk_rows`` records, numbered from 1 in file order (data rows for CSV, lines for JSON lines,
 features for GeoJSON, array elements for JSON). Records that cannot be parsed at all come back as
 ``malformed`` with their raw text, never dropped.
+
+Those numbers are the checkpoints of a resumed ingestion. What people read is
+:meth:`RawChunk.line`: for CSV the physical line of the file where the record starts (the
+header is line 1, so the first data row is line 2, and a quoted field over several lines
+moves the next ones down), said « ligne N »; for JSON lines the line of the file, for JSON and
+GeoJSON the position in the array (from 1), said « enregistrement N » (:func:`record_word`).
 """
 
 from __future__ import annotations
@@ -38,9 +44,25 @@ class RawChunk:
     malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, detail, raw)
     last_row: int = 0
     bytes_read: int = 0
+    lines: dict[int, int] | None = None  # record number -> physical line (CSV)
 
     def __len__(self) -> int:
         return len(self.row_numbers)
+
+    def line(self, record: int) -> int:
+        """The number people read for a record (see the module docstring)."""
+        return record if self.lines is None else self.lines.get(record, record)
+
+
+def record_word(fmt: str) -> str:
+    """How a record is named in messages: « ligne » for CSV, « enregistrement » otherwise.
+
+    Examples
+    --------
+    >>> record_word("csv"), record_word("jsonl")
+    ('ligne', 'enregistrement')
+    """
+    return "ligne" if fmt == "csv" else "enregistrement"
 
 
 Reader = Callable[[Path, SourceMapping, int], Iterator[RawChunk]]
@@ -98,8 +120,12 @@ def read_csv(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[Ra
             rows: list[list[str]] = []
             numbers: list[int] = []
             malformed: list[tuple[int, str, str]] = []
+            lines: dict[int, int] = {}
+            before = reader.line_num
             for row in reader:
                 row_no += 1
+                lines[row_no] = before + 1  # where the record starts
+                before = reader.line_num
                 if not row:  # a blank line: nothing to ingest, nothing lost
                     continue
                 if len(row) != width:
@@ -139,6 +165,7 @@ def read_csv(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[Ra
                 malformed=malformed,
                 last_row=row_no,
                 bytes_read=binary.tell(),
+                lines=lines,
             )
 
 
