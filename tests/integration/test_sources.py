@@ -19,6 +19,9 @@ from typer.testing import CliRunner
 
 from geotranquil.cli.main import app
 from geotranquil.config import Settings
+from geotranquil.errors import InvalidInput
+from geotranquil.ingest.mapping import parse_mapping
+from geotranquil.ingest.pipeline import ingest_file
 from geotranquil.services.sources import check_source
 from tests.unit.test_sources_doc import example_blocks
 
@@ -32,11 +35,14 @@ from .ingest_helpers import (
     cli_env,
     counts,
     events,
+    known_categories,
+    mappings,
     rejections,
     utc,
     write_json,
     write_lines,
 )
+from .test_ingest_resume import _records
 
 
 def _partner(tmp_path: Path, mapping_text: str | None = None) -> tuple[Path, Path]:
@@ -282,3 +288,49 @@ def test_misspelt_key_and_categories_on_the_command_line(
     assert "Rixes et violences sur la voie publique" in rixe and "non" in rixe.split("│")[-2]
     tags = next(line for line in lines if "tag_graffiti" in line)
     assert "Tags et graffitis" in tags and "oui" in tags.split("│")[-2]
+
+
+def test_an_interrupted_batch_resumes_only_under_its_own_mapping(
+    clean_events: Engine, dsn: str, tmp_path: Path
+) -> None:
+    """Resume keys on (source, file, mapping): a fixed mapping never resumes a batch written
+    with the old one half-way, it reads the file from the start."""
+    complete = _records(30, {7: "outside_study_area", 18: "invalid_date"})
+    broken = tmp_path / "coupe.json"
+    broken.write_text(json.dumps(complete[:25])[:-1] + ', {"report_id": HAB-26', encoding="utf-8")
+    old = mappings(clean_events)["habitants"]
+    raw = json.loads(json.dumps(old.raw))
+    raw["category"]["values"]["feu de camp"] = "depot_sauvage"
+    new = parse_mapping(raw, known_categories(clean_events))
+    assert new.sha256 != old.sha256
+
+    with pytest.raises(InvalidInput):
+        ingest_file(dsn, broken, old, chunk_rows=10)
+    with pytest.raises(InvalidInput):
+        ingest_file(dsn, broken, new, chunk_rows=10)
+
+    b1, b2 = batches(clean_events)
+    assert (b1["status"], b1["mapping_sha256"], b1["rows_committed"]) == ("failed", old.sha256, 20)
+    # the new mapping's batch read from record 1: the 18 events stored by b1 are unchanged
+    assert (b2["mapping_sha256"], b2["resumed"], b2["rows_committed"]) == (new.sha256, 0, 20)
+    assert (b2["inserted"], b2["unchanged"], b2["rejected"]) == (0, 18, 2)
+
+    # same mapping again: resumed after its checkpoint
+    with pytest.raises(InvalidInput):
+        ingest_file(dsn, broken, new, chunk_rows=10)
+    assert batches(clean_events)[1]["resumed"] == 1
+
+    # a batch left 'running' (what kill -9 leaves) under the old mapping is marked failed
+    # when the same file is read with the new one; the new one resumes from its checkpoint
+    with clean_events.begin() as conn:
+        conn.execute(
+            text("UPDATE ingest_batches SET status = 'running' WHERE id = :b"), {"b": b1["id"]}
+        )
+    with pytest.raises(InvalidInput):
+        ingest_file(dsn, broken, new, chunk_rows=10)
+    b1, b2 = batches(clean_events)
+    assert (b1["status"], b1["error"]) == (
+        "failed",
+        "abandonné : la correspondance (mapping) a changé depuis",
+    )
+    assert (b2["resumed"], b2["inserted"], b2["unchanged"]) == (2, 0, 18)

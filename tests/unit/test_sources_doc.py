@@ -168,3 +168,14 @@ def test_positions_really_elsewhere_get_no_false_fix() -> None:
     paris = ([2.35, 2.36], [48.85, 48.86])
     hint = location_hint(*paris, "EPSG:4326", MARSEILLE)
     assert hint is not None and "aucun des systèmes courants" in hint
+
+
+def test_ingest_help_points_at_the_doc() -> None:
+    from typer.testing import CliRunner
+
+    from geotranquil.cli.main import app
+
+    for args in (["ingest", "--help"], ["sources", "check", "--help"]):
+        result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        assert "docs/sources.md" in result.output
