@@ -127,6 +127,18 @@ def test_partner_export_ingests_right_and_a_fixed_mapping_reads_it_again(
         assert e["lon"] == pytest.approx(lon, abs=2e-5) and e["lat"] == pytest.approx(lat, abs=2e-5)
         assert e["attributes"] == {"Ligne": line, "Arrêt": stop}
 
+    # « geotranquil rejects » names them as the file's lines too
+    out_csv = tmp_path / "rejets.csv"
+    shown = CliRunner().invoke(
+        app, ["rejects", str(b1["id"]), "--csv", str(out_csv)], env=cli_env(settings)
+    )
+    assert shown.exit_code == 0, shown.output
+    assert out_csv.read_text("utf-8").splitlines()[0] == "ligne;motif;detail;contenu_brut"
+    assert [line.split(";")[:2] for line in out_csv.read_text("utf-8").splitlines()[1:]] == [
+        ["4", "nonexistent_local_time"],
+        ["5", "unknown_category"],
+    ]
+
     # the same file with the same mapping: nothing to do
     again = _ingest(settings, data, mapping)
     assert "déjà ingéré avec cette même correspondance (lot 1, 3 événement(s)" in again.output

@@ -185,9 +185,12 @@ def rejects(
     """Liste les lignes rejetées d'un lot, avec le motif, pour les corriger à la source."""
     from geotranquil.services.batches import rejections
     from geotranquil.services.engine import open_engine
+    from geotranquil.services.sources import batch_record_word
 
-    rows = rejections(open_engine(load_settings()), batch)
-    table = Table("ligne", "motif", "détail", title=f"Lot {batch} : {number(len(rows))} rejet(s)")
+    settings = load_settings()
+    rows = rejections(open_engine(settings), batch)
+    word = batch_record_word(settings, batch)  # « ligne » (CSV, header = 1) or « enregistrement »
+    table = Table(word, "motif", "détail", title=f"Lot {batch} : {number(len(rows))} rejet(s)")
     for r in rows[:200]:
         table.add_row(str(r["row_number"]), r["reason"], escape(r["detail"] or ""))
     console.print(table)
@@ -196,7 +199,7 @@ def rejects(
     if csv_out is not None:
         with csv_out.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, delimiter=";")
-            writer.writerow(["ligne", "motif", "detail", "contenu_brut"])
+            writer.writerow([word, "motif", "detail", "contenu_brut"])
             for r in rows:
                 writer.writerow([r["row_number"], r["reason"], r["detail"], r["raw"]])
         console.print(f"Rejets écrits dans {csv_out}.")

@@ -32,9 +32,14 @@ def print_report(r: CheckReport) -> None:
         console.print("Numérotation : ligne du fichier (l'en-tête est la ligne 1).")
     else:
         console.print("Numérotation : enregistrement du fichier (le premier est le numéro 1).")
+    title = (
+        "Premières lignes telles qu'elles seraient enregistrées"
+        if word == "ligne"
+        else "Premiers enregistrements tels qu'ils seraient enregistrés"
+    )
     rows = Table(
         word, "identifiant", "date (heure locale)", "catégorie", "valeur native", "lon", "lat",
-        "précision", "adresse", title="Premières lignes telles qu'elles seraient enregistrées",
+        "précision", "adresse", title=title,
     )  # fmt: skip
     for row in r.first_rows:
         rows.add_row(

@@ -16,6 +16,7 @@ GeoJSON the position in the array (from 1), said « enregistrement N » (:func:`
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import re
@@ -110,9 +111,14 @@ def read_csv(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[Ra
             )
         missing = sorted(mapping.used_fields() - set(header))
         if missing:
+            close = {m: difflib.get_close_matches(m, header, n=1, cutoff=0.6) for m in missing}
+            hints = "; ".join(
+                f"« {m} » : vouliez-vous dire « {c[0]} » ?" for m, c in close.items() if c
+            )
             raise InvalidInput(
                 f"{path.name} : colonnes absentes de l'en-tête : {', '.join(missing)} "
-                f"(en-tête lu : {', '.join(header)})"
+                f"(en-tête lu, séparateur « {mapping.delimiter} » : {', '.join(header)})"
+                + (f" ; {hints}" if hints else "")
             )
         width = len(header)
         row_no = 0

@@ -9,17 +9,26 @@ import psycopg
 
 from geotranquil.config import Settings
 from geotranquil.db import ingest as ingest_db
+from geotranquil.db.batches import batch_format
 from geotranquil.db.cells import list_categories
 from geotranquil.db.engine import make_engine, psycopg_dsn
 from geotranquil.ingest.dryrun import CheckReport, check_file
 from geotranquil.ingest.mapping import load_mapping
 from geotranquil.ingest.pipeline import load_cameras, load_study_area
+from geotranquil.ingest.readers import record_word
 
 
 def categories(settings: Settings) -> list[dict[str, Any]]:
     """The canonical categories (code, French label, family, public or not), in display order."""
     with make_engine(settings).connect() as conn:
         return list_categories(conn=conn)
+
+
+def batch_record_word(settings: Settings, batch_id: int) -> str:
+    """« ligne » when the batch's source is read as CSV, « enregistrement » otherwise."""
+    with make_engine(settings).connect() as conn:
+        fmt = batch_format(conn=conn, batch_id=batch_id)
+    return record_word(fmt or "")
 
 
 def check_source(
