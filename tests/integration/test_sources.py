@@ -222,6 +222,9 @@ def test_sources_check_shows_the_mapped_rows_and_writes_nothing(
         "1 heure(s) locale(s) n'existent pas en Europe/Paris (l'heure sautée au passage à "
         "l'heure d'été) : elles sont rejetées, jamais décalées. Si le fichier donne en réalité "
         'des heures UTC, écrivez timezone = "UTC" dans [time] ; sinon corrigez-les à la source.',
+        "1 heure(s) tombent dans l'heure vécue deux fois au passage à l'heure d'hiver en "
+        "Europe/Paris : sans décalage écrit, elles sont lues comme la première (heure d'été). "
+        "Écrivez le décalage (+01:00) à la source pour la seconde.",
         "valeurs de catégorie sans correspondance (à ajouter dans [category.values]) : "
         '"Fraude" = "?" (1 fois)',
     ]

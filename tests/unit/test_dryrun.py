@@ -40,6 +40,12 @@ def test_partner_export_dry_run(tmp_path: Path) -> None:
         (3, "TR-0002", "2025-04-06T08:15:00+02:00"),
         (6, "TR-0005", "2025-10-26T02:30:00+02:00"),
     ]
+    # hints: the spring gap, the autumn hour read as summer time (TR-0005), « Fraude »
+    assert [h.split(" ")[:3] for h in r.hints] == [
+        ["1", "heure(s)", "locale(s)"],
+        ["1", "heure(s)", "tombent"],
+        ["valeurs", "de", "catégorie"],
+    ]
     assert r.first_rows[0]["attributes"] == '{"Ligne": "41", "Arrêt": "Préfecture"}'
 
 

@@ -16,7 +16,13 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from geotranquil.ingest.hints import category_hint, location_hint, time_gap_hint
+from geotranquil.ingest.hints import (
+    autumn_hint,
+    category_hint,
+    first_of_repeated_hour,
+    location_hint,
+    time_gap_hint,
+)
 from geotranquil.ingest.mapping import SourceMapping
 from geotranquil.ingest.readers import GEOM_X, GEOM_Y, read_chunks, record_word
 from geotranquil.ingest.validate import Rejection, ValidationContext, validate_chunk
@@ -82,8 +88,10 @@ def check_file(
     unknown_words: Counter[str] = Counter()
     xs: list[float] = []
     ys: list[float] = []
+    repeated = 0
     for chunk in read_chunks(path, mapping, chunk_rows):
         vc = validate_chunk(chunk, mapping, ctx)
+        repeated += first_of_repeated_hour(vc.rows["occurred_at"], mapping.timezone)
         report.rows_read = chunk.last_row
         report.accepted += len(vc.rows)
         report.unlocated += vc.unlocated
@@ -115,6 +123,7 @@ def check_file(
         report.hints.append(hint)
     for hint in (
         time_gap_hint(reasons["nonexistent_local_time"], mapping.timezone),
+        autumn_hint(repeated, mapping.timezone),
         category_hint(dict(unknown_words)),
     ):
         if hint:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
@@ -177,3 +178,42 @@ def category_hint(unknown: dict[str, int], limit: int = 10) -> str | None:
         f"valeurs de catégorie sans correspondance (à ajouter dans [category.values]) : "
         f"{listed}{more}"
     )
+
+
+def autumn_hint(count: int, timezone: str) -> str | None:
+    """Say how the hour that happens twice (clocks going back) was read.
+
+    Examples
+    --------
+    >>> print(autumn_hint(2, "Europe/Paris"))
+    2 heure(s) tombent dans l'heure vécue deux fois au passage à l'heure d'hiver en \
+Europe/Paris : sans décalage écrit, elles sont lues comme la première (heure d'été). Écrivez le \
+décalage (+01:00) à la source pour la seconde.
+    """
+    if count == 0:
+        return None
+    return (
+        f"{count} heure(s) tombent dans l'heure vécue deux fois au passage à l'heure d'hiver en "
+        f"{timezone} : sans décalage écrit, elles sont lues comme la première (heure d'été). "
+        "Écrivez le décalage (+01:00) à la source pour la seconde."
+    )
+
+
+def first_of_repeated_hour(utc: pd.Series, timezone: str) -> int:
+    """How many instants are the first reading of a repeated local hour (the default choice).
+
+    Examples
+    --------
+    >>> t = pd.Series(pd.to_datetime(["2025-10-26 00:30", "2025-10-26 01:30", "2025-07-01 10:00"],
+    ...                              utc=True))
+    >>> first_of_repeated_hour(t, "Europe/Paris")  # 02:30 summer time, 02:30 winter time, July
+    1
+    """
+    if not len(utc):
+        return 0
+    local = utc.dt.tz_convert(timezone)
+    naive = local.dt.tz_localize(None)
+    probe = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+    # ambiguous, and the earlier reading: one hour later in UTC shows the same wall time
+    again = (utc + pd.Timedelta(hours=1)).dt.tz_convert(timezone).dt.tz_localize(None)
+    return int((probe.isna() & (again == naive)).sum())
