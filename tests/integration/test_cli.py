@@ -170,7 +170,9 @@ def test_status_and_rejects_show_what_was_refused(
     assert "2 rejet(s)" in out and "invalid_date" in out and "unknown_category" in out
     with out_csv.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
-    assert [(r["ligne"], r["motif"]) for r in rows] == [
+    # JSON: records, not lines (« enregistrement N », the position in the array)
+    assert "enregistrement" in out
+    assert [(r["enregistrement"], r["motif"]) for r in rows] == [
         ("2", "invalid_date"),
         ("3", "unknown_category"),
     ]

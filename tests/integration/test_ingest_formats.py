@@ -34,6 +34,7 @@ from .ingest_helpers import (
     expected_cells,
     known_categories,
     mappings,
+    rejections,
     utc,
     write_json,
     write_jsonl,
@@ -74,7 +75,8 @@ def test_police_municipale_csv_cp1252(clean_events: Engine, dsn: str, tmp_path: 
         [
             "PM-2025-0001;02/03/2025;22:14;Tapage nocturne;12;bis;Rue de Rome;13001;Marseille;"
             "Intervention effectuée",
-            # 02:30 does not exist on 30/03/2025 in Paris (clocks jump 02:00 -> 03:00)
+            # 02:30 does not exist on 30/03/2025 in Paris (clocks jump 02:00 -> 03:00): the row
+            # is rejected (nonexistent_local_time) at its physical line, 3 (header = line 1)
             "PM-2025-0002;30/03/2025;02:30;Vol à l'arraché;;;Boulevard Longchamp;13001;Marseille;"
             "Plainte déposée",
             # 02:30 happens twice on 26/10/2025: the summer-time reading (UTC+2) is taken
@@ -94,11 +96,14 @@ def test_police_municipale_csv_cp1252(clean_events: Engine, dsn: str, tmp_path: 
 
     assert (summary.status, summary.inserted, summary.rejected, summary.unlocated) == (
         "completed",
-        4,
-        0,
-        4,
+        3,
+        1,
+        3,
     )
-    _completed(clean_events, summary.batch_id, rows=4, inserted=4, unlocated=4)
+    _completed(clean_events, summary.batch_id, rows=4, inserted=3, unlocated=3)
+    gap = rejections(clean_events, summary.batch_id)
+    assert {n: r["reason"] for n, r in gap.items()} == {3: "nonexistent_local_time"}
+    assert "« 30/03/2025 02:30 » inexistante en Europe/Paris" in gap[3]["detail"]
     got = events(clean_events)
     expected = {
         "PM-2025-0001": (
@@ -107,13 +112,6 @@ def test_police_municipale_csv_cp1252(clean_events: Engine, dsn: str, tmp_path: 
             "Tapage nocturne",
             "12 bis Rue de Rome, 13001 Marseille",
             {"Suite donnée": "Intervention effectuée"},
-        ),
-        "PM-2025-0002": (
-            utc(2025, 3, 30, 1, 0),
-            "vol",
-            "Vol à l'arraché",
-            "Boulevard Longchamp, 13001 Marseille",
-            {"Suite donnée": "Plainte déposée"},
         ),
         "PM-2025-0003": (
             utc(2025, 10, 26, 0, 30),
@@ -270,17 +268,13 @@ def test_services_geojson_lambert93(clean_events: Engine, dsn: str, tmp_path: Pa
 
     summary = ingest_file(dsn, path, mappings(clean_events)["services_espace_public"])
 
-    _completed(clean_events, summary.batch_id, rows=4, inserted=4)
+    _completed(clean_events, summary.batch_id, rows=4, inserted=3)
+    # 02:30 on 30/03/2025 does not exist in Paris: record 1 is rejected, not shifted
+    assert {n: r["reason"] for n, r in rejections(clean_events, summary.batch_id).items()} == {
+        1: "nonexistent_local_time"
+    }
     got = events(clean_events)
     expected = {
-        "INT-1": (
-            utc(2025, 3, 30, 1, 0),
-            "eclairage_defaillant",
-            "Candélabre éteint",
-            rome,
-            RUE_DE_ROME,
-            {"service": "Éclairage public", "statut": "signalé"},
-        ),
         "INT-2": (
             utc(2025, 10, 26, 0, 30),
             "voirie_degradee",
@@ -318,7 +312,7 @@ def test_services_geojson_lambert93(clean_events: Engine, dsn: str, tmp_path: Pa
         # and the axes are not swapped: the point is where it was surveyed, within ~1 m
         assert e["lon"] == pytest.approx(near[0], abs=2e-5)
         assert e["lat"] == pytest.approx(near[1], abs=2e-5)
-    assert_sql_parents_match(clean_events, 4)
+    assert_sql_parents_match(clean_events, 3)
 
 
 def test_services_date_without_time_is_local_midnight(
@@ -453,7 +447,11 @@ def test_new_partner_is_a_new_mapping_file_not_new_code(
     mapping = load_mapping(mapping_path, known_categories(clean_events))
     summary = ingest_file(dsn, path, mapping)
 
-    _completed(clean_events, summary.batch_id, rows=3, inserted=3)
+    _completed(clean_events, summary.batch_id, rows=3, inserted=2)
+    # 30/03/2025 02h30 does not exist in Paris: physical line 3 (header = 1), not shifted
+    assert {n: r["reason"] for n, r in rejections(clean_events, summary.batch_id).items()} == {
+        3: "nonexistent_local_time"
+    }
     got = events(clean_events, "bailleur_13")
     expected = {
         "B13-0001": (
@@ -461,12 +459,6 @@ def test_new_partner_is_a_new_mapping_file_not_new_code(
             "nuisance_sonore",
             (893151.9, 6246557.7),
             {"résidence": "Les Églantiers", "bâtiment": "B"},
-        ),
-        "B13-0002": (
-            utc(2025, 3, 30, 1, 0),
-            "occupation_illicite",
-            (897366.6, 6244239.3),
-            {"résidence": "La Rose"},
         ),
         "B13-0003": (
             utc(2025, 1, 12, 6, 15),
@@ -489,7 +481,7 @@ def test_new_partner_is_a_new_mapping_file_not_new_code(
         src = conn.execute(text("SELECT slug, name, kind, mapping->>'slug' FROM sources")).one()
     assert tuple(src) == ("bailleur_13", "Bailleur social — incidents en résidence", "file",
                           "bailleur_13")  # fmt: skip
-    assert_sql_parents_match(clean_events, 3)
+    assert_sql_parents_match(clean_events, 2)
 
 
 @pytest.mark.parametrize(
@@ -497,14 +489,29 @@ def test_new_partner_is_a_new_mapping_file_not_new_code(
     [
         (
             ('"Bruit de voisinage" = "nuisance_sonore"', '"Incendie" = "incendie_volontaire"'),
-            "catégories canoniques inconnues : incendie_volontaire",
+            "catégories canoniques inconnues dans [category.values] : "
+            "« Incendie » = « incendie_volontaire ». Codes valides : ",
         ),
         (('type = "csv"', 'type = "xlsx"'), "format « xlsx » inconnu"),
         (('y = "y_l93"\n', ""), "x et y vont ensemble"),
-        (('field = "nature"', 'champ = "nature"'), "la clé « field » manque dans [category]"),
+        (
+            ('field = "nature"', 'champ = "nature"'),
+            "clé inconnue « champ » dans [category] : clés valides : field, values",
+        ),
+        (
+            ('[category]\nfield = "nature"', "[category]\n"),
+            "la clé « field » manque dans [category]",
+        ),
         (('encoding = "latin-1"', 'encoding = "latin-42"'), "encodage « latin-42 » inconnu"),
     ],
-    ids=["unknown-category", "unknown-format", "x-without-y", "missing-key", "bad-encoding"],
+    ids=[
+        "unknown-category",
+        "unknown-format",
+        "x-without-y",
+        "unknown-key",
+        "missing-key",
+        "bad-encoding",
+    ],
 )
 def test_bad_mapping_is_refused_in_french(
     clean_events: Engine, tmp_path: Path, change: tuple[str, str], message: str

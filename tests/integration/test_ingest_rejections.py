@@ -117,16 +117,22 @@ def test_police_csv_rejections(clean_events: Engine, dsn: str, tmp_path: Path) -
 
     summary = ingest_file(dsn, path, mappings(clean_events)["police_municipale"], chunk_rows=5)
 
+    # a CSV rejection names the physical line: the header is line 1, data row n is line n + 1
     got = _assert_outcome(
-        clean_events, summary, rows=14, good={"PM-1", "PM-3", "PM-14"}, bad=bad, unlocated=3
+        clean_events,
+        summary,
+        rows=14,
+        good={"PM-1", "PM-3", "PM-14"},
+        bad={n + 1: reason for n, reason in bad.items()},
+        unlocated=3,
     )
     for n in bad:
-        assert got[n]["raw"] == lines[n]  # the original line, decoded from Windows-1252
-    assert "31/02/2025" in got[6]["detail"] and "hier soir" in got[7]["detail"]
-    assert "1950" in got[8]["detail"]
-    assert "Incendie de poubelle" in got[11]["detail"]
-    assert "PM-3" in got[4]["detail"] and "3" in got[4]["detail"]
-    assert "11 champs au lieu de 10" in got[13]["detail"]
+        assert got[n + 1]["raw"] == lines[n]  # the original line, decoded from Windows-1252
+    assert "31/02/2025" in got[7]["detail"] and "hier soir" in got[8]["detail"]
+    assert "1950" in got[9]["detail"]
+    assert "Incendie de poubelle" in got[12]["detail"]
+    assert "« PM-3 » déjà accepté à la ligne 4 du fichier" in got[5]["detail"]
+    assert "11 champs au lieu de 10" in got[14]["detail"]
     # the first occurrence of a repeated id is the one kept
     assert events(clean_events)["PM-3"]["category"] == "tag_graffiti"
 
@@ -346,12 +352,13 @@ def test_csv_bytes_invalid_in_declared_encoding(
 
     summary = ingest_file(dsn, path, mapping)
 
-    bad = {2: "malformed_row", 3: "malformed_row", 5: "invalid_coordinates", 6: "missing_location"}
+    # physical lines: the header is line 1
+    bad = {3: "malformed_row", 4: "malformed_row", 6: "invalid_coordinates", 7: "missing_location"}
     got = _assert_outcome(clean_events, summary, rows=6, good={"U-1", "U-4"}, bad=bad)
-    assert got[2]["raw"] == "U-2,2025-05-01T11:00:00+02:00,bruit,5.379,43.292,caf\ufffd en terrasse"
-    assert "utf-8" in got[2]["detail"]
-    assert got[3]["raw"] == "U-3,2025-05-01T12:00:00+02:00,bruit,5.3836,43.2861,ok,en trop"
-    assert "7 champs au lieu de 6" in got[3]["detail"]
+    assert got[3]["raw"] == "U-2,2025-05-01T11:00:00+02:00,bruit,5.379,43.292,caf\ufffd en terrasse"
+    assert "utf-8" in got[3]["detail"]
+    assert got[4]["raw"] == "U-3,2025-05-01T12:00:00+02:00,bruit,5.3836,43.2861,ok,en trop"
+    assert "7 champs au lieu de 6" in got[4]["detail"]
     assert events(clean_events)["U-4"]["attributes"] == {"commentaire": "déjà vu"}
 
 
@@ -389,8 +396,13 @@ def test_nul_character_is_a_rejection_not_a_crash(
 
     summary = ingest_file(dsn, path, mapping)
 
+    first = 3 if fmt == "csv" else 2  # CSV: physical lines, the header is line 1
     _assert_outcome(
-        clean_events, summary, rows=4, good=good, bad={2: "malformed_row", 3: "malformed_row"}
+        clean_events,
+        summary,
+        rows=4,
+        good=good,
+        bad={first: "malformed_row", first + 1: "malformed_row"},
     )
 
 

@@ -57,7 +57,14 @@ def test_every_silo_file_ingests_exactly_as_planted(
                     {"s": slug},
                 ).all()
             )
-        want = {(int(r), reason) for reason, rows in expected["rejections"].items() for r in rows}
+        # the manifest numbers records; a CSV rejection names the physical line (header = 1,
+        # and the synthetic CSV has no field over several lines)
+        shift = 1 if expected["format"] == "csv" else 0
+        want = {
+            (int(r) + shift, reason)
+            for reason, rows in expected["rejections"].items()
+            for r in rows
+        }
         assert got == want, slug
         assert by_cat == {k: v for k, v in expected["categories"].items() if v}, slug
 

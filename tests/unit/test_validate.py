@@ -10,7 +10,7 @@ import pytest
 from geotranquil.errors import MappingError
 from geotranquil.grid.h3ids import cells_from_points, parent_ids, resolution_of
 from geotranquil.ingest.mapping import packaged_mappings, parse_mapping
-from geotranquil.ingest.validate import parse_times
+from geotranquil.ingest.validate import parse_times, parse_times_detailed
 from geotranquil.taxonomy import load_taxonomy
 
 
@@ -19,20 +19,26 @@ def test_local_times_across_daylight_saving() -> None:
         [
             "15/01/2025 12:00",  # winter, UTC+1
             "15/07/2025 12:00",  # summer, UTC+2
-            "30/03/2025 02:30",  # does not exist: moved forward to 03:00 local
+            "30/03/2025 02:30",  # does not exist: flagged, never shifted
             "26/10/2025 02:30",  # happens twice: the summer reading
             "26/10/2025 03:30",  # after the change, UTC+1
+            "30/03/2025 03:00",  # the first minute after the gap exists
         ]
     )
-    times, missing, invalid = parse_times(values, "%d/%m/%Y %H:%M", "Europe/Paris")
-    assert [t.strftime("%Y-%m-%d %H:%M") for t in times] == [
+    times, missing, invalid, gap = parse_times_detailed(values, "%d/%m/%Y %H:%M", "Europe/Paris")
+    assert [None if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M") for t in times] == [
         "2025-01-15 11:00",
         "2025-07-15 10:00",
-        "2025-03-30 01:00",
+        None,
         "2025-10-26 00:30",
         "2025-10-26 02:30",
+        "2025-03-30 01:00",
     ]
+    assert gap.tolist() == [False, False, True, False, False, False]
     assert not missing.any() and not invalid.any()
+    # the three-mask form counts a nonexistent time as invalid
+    _, _, invalid3 = parse_times(values, "%d/%m/%Y %H:%M", "Europe/Paris")
+    assert invalid3.tolist() == gap.tolist()
 
 
 def test_iso_times_keep_their_offset_and_naive_ones_are_local() -> None:

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import psycopg
 import typer
+from rich.markup import escape
 from sqlalchemy.exc import OperationalError as SAOperationalError
 from typer.core import TyperGroup, TyperOption
 
@@ -76,7 +77,7 @@ def _guarded(func: F, resumable: bool) -> F:
         try:
             return func(*args, **kwargs)
         except GeotranquilError as exc:
-            console.print(f"[bold red]Erreur :[/] {exc}")
+            console.print(f"[bold red]Erreur :[/] {escape(str(exc))}")
             raise typer.Exit(2) from None
         except (SAOperationalError, psycopg.OperationalError) as exc:
             first = str(getattr(exc, "orig", exc)).splitlines()[0]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from geotranquil.cli.app import friendly, load_settings, number, resumable
@@ -23,7 +24,8 @@ def print_summary(s: IngestSummary) -> None:
     """Summary of one ingestion, with rejections by reason."""
     if s.status == "skipped":
         console.print(
-            f"[yellow]{s.file_name}[/] déjà ingéré (lot {s.batch_id}) : rien à faire. "
+            f"[yellow]{s.file_name}[/] déjà ingéré avec cette même correspondance "
+            f"(lot {s.batch_id}, {number(s.accepted)} événement(s) enregistré(s)) : rien à faire. "
             "Utilisez --force pour le relire."
         )
         return
@@ -98,7 +100,9 @@ def ingest_cmd(
     mapping: Annotated[
         Path | None,
         typer.Option(
-            "--mapping", "-m", help="Fichier de correspondance TOML d'une nouvelle source."
+            "--mapping",
+            "-m",
+            help="Fichier de correspondance TOML d'une nouvelle source (format : docs/sources.md).",
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Relire un fichier déjà ingéré.")] = False,
@@ -106,7 +110,11 @@ def ingest_cmd(
     """Ingère un fichier : validation ligne à ligne, rejets motivés, positions sur la grille H3.
 
     Relancer la même commande ne crée pas de doublon ; un fichier interrompu reprend
-    où il s'était arrêté.
+    où il s'était arrêté ; un fichier relu après correction de sa correspondance est relu.
+
+    Nouvelle source : le format des fichiers de correspondance (--mapping) est décrit dans
+    docs/sources.md ; essayez-la d'abord à blanc avec « geotranquil sources check MAPPING FICHIER »
+    et listez les codes de catégorie avec « geotranquil categories ».
     Code de sortie non nul seulement si aucune ligne n'a pu être ingérée.
     """
     settings = load_settings()
@@ -177,18 +185,21 @@ def rejects(
     """Liste les lignes rejetées d'un lot, avec le motif, pour les corriger à la source."""
     from geotranquil.services.batches import rejections
     from geotranquil.services.engine import open_engine
+    from geotranquil.services.sources import batch_record_word
 
-    rows = rejections(open_engine(load_settings()), batch)
-    table = Table("ligne", "motif", "détail", title=f"Lot {batch} : {number(len(rows))} rejet(s)")
+    settings = load_settings()
+    rows = rejections(open_engine(settings), batch)
+    word = batch_record_word(settings, batch)  # « ligne » (CSV, header = 1) or « enregistrement »
+    table = Table(word, "motif", "détail", title=f"Lot {batch} : {number(len(rows))} rejet(s)")
     for r in rows[:200]:
-        table.add_row(str(r["row_number"]), r["reason"], r["detail"])
+        table.add_row(str(r["row_number"]), r["reason"], escape(r["detail"] or ""))
     console.print(table)
     if len(rows) > 200:
         console.print(f"… et {number(len(rows) - 200)} autres : utilisez --csv pour tout exporter.")
     if csv_out is not None:
         with csv_out.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, delimiter=";")
-            writer.writerow(["ligne", "motif", "detail", "contenu_brut"])
+            writer.writerow([word, "motif", "detail", "contenu_brut"])
             for r in rows:
                 writer.writerow([r["row_number"], r["reason"], r["detail"], r["raw"]])
         console.print(f"Rejets écrits dans {csv_out}.")

@@ -25,6 +25,7 @@ from geotranquil.cli import (
     reports,
     retention,
     serve,
+    sources,
     synth,
     worker,
 )
@@ -39,6 +40,8 @@ app.add_typer(synth.app, name="synth")
 app.command("ingest")(ingest.ingest_cmd)
 app.command("status")(ingest.status)
 app.command("rejects")(ingest.rejects)
+app.add_typer(sources.app, name="sources")
+app.command("categories")(sources.categories)
 app.add_typer(addresses.app, name="addresses")
 app.add_typer(geocode.app, name="geocode")
 app.command("overview")(hotspots.overview)

@@ -38,3 +38,14 @@ def batch_rejections(*, conn: Connection, batch_id: int) -> list[dict[str, Any]]
         {"b": batch_id},
     )
     return [dict(r._mapping) for r in rows]
+
+
+def batch_format(*, conn: Connection, batch_id: int) -> str | None:
+    """The file format (``format.type`` of its source's mapping) a batch was read in, if known."""
+    return conn.execute(
+        text(
+            "SELECT s.mapping -> 'format' ->> 'type' FROM ingest_batches b "
+            "JOIN sources s ON s.id = b.source_id WHERE b.id = :b"
+        ),
+        {"b": batch_id},
+    ).scalar()

@@ -73,14 +73,33 @@ def unlock(*, conn: Conn, key: int) -> None:
     conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
-def previous_batch(*, conn: Conn, source_id: int, sha256: str) -> tuple[int, str, int] | None:
-    """The latest batch of this file for this source: (id, status, rows committed), or None."""
+def previous_batch(
+    *, conn: Conn, source_id: int, sha256: str, mapping_sha256: str | None = None
+) -> tuple[int, str, int, int] | None:
+    """The latest batch of this file for this source read with this mapping (or with an
+    unknown one, from before mappings were hashed): (id, status, rows committed, events
+    stored: inserted + updated + unchanged), or None."""
     row = conn.execute(
-        "SELECT id, status, rows_committed FROM ingest_batches "
-        "WHERE source_id = %s AND file_sha256 = %s ORDER BY id DESC LIMIT 1",
-        (source_id, sha256),
+        "SELECT id, status, rows_committed, inserted + updated + unchanged FROM ingest_batches "
+        "WHERE source_id = %s AND file_sha256 = %s "
+        "AND (CAST(%s AS text) IS NULL OR mapping_sha256 IS NULL OR mapping_sha256 = %s) "
+        "ORDER BY id DESC LIMIT 1",
+        (source_id, sha256, mapping_sha256, mapping_sha256),
     ).fetchone()
-    return None if row is None else (int(row[0]), str(row[1]), int(row[2]))
+    return None if row is None else (int(row[0]), str(row[1]), int(row[2]), int(row[3]))
+
+
+def abandon_batches(*, conn: Conn, source_id: int, sha256: str, mapping_sha256: str) -> int:
+    """Interrupted batches of this file read with another mapping become failed (a new batch
+    reads the file again with the new mapping); how many."""
+    cur = conn.execute(
+        "UPDATE ingest_batches SET status = 'failed', "
+        "error = 'abandonné : la correspondance (mapping) a changé depuis' "
+        "WHERE source_id = %s AND file_sha256 = %s AND status = 'running' "
+        "AND mapping_sha256 IS DISTINCT FROM %s",
+        (source_id, sha256, mapping_sha256),
+    )
+    return cur.rowcount
 
 
 def resume_batch(*, conn: Conn, batch_id: int) -> None:
@@ -92,12 +111,20 @@ def resume_batch(*, conn: Conn, batch_id: int) -> None:
     )
 
 
-def create_batch(*, conn: Conn, source_id: int, file_name: str, sha256: str, size: int) -> int:
+def create_batch(
+    *,
+    conn: Conn,
+    source_id: int,
+    file_name: str,
+    sha256: str,
+    size: int,
+    mapping_sha256: str | None = None,
+) -> int:
     """Start a new batch for a file; its id."""
     row = conn.execute(
-        "INSERT INTO ingest_batches (source_id, file_name, file_sha256, file_size) "
-        "VALUES (%s, %s, %s, %s) RETURNING id",
-        (source_id, file_name, sha256, size),
+        "INSERT INTO ingest_batches (source_id, file_name, file_sha256, file_size, "
+        "mapping_sha256) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+        (source_id, file_name, sha256, size, mapping_sha256),
     ).fetchone()
     assert row is not None
     return int(row[0])

@@ -91,6 +91,7 @@ class IngestBatch(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     file_name: Mapped[str] = mapped_column(Text)
     file_sha256: Mapped[str] = mapped_column(Text)
+    mapping_sha256: Mapped[str | None] = mapped_column(Text)
     file_size: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(Text, server_default=text("'running'"))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

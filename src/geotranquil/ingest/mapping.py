@@ -3,7 +3,8 @@
 A new partner's file needs a new mapping file, not new code. The packaged mappings live in
 ``geotranquil/ingest/mappings/``; any other file can be given with ``--mapping``.
 
-A mapping has these tables (see the packaged files for complete examples)::
+Every key is documented in ``docs/sources.md``; :data:`geotranquil.ingest.keys.KEYS` lists
+those accepted, table by table, and any other key is an error that names the valid ones. In short::
 
     slug = "habitants"                    # stable identifier of the source
     name = "Signalements des habitants"
@@ -49,6 +50,8 @@ A mapping has these tables (see the packaged files for complete examples)::
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -56,6 +59,9 @@ from pathlib import Path
 from typing import Any
 
 from geotranquil.errors import MappingError
+from geotranquil.ingest.keys import KEYS, TABLES, check_keys
+
+__all__ = ["KEYS", "TABLES", "check_keys", "load_mapping", "packaged_mappings", "parse_mapping"]
 
 FORMATS = ("csv", "jsonl", "json", "geojson")
 KINDS = ("file", "api", "open311", "sensor")
@@ -125,6 +131,12 @@ class SourceMapping:
         return used
 
     @property
+    def sha256(self) -> str:
+        """Digest of the mapping's content (key order and TOML layout do not matter)."""
+        text = json.dumps(self.raw, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @property
     def location_kind(self) -> str:
         if self.geometry:
             return "geometry"
@@ -165,6 +177,7 @@ def parse_mapping(data: dict[str, Any], known_categories: set[str] | None = None
     >>> m.category_values, m.location_kind
     ({'Bruit': 'nuisance_sonore'}, 'coordinates')
     """
+    check_keys(data)
     slug = str(_require(data, "slug", "racine"))
     fmt = data.get("format", {})
     ftype = str(_require(fmt, "type", "format"))
@@ -187,10 +200,13 @@ def parse_mapping(data: dict[str, Any], known_categories: set[str] | None = None
     cat = data.get("category", {})
     values = {str(k): str(v) for k, v in dict(cat.get("values", {})).items()}
     if known_categories is not None:
-        unknown = sorted({v for v in values.values() if v not in known_categories})
-        if unknown:
+        wrong = sorted({(k, v) for k, v in values.items() if v not in known_categories})
+        if wrong:
+            said = ", ".join(f"« {k} » = « {v} »" for k, v in wrong)
             raise MappingError(
-                f"mapping {slug} : catégories canoniques inconnues : {', '.join(unknown)}"
+                f"mapping {slug} : catégories canoniques inconnues dans [category.values] : "
+                f"{said}. Codes valides : {', '.join(sorted(known_categories))} "
+                "(liste détaillée : geotranquil categories)"
             )
     loc = data.get("location", {})
     cams = loc.get("cameras")

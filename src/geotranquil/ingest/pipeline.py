@@ -278,8 +278,10 @@ def ingest_file(
 ) -> IngestSummary:
     """Ingest one native file with its mapping; see the module docstring for the guarantees.
 
-    A file already ingested completely for this source is skipped unless ``force``; an
-    interrupted or failed one is resumed after its last committed chunk.
+    A file already ingested completely for this source with the same mapping, and that stored
+    at least one event, is skipped unless ``force``; an interrupted or failed one is resumed
+    after its last committed chunk (with the same mapping; a batch interrupted under another
+    mapping is marked failed and the file read again from the start).
     """
     started = time.perf_counter()
     if not path.is_file():
@@ -297,9 +299,17 @@ def ingest_file(
         if not db.try_lock(conn=conn, key=lock_key):
             raise InvalidInput(f"{path.name} est déjà en cours d'ingestion par un autre processus")
         try:
-            previous = db.previous_batch(conn=conn, source_id=source_id, sha256=sha)
+            mapping_sha = mapping.sha256
+            db.abandon_batches(
+                conn=conn, source_id=source_id, sha256=sha, mapping_sha256=mapping_sha
+            )
+            previous = db.previous_batch(
+                conn=conn, source_id=source_id, sha256=sha, mapping_sha256=mapping_sha
+            )
             resume_from = 0
-            if previous and previous[1] == "completed" and not force:
+            # skipped only when read completely with this mapping and something was stored: a
+            # file whose rows were all rejected is read again (the reference data may be fixed)
+            if previous and previous[1] == "completed" and previous[3] > 0 and not force:
                 summary = _summary(conn, previous[0], mapping.slug, path.name, "skipped")
                 summary.seconds = time.perf_counter() - started
                 return summary
@@ -308,7 +318,12 @@ def ingest_file(
                 db.resume_batch(conn=conn, batch_id=batch_id)
             else:
                 batch_id = db.create_batch(
-                    conn=conn, source_id=source_id, file_name=path.name, sha256=sha, size=size
+                    conn=conn,
+                    source_id=source_id,
+                    file_name=path.name,
+                    sha256=sha,
+                    size=size,
+                    mapping_sha256=mapping_sha,
                 )
             conn.commit()
             try:

@@ -5,11 +5,18 @@ is one function here and a name in a mapping. Each yields :class:`RawChunk` obje
 ``chunk_rows`` records, numbered from 1 in file order (data rows for CSV, lines for JSON lines,
 features for GeoJSON, array elements for JSON). Records that cannot be parsed at all come back as
 ``malformed`` with their raw text, never dropped.
+
+Those numbers are the checkpoints of a resumed ingestion. What people read is
+:meth:`RawChunk.line`: for CSV the physical line of the file where the record starts (the
+header is line 1, so the first data row is line 2, and a quoted field over several lines
+moves the next ones down), said « ligne N »; for JSON lines the line of the file, for JSON and
+GeoJSON the position in the array (from 1), said « enregistrement N » (:func:`record_word`).
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import re
@@ -38,9 +45,25 @@ class RawChunk:
     malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, detail, raw)
     last_row: int = 0
     bytes_read: int = 0
+    lines: dict[int, int] | None = None  # record number -> physical line (CSV)
 
     def __len__(self) -> int:
         return len(self.row_numbers)
+
+    def line(self, record: int) -> int:
+        """The number people read for a record (see the module docstring)."""
+        return record if self.lines is None else self.lines.get(record, record)
+
+
+def record_word(fmt: str) -> str:
+    """How a record is named in messages: « ligne » for CSV, « enregistrement » otherwise.
+
+    Examples
+    --------
+    >>> record_word("csv"), record_word("jsonl")
+    ('ligne', 'enregistrement')
+    """
+    return "ligne" if fmt == "csv" else "enregistrement"
 
 
 Reader = Callable[[Path, SourceMapping, int], Iterator[RawChunk]]
@@ -88,9 +111,14 @@ def read_csv(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[Ra
             )
         missing = sorted(mapping.used_fields() - set(header))
         if missing:
+            close = {m: difflib.get_close_matches(m, header, n=1, cutoff=0.6) for m in missing}
+            hints = "; ".join(
+                f"« {m} » : vouliez-vous dire « {c[0]} » ?" for m, c in close.items() if c
+            )
             raise InvalidInput(
                 f"{path.name} : colonnes absentes de l'en-tête : {', '.join(missing)} "
-                f"(en-tête lu : {', '.join(header)})"
+                f"(en-tête lu, séparateur « {mapping.delimiter} » : {', '.join(header)})"
+                + (f" ; {hints}" if hints else "")
             )
         width = len(header)
         row_no = 0
@@ -98,8 +126,12 @@ def read_csv(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[Ra
             rows: list[list[str]] = []
             numbers: list[int] = []
             malformed: list[tuple[int, str, str]] = []
+            lines: dict[int, int] = {}
+            before = reader.line_num
             for row in reader:
                 row_no += 1
+                lines[row_no] = before + 1  # where the record starts
+                before = reader.line_num
                 if not row:  # a blank line: nothing to ingest, nothing lost
                     continue
                 if len(row) != width:
@@ -139,6 +171,7 @@ def read_csv(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[Ra
                 malformed=malformed,
                 last_row=row_no,
                 bytes_read=binary.tell(),
+                lines=lines,
             )
 
 

@@ -27,7 +27,7 @@ from geotranquil.grid.h3ids import (
     parent_ids,
 )
 from geotranquil.ingest.mapping import SourceMapping
-from geotranquil.ingest.readers import GEOM_TYPE, GEOM_X, GEOM_Y, RawChunk
+from geotranquil.ingest.readers import GEOM_TYPE, GEOM_X, GEOM_Y, RawChunk, record_word
 
 #: Every rejection reason, with what it means (for the CLI summary and the docs).
 REASONS: dict[str, str] = {
@@ -36,6 +36,7 @@ REASONS: dict[str, str] = {
     "duplicate_id": "identifiant répété dans le même fichier",
     "missing_date": "date manquante",
     "invalid_date": "date illisible",
+    "nonexistent_local_time": "heure locale qui n'existe pas (passage à l'heure d'été)",
     "date_out_of_range": "date impossible (avant 1970 ou dans le futur)",
     "missing_category": "catégorie manquante",
     "unknown_category": "catégorie inconnue pour cette source",
@@ -75,10 +76,11 @@ _OFFSET = re.compile(
 class Rejection:
     """One rejected record."""
 
-    row_number: int
+    row_number: int  # as people read it: physical line (CSV) or record number
     reason: str
     detail: str
     raw: str
+    record: int = 0  # the reader's record number (resume checkpoints); 0 = row_number
 
 
 @dataclass
@@ -106,7 +108,7 @@ class ValidatedChunk:
         keep = self.row_numbers > row
         return ValidatedChunk(
             rows=self.rows[keep].reset_index(drop=True),
-            rejections=[r for r in self.rejections if r.row_number > row],
+            rejections=[r for r in self.rejections if (r.record or r.row_number) > row],
             last_row=self.last_row,
             row_numbers=self.row_numbers[keep],
         )
@@ -128,9 +130,11 @@ def parse_times(
 ) -> tuple[pd.Series, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Parse date strings to UTC; return (times, missing mask, invalid mask).
 
-    Naive values are local times of ``timezone``; in the autumn hour that happens twice the
-    summer-time reading is taken, and a spring-forward gap moves forward. Values that carry an
-    offset (``Z``, ``+01:00``) keep it.
+    Naive values are local times of ``timezone``. In the autumn hour that happens twice
+    (02:00-02:59 on the last Sunday of October in Europe/Paris) the first one, summer time,
+    is taken; a time in the spring-forward gap (02:00-02:59 on the last Sunday of March) does
+    not exist: it is invalid here, never shifted (see :func:`parse_times_detailed`). Values
+    that carry an offset (``Z``, ``+01:00``) keep it.
 
     Examples
     --------
@@ -139,12 +143,41 @@ def parse_times(
     >>> str(t[0]), missing.tolist(), bad.tolist()
     ('2025-03-02 21:14:00+00:00', [False, True, False], [False, False, True])
     """
+    times, missing, invalid, gap = parse_times_detailed(values, fmt, timezone)
+    return times, missing, invalid | gap
+
+
+def parse_times_detailed(
+    values: pd.Series, fmt: str, timezone: str
+) -> tuple[pd.Series, npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Like :func:`parse_times`, with the local times that do not exist apart.
+
+    Returns (times, missing, invalid, nonexistent): a nonexistent local time (the hour skipped
+    when clocks go forward) is NaT, flagged in the fourth mask and not in ``invalid``.
+
+    Examples
+    --------
+    >>> t, missing, bad, gap = parse_times_detailed(
+    ...     pd.Series(["30/03/2025 02:30", "26/10/2025 02:30", "30/03/2025 03:00"]),
+    ...     "%d/%m/%Y %H:%M", "Europe/Paris")
+    >>> gap.tolist(), bad.tolist()
+    ([True, False, False], [False, False, False])
+    >>> str(t[1]), str(t[2])  # autumn: the summer-time reading; 03:00 CEST exists
+    ('2025-10-26 00:30:00+00:00', '2025-03-30 01:00:00+00:00')
+    """
     n = len(values)
     text = values.reset_index(drop=True)
     text = text.where(text.isna() | (text.astype(str).str.strip() != ""), None)
     missing = text.isna().to_numpy()
     out = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
+    gap = np.zeros(n, dtype=bool)
     present = text[~missing].astype(str)
+
+    def local(part: pd.Series, parsed: pd.Series) -> None:
+        converted, skipped = _localize(parsed, timezone)
+        out.loc[part.index] = converted
+        gap[part.index.to_numpy()] = skipped
+
     if fmt.lower() == "iso8601":
         aware_mask = present.str.contains(_OFFSET)
         aware = present[aware_mask]
@@ -154,24 +187,24 @@ def parse_times(
                 aware, format="ISO8601", utc=True, errors="coerce"
             )
         if len(naive):
-            parsed = pd.to_datetime(naive, format="ISO8601", errors="coerce")
-            out.loc[naive.index] = _localize(parsed, timezone)
+            local(naive, pd.to_datetime(naive, format="ISO8601", errors="coerce"))
     elif "%z" in fmt:
         out.loc[present.index] = pd.to_datetime(present, format=fmt, utc=True, errors="coerce")
     else:
-        parsed = pd.to_datetime(present, format=fmt, errors="coerce")
-        out.loc[present.index] = _localize(parsed, timezone)
-    invalid = (~missing) & out.isna().to_numpy()
-    return out, missing, invalid
+        local(present, pd.to_datetime(present, format=fmt, errors="coerce"))
+    invalid = (~missing) & out.isna().to_numpy() & ~gap
+    return out, missing, invalid, gap
 
 
-def _localize(parsed: pd.Series, timezone: str) -> pd.Series:
+def _localize(parsed: pd.Series, timezone: str) -> tuple[pd.Series, npt.NDArray[np.bool_]]:
+    """UTC times of local ones, and the mask of those that do not exist (spring gap)."""
     if parsed.dt.tz is not None:
-        return parsed.dt.tz_convert("UTC")
+        return parsed.dt.tz_convert("UTC"), np.zeros(len(parsed), dtype=bool)
     local = parsed.dt.tz_localize(
-        timezone, ambiguous=np.ones(len(parsed), dtype=bool), nonexistent="shift_forward"
+        timezone, ambiguous=np.ones(len(parsed), dtype=bool), nonexistent="NaT"
     )
-    return local.dt.tz_convert("UTC")
+    skipped = (parsed.notna() & local.isna()).to_numpy(dtype=bool)
+    return local.dt.tz_convert("UTC"), skipped
 
 
 def _numbers(values: Sequence[Any]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
@@ -225,10 +258,13 @@ def validate_chunk(
 
     # time
     time_raw = _join_fields(cols, mapping.time_fields)
-    occurred, t_missing, t_invalid = parse_times(time_raw, mapping.time_format, mapping.timezone)
+    occurred, t_missing, t_invalid, t_gap = parse_times_detailed(
+        time_raw, mapping.time_format, mapping.timezone
+    )
     # the first field holds the date: empty date = missing even when a time of day is there
     no_date = _text(cols[mapping.time_fields[0]]).isna().to_numpy()
     t_invalid = t_invalid & ~no_date
+    t_gap = t_gap & ~no_date
     t_missing = t_missing | no_date
     names = " + ".join(f"« {f} »" for f in mapping.time_fields)
     reject(t_missing, "missing_date", f"date manquante (champ {names})")
@@ -237,8 +273,16 @@ def validate_chunk(
         "invalid_date",
         lambda i: f"date illisible « {time_raw.iat[i]} » (format attendu : {mapping.time_format})",
     )
+    reject(
+        t_gap,
+        "nonexistent_local_time",
+        lambda i: (
+            f"heure locale « {time_raw.iat[i]} » inexistante en {mapping.timezone} "
+            "(heure sautée au passage à l'heure d'été) : corrigez-la à la source"
+        ),
+    )
     now = pd.Timestamp(ctx.now or datetime.now().astimezone()).tz_convert("UTC")
-    out_of_range = (~(t_missing | t_invalid)) & (
+    out_of_range = (~(t_missing | t_invalid | t_gap)) & (
         (occurred < pd.Timestamp("1970-01-01", tz="UTC")) | (occurred > now + pd.Timedelta(days=1))
     ).fillna(False).to_numpy()
     reject(
@@ -346,25 +390,31 @@ def validate_chunk(
         )
 
     # duplicates inside the file: the first accepted occurrence wins
+    at = "à la ligne" if record_word(mapping.format) == "ligne" else "à l'enregistrement"
     seen = ctx.seen_ids
     id_values = ids.tolist()  # one conversion: ``Series.iat`` costs ~2.5 µs per call
+    records, line_of = chunk.row_numbers, chunk.lines
     for i in np.flatnonzero(reason == "").tolist():
         ident = str(id_values[i])
         first = seen.get(ident)
         if first is None:
-            seen[ident] = chunk.row_numbers[i]
+            seen[ident] = records[i] if line_of is None else line_of[records[i]]
         else:
             reason[i] = "duplicate_id"
-            detail[i] = (
-                f"identifiant « {ident} » déjà accepté à l'enregistrement {first} du fichier"
-            )
+            detail[i] = f"identifiant « {ident} » déjà accepté {at} {first} du fichier"
 
     good = reason == ""
     rejections = [
-        Rejection(chunk.row_numbers[i], str(reason[i]), str(detail[i]), chunk.render(int(i)))
+        Rejection(
+            chunk.line(chunk.row_numbers[i]),
+            str(reason[i]),
+            str(detail[i]),
+            chunk.render(int(i)),
+            chunk.row_numbers[i],
+        )
         for i in np.flatnonzero(~good)
-    ] + [Rejection(r, "malformed_row", d, raw) for r, d, raw in chunk.malformed]
-    rejections.sort(key=lambda r: r.row_number)
+    ] + [Rejection(chunk.line(r), "malformed_row", d, raw, r) for r, d, raw in chunk.malformed]
+    rejections.sort(key=lambda r: r.record)
 
     g = np.flatnonzero(good)
     rows = pd.DataFrame(
