@@ -4,8 +4,8 @@ Re-running the same file after its mapping was fixed must read it again: the dup
 keyed on (source, file SHA-256, mapping SHA-256) and on the previous batch's outcome. Batches
 written before this revision have no mapping hash (NULL) and count as read with the current one.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
