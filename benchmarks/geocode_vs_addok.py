@@ -33,7 +33,9 @@ addok-csv's CSV endpoint, without HTTP). Indexing is not timed (it is reported).
 
 Accuracy, for each side and each kind (:func:`geotranquil.geocode.evaluation.evaluate`): the
 share placed within 50 m of the truth, the share placed wrongly with high confidence (farther
-than 50 m, or placed at all for an unknown street, with a score >= 0.8: both geocoders score in
+than 50 m, or placed at all for an unknown street, with a score at least the placing
+threshold ``GEOTRANQUIL_GEOCODE_MIN_SCORE``, 0.7 by default: one threshold everywhere; both
+geocoders score in
 [0, 1]; addok's score is its own final ``score``), the share left unplaced. The per-query
 answers of both sides are written to ``<out>/geocode_vs_addok/queries.csv``. RESULT lines:
 
@@ -225,7 +227,7 @@ def result_lines(out: dict[str, Any]) -> list[str]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from geotranquil.geocode.ban import write_ban_csv
-    from geotranquil.geocode.evaluation import HIGH_CONFIDENCE, evaluate, format_table
+    from geotranquil.geocode.evaluation import evaluate, format_table
 
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     settings = Settings()
@@ -254,7 +256,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for side, got in sides.items():
         _log(f"{side}: {len(texts) / got['elapsed_s']:.1f} addresses/s (timed pass)")
 
-    tables = {side: evaluate(queries, got["results"]) for side, got in sides.items()}
+    threshold = bench_settings.geocode_min_score
+    tables = {
+        side: evaluate(queries, got["results"], high_confidence=threshold)
+        for side, got in sides.items()
+    }
     write_per_query(queries, sides, WORK_DIR / "queries.csv")
     return {
         "seed": args.seed,
@@ -266,7 +272,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "redis_dbs": [_addok.REDIS_DB, _addok.REDIS_DB + 1],
         "ours_load_s": load_s,
         "addok_index_s": index_s,
-        "high_confidence": HIGH_CONFIDENCE,
+        "high_confidence": threshold,
         "formatted": {side: format_table(t) for side, t in tables.items()},
         "tables": tables,
         "throughput": {

@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 from pyproj import Geod
 
+from geotranquil.config import Settings
 from geotranquil.geocode.query_kinds import DEGRADED_KINDS, KINDS
 from geotranquil.geocode.result import GeocodeResult
 
-#: A score from which a result is taken as sure (used without review downstream).
-HIGH_CONFIDENCE: Final = 0.8
+#: A score from which a result is taken as sure: the one that places an event
+#: (``GEOTRANQUIL_GEOCODE_MIN_SCORE``'s default; one threshold everywhere, issue 17).
+HIGH_CONFIDENCE: Final[float] = float(Settings.model_fields["geocode_min_score"].default)
 #: The measures of :func:`evaluate`, in their column order.
 MEASURES: Final = ("n", "placed", "within", "wrong_high", "unplaced")
 
@@ -89,7 +91,8 @@ def evaluate(
     tolerance_m
         A result is right when it lies within this geodesic distance of the truth.
     high_confidence
-        Results with a score at least this high are "sure".
+        Results with a score at least this high are "sure": give the placing threshold in
+        use (``settings.geocode_min_score``); the default is that setting's default.
 
     Returns
     -------
