@@ -80,3 +80,13 @@ def test_traps(ban: pd.DataFrame) -> None:
     assert {"Rue de Tours", "Rue des Tours", "Impasse Jeune France", "Rue Brandis"} <= names
     assert "Château d'If" not in names and "Rue du Château d'If" in names
     assert np.isfinite(plain[["lon", "lat"]].to_numpy()).all()
+
+
+def test_trap_names_are_not_random_names() -> None:
+    """A trap must not meet a name of the random network by chance (it would be a third one)."""
+    from geotranquil.synth.street_traps import SINGLE_STREETS
+    from geotranquil.synth.streets import KNOWN_STREETS, NAME_PARTS, STREET_TYPES
+
+    possible = {f"{t[0]} {p}" for t in STREET_TYPES for p in NAME_PARTS}
+    possible |= {k[0] for k in KNOWN_STREETS}
+    assert not {s[0] for s in (*SPLIT_STREETS, *SINGLE_STREETS)} & possible

@@ -7,7 +7,7 @@ well-separated names. Real Marseille does not: :func:`trap_ban` adds BAN rows fo
   arrondissement (two street keys, two postcodes), the numbers of the second piece following
   on from the first (:data:`SPLIT_STREETS`);
 - **near-homonyms** one arrondissement apart ("Rue Brandis" / "Rue Paradis") and **homonyms
-  once folded** ("Rue de Tours" / "Rue des Tours", "Rue Saint-Pierre" / "Rue Saint Pierre");
+  once folded** ("Rue de Tours" / "Rue des Tours", "Rue Sainte-Cécile" / "Rue Sainte Cécile");
 - **names ending in a country or region** ("Impasse Jeune France", "Rue d'Italie");
 - **one name, two types** in one arrondissement ("Impasse Honnorat" / "Rue Honnorat");
 - **a street named after a place that is not in the BAN** ("Rue du Château d'If"), the place
@@ -37,9 +37,9 @@ SPLIT_STREETS: Final[tuple[tuple[str, int, int], ...]] = (
     ("Boulevard Chave", 5, 4),
     ("Rue Sainte", 1, 7),
     ("Rue Breteuil", 6, 8),
-    ("Boulevard de la Pomme", 11, 12),
+    ("Boulevard de la Fourragère", 11, 12),
     ("Chemin de Sainte-Marthe", 14, 13),
-    ("Avenue Camille Pelletan", 2, 3),
+    ("Boulevard de Paris", 2, 3),
 )
 #: (name, arrondissement): single streets set as traps for one another
 SINGLE_STREETS: Final[tuple[tuple[str, int], ...]] = (
@@ -48,8 +48,8 @@ SINGLE_STREETS: Final[tuple[tuple[str, int], ...]] = (
     ("Rue des Tours", 4),
     ("Avenue de Jarre", 9),
     ("Avenue de la Jarre", 9),
-    ("Rue Saint-Pierre", 5),
-    ("Rue Saint Pierre", 10),
+    ("Rue Sainte-Cécile", 5),
+    ("Rue Sainte Cécile", 10),
     ("Impasse Jeune France", 4),
     ("Traverse de la Nouvelle France", 15),
     ("Rue d'Italie", 6),
