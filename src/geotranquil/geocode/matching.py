@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 from rapidfuzz import fuzz, process
 
+from geotranquil.geocode import scoring
 from geotranquil.geocode.normalize import ParsedAddress, normalize, parse_address, street_core
 from geotranquil.geocode.result import GeocodeResult
 
@@ -40,10 +41,10 @@ PLACE_NUMBER = 99999
 MIN_SCORE = 0.5
 #: candidates kept from the fuzzy search before the finer scoring
 CANDIDATES = 8
-PENALTY_TYPE_MISMATCH = 0.12
-PENALTY_TYPE_MISSING = 0.02
-PENALTY_POSTCODE_MISMATCH = 0.35
-PENALTY_POSTCODE_MISSING = 0.02
+PENALTY_POSTCODE_MISMATCH = 0.35  # named places
+#: a rival street that does not hold the house number is that much less of a rival
+POSTCODE_FREE_RIVAL = 0.1
+PENALTY_BEYOND_END = 0.1
 PENALTY_INTERPOLATED = 0.04
 PENALTY_SUFFIX_MISSING = 0.03
 PENALTY_NO_NUMBER_FOUND = 0.15
@@ -64,6 +65,13 @@ class Street:
     city: str
     numbers: dict[tuple[int, str], tuple[float, float, str]] = field(default_factory=dict)
     ordered: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # numero, lon, lat
+    norm: str = ""  # the whole name, normalised (type and articles kept)
+    first: int = 0  # lowest and highest house numbers
+    last: int = 0
+
+    def holds(self, number: int) -> bool:
+        """Whether ``number`` lies between the street's first and last house numbers."""
+        return self.first <= number <= self.last
 
     def middle(self) -> tuple[float, float]:
         """The point of the street's middle number (its mean point when it has none)."""
@@ -145,7 +153,8 @@ class BanIndex:
                 continue
             street = streets.get(key)
             if street is None:
-                street_type, core = street_core(normalize(name))
+                norm = normalize(name)
+                street_type, core = street_core(norm)
                 street = Street(
                     key,
                     name,
@@ -154,10 +163,13 @@ class BanIndex:
                     postcodes[i],
                     texts["code_insee"][i],
                     texts["nom_commune"][i],
+                    norm=norm,
                 )
                 streets[key] = street
             street.numbers[(numero, reps[i])] = (lons[i], lats[i], ban_id)
         for street in streets.values():
+            known = [n for n, _ in street.numbers]
+            street.first, street.last = min(known), max(known)
             plain = sorted((n, v) for (n, r), v in street.numbers.items() if r == "")
             if plain:
                 street.ordered = np.array([(n, v[0], v[1]) for n, v in plain], dtype=float)
@@ -180,24 +192,46 @@ class BanIndex:
                 found[i] = max(found.get(i, 0.0), ratio / 100.0)
         return sorted(found.items(), key=lambda kv: -kv[1])
 
-    def _best_street(self, parsed: ParsedAddress) -> tuple[Street, float] | None:
+    def _ranked(self, parsed: ParsedAddress) -> list[tuple[Street, float]]:
+        """Candidate streets with their evidence (:func:`scoring.street_evidence`), best first."""
         if not parsed.core:
-            return None
-        best: tuple[Street, float] | None = None
+            return []
+        out = []
         for i, ratio in self._street_candidates(parsed.core, parsed.postcode):
             street = self.streets[i]
-            score = ratio
-            if parsed.street_type is None:
-                score -= PENALTY_TYPE_MISSING
-            elif street.street_type != parsed.street_type:
-                score -= PENALTY_TYPE_MISMATCH
-            if parsed.postcode is None:
-                score -= PENALTY_POSTCODE_MISSING
-            elif street.postcode != parsed.postcode:
-                score -= PENALTY_POSTCODE_MISMATCH
-            if best is None or score > best[1]:
-                best = (street, score)
-        return best
+            score = scoring.street_evidence(
+                ratio,
+                query_type=parsed.street_type,
+                street_type=street.street_type,
+                has_number=parsed.number is not None,
+                query_postcode=parsed.postcode,
+                street_postcode=street.postcode,
+                same_spelling=parsed.street == street.norm,
+            )
+            out.append((street, score))
+        out.sort(key=lambda kv: -kv[1])
+        return out
+
+    def _best_street(self, parsed: ParsedAddress) -> tuple[Street, float] | None:
+        """The best street for a query, its score lowered by a rival (ambiguity)."""
+        ranked = self._ranked(parsed)
+        if not ranked:
+            return None
+        number = parsed.number
+        if number is not None:
+            # a piece of a split street that does not hold the number gives way to one that does
+            holding = {s.norm: s for s, _ in ranked if s.holds(number)}
+            ranked = [(s, sc) for s, sc in ranked if not _gives_way(s, holding, number)]
+        street, score = ranked[0]
+        rival = next(
+            (
+                sc - (0.0 if number is None or s.holds(number) else POSTCODE_FREE_RIVAL)
+                for s, sc in ranked[1:]
+                if s.key != street.key
+            ),
+            None,
+        )
+        return street, score - scoring.ambiguity(score, rival)
 
     def _house(
         self, street: Street, number: int, suffix: str | None
@@ -222,7 +256,7 @@ class BanIndex:
             lat = a[2] + t * (b[2] - a[2])
             return float(lon), float(lat), None, True, PENALTY_INTERPOLATED
         nearest = below[-1] if len(below) else above[0]
-        return float(nearest[1]), float(nearest[2]), None, True, 2 * PENALTY_INTERPOLATED
+        return float(nearest[1]), float(nearest[2]), None, True, PENALTY_BEYOND_END
 
     def _street_result(self, parsed: ParsedAddress) -> GeocodeResult | None:
         found = self._best_street(parsed)
@@ -236,9 +270,12 @@ class BanIndex:
             suffix = f" {parsed.suffix}" if parsed.suffix else ""
             label = f"{parsed.number}{suffix} {street.name} {street.postcode or ''} {street.city}"
             precision = "housenumber" if penalty < PENALTY_NO_NUMBER_FOUND else "street"
-            return _result(
-                lon, lat, score - penalty, precision, label, street, ban_id, interpolated
-            )
+            score -= penalty
+            if not street.holds(parsed.number):
+                # past the street's ends: the street is sure at best, not the house number
+                precision = "street"
+                score = min(score, scoring.BEYOND_END)
+            return _result(lon, lat, score, precision, label, street, ban_id, interpolated)
         lon, lat = street.middle()
         label = f"{street.name} {street.postcode or ''} {street.city}"
         return _result(lon, lat, score, "street", label, street, None, False)
@@ -286,7 +323,7 @@ class BanIndex:
         if match is None:
             return None
         place = self.places[match[2]]
-        score = match[1] / 100.0
+        score = scoring.place_evidence(match[1] / 100.0)
         if postcode is not None and place.postcode != postcode:
             score -= PENALTY_POSTCODE_MISMATCH
         return GeocodeResult(
@@ -351,6 +388,16 @@ class BanIndex:
                 done[text] = self.geocode(text)
             out.append(done[text])
         return out
+
+
+def _gives_way(street: Street, holding: dict[str, Street], number: int) -> bool:
+    """Whether a street is a piece of a split street (same name, numbers that follow on) that
+    does not hold ``number`` while another piece does; homonyms whose numbers overlap are not
+    pieces of one street and stay rivals."""
+    other = holding.get(street.norm)
+    if other is None or street.holds(number):
+        return False
+    return street.last < other.first or other.last < street.first
 
 
 def _readings(parsed: ParsedAddress) -> list[ParsedAddress]:

@@ -89,8 +89,8 @@ def trailing_number(
         k = start
         while k > 0 and body[k - 1] in glue:
             k -= 1
-        if k == start and body[0] in street_types:
-            continue
+        if k == start and body[0] in street_types and suffix is None:
+            continue  # "avenue du 24 avril 1915"; "rue X 34 bis" has a house number
         if k > 0 and any(t.isalpha() and len(t) > 1 for t in body[:k]):
             return number, suffix, body[:k]
     return None, None, body
