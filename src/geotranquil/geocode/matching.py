@@ -262,7 +262,10 @@ class BanIndex:
         found = self._best_street(parsed)
         if found is None:
             return None
-        street, score = found
+        return self._on_street(parsed, *found)
+
+    def _on_street(self, parsed: ParsedAddress, street: Street, score: float) -> GeocodeResult:
+        """The query placed on one street (its house number, or its middle)."""
         if parsed.number is not None:
             lon, lat, ban_id, interpolated, penalty = self._house(
                 street, parsed.number, parsed.suffix
@@ -378,6 +381,50 @@ class BanIndex:
         if best is None or best.score < MIN_SCORE:
             return None
         return best
+
+    def candidates(self, text: str, limit: int = 3) -> list[GeocodeResult]:
+        """The best placements of one address, best first, at most ``limit`` (distinct labels),
+        for an analyst to choose from when the best one is not sure enough.
+
+        The first is :meth:`geocode`'s answer; the others are the next streets in order of
+        evidence, their scores lowered like the first by how close they are to the best one
+        and never above it.
+
+        Examples
+        --------
+        >>> rows = pd.DataFrame({
+        ...     "id": ["13201_0001_00001", "13204_0002_00001"],
+        ...     "street_key": ["13201_0001", "13204_0002"], "numero": [1, 1], "rep": ["", ""],
+        ...     "nom_voie": ["Rue de Tours", "Rue des Tours"],
+        ...     "code_postal": ["13001", "13004"], "code_insee": ["13201", "13204"],
+        ...     "nom_commune": ["Marseille"] * 2, "lon": [5.37, 5.40], "lat": [43.30, 43.31]})
+        >>> [(r.label, r.score < 0.7) for r in BanIndex.from_frame(rows).candidates("1 rue tours")]
+        [('1 Rue de Tours 13001 Marseille', True), ('1 Rue des Tours 13004 Marseille', True)]
+        """
+        best = self.geocode(text)
+        out = [] if best is None else [best]
+        parsed = parse_address(text)
+        if parsed.intersection is None:
+            for reading in _readings(parsed):
+                ranked = self._ranked(reading)
+                if reading.number is not None:
+                    holding = {s.norm: s for s, _ in ranked if s.holds(reading.number)}
+                    ranked = [
+                        (s, v) for s, v in ranked if not _gives_way(s, holding, reading.number)
+                    ]
+                top = ranked[0][1] if ranked else 0.0
+                cap = best.score if best is not None else 1.0
+                out.extend(
+                    self._on_street(reading, s, min(cap, v - scoring.ambiguity(top, v)))
+                    for s, v in ranked[: limit + 1]
+                )
+        seen: set[str] = set()
+        unique = []
+        for r in out:
+            if r.label not in seen and r.score >= MIN_SCORE / 2:
+                seen.add(r.label)
+                unique.append(r)
+        return unique[:limit]  # the best, then the others in order of evidence
 
     def geocode_many(self, texts: Sequence[str]) -> list[GeocodeResult | None]:
         """Each address placed (distinct texts are matched once)."""
