@@ -22,6 +22,8 @@ STREETS = [
     ("13204_0010", "Impasse Jeune France", "13004", 1, 20, 5.4100, 43.3100),
     ("13203_0011", "Impasse Honnorat", "13003", 1, 20, 5.3800, 43.3100),
     ("13203_0012", "Rue Honnorat", "13003", 1, 20, 5.3850, 43.3150),
+    ("13202_0013", "Grand Rue", "13002", 1, 20, 5.3700, 43.2980),
+    ("13205_0014", "Rue Grande", "13005", 1, 20, 5.3990, 43.2920),
 ]
 STEP = 0.0001  # degrees of latitude between consecutive numbers (about 11 m)
 
@@ -92,6 +94,8 @@ def _off_m(ban: pd.DataFrame, result, ban_id: str) -> float:
         ("3 Impasse Jeune France 13004 Marseille, France", "13204_0010_00003"),
         ("Honnorat (impasse), 9", "13203_0011_00009"),  # class 6
         ("devant l'immeuble du 9 Rue Honnorat", "13203_0012_00009"),  # class 7
+        ("Chave boulevard 3", "13205_0003_00003"),  # class 6: a type after the name
+        ("12 Grand Rue", "13202_0013_00012"),  # ... and a name ending with a type word
         ("9 tra. Honnorat", None),  # class 8 (no such traverse: not placed with confidence)
     ],
 )

@@ -33,7 +33,13 @@ import shapely
 from rapidfuzz import fuzz, process
 
 from geotranquil.geocode import scoring
-from geotranquil.geocode.normalize import ParsedAddress, normalize, parse_address, street_core
+from geotranquil.geocode.normalize import (
+    STREET_TYPES,
+    ParsedAddress,
+    normalize,
+    parse_address,
+    street_core,
+)
 from geotranquil.geocode.result import GeocodeResult
 
 PLACE_NUMBER = 99999
@@ -451,9 +457,15 @@ def _readings(parsed: ParsedAddress) -> list[ParsedAddress]:
     """The parse, and, when the street ends with a bare number ("rue de Rome 56"), the reading
     with that number as the house number (the street name decides which one matches better).
     """
-    words = (parsed.street or "").split()
+    words = (parsed.street or parsed.place or "").split()
+    out = [parsed]
+    if len(words) > 1 and words[-1] in STREET_TYPES and words[0] not in STREET_TYPES:
+        # "Chave boulevard": the type after the name ("Grand Rue" stays as it is, too)
+        moved = " ".join([words[-1], *words[:-1]])
+        kind, core = street_core(moved)
+        out.append(replace(parsed, street=moved, street_type=kind, core=core, place=None))
     if parsed.number is not None or len(words) < 2 or not words[-1].isdigit():
-        return [parsed]
+        return out
     if len(words[-1]) > 4:
         return [parsed]
     street = " ".join(words[:-1])

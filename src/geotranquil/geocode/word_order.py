@@ -10,8 +10,9 @@ imports nothing of it:
   "Chave boulevard 12", "Honnorat (impasse), 9");
 - free words after the street ("31 rue Pascal devant la pharmacie", "..., côté parking"):
   the street stops at the first comma or at a word that opens such a phrase;
-- a street type written after the name ("Chave boulevard") or in parentheses ("Honnorat
-  (impasse)", tagged by the parser with :data:`OPEN` / :data:`CLOSE`) goes back in front.
+- a street type in parentheses ("Honnorat (impasse)", tagged by the parser with
+  :data:`OPEN` / :data:`CLOSE`) goes back in front; one written after the name ("Chave
+  boulevard") is read both ways by the matcher ("Grand Rue" is a name).
 """
 
 from __future__ import annotations
@@ -103,8 +104,9 @@ def street_words(
     street_types: Collection[str],
     stopwords: Collection[str],
 ) -> list[str]:
-    """The street's words: the type in parentheses or after the name moved in front, free
-    words after the street dropped.
+    """The street's words: a type in parentheses moved in front, free words after the street
+    dropped. (A type after the name, "Chave boulevard", is left for the matcher to try both
+    ways: "Grand Rue" is a name.)
 
     Examples
     --------
@@ -115,8 +117,6 @@ def street_words(
     ['rue', 'pascal']
     >>> street_words("rue de la source , devant la boulangerie".split(), True, *args)
     ['rue', 'de', 'la', 'source']
-    >>> street_words("chave boulevard".split(), False, *args)
-    ['boulevard', 'chave']
     """
     moved: list[str] = []
     if OPEN in body:
@@ -130,8 +130,4 @@ def street_words(
             break
         if t not in markers:
             words.append(t)
-    if moved:
-        return moved + words
-    if len(words) > 1 and words[-1] in street_types and words[0] not in street_types:
-        return [words[-1], *words[:-1]]
-    return words
+    return moved + words
