@@ -643,6 +643,7 @@ def test_parsed_address_is_frozen() -> None:
         ("31 Rue Pascal devant la pharmacie 13005", 31, "rue pascal"),
         ("126 Rue de la Source, devant la boulangerie 13008", 126, "rue de la source"),
         ("chez Mme X, 11 Boulevard Émile Zola", 11, "boulevard emile zola"),
+        ("11 Boulevard Émile Zola bât. B esc 2 appt 12", 11, "boulevard emile zola"),
         ("rue de Rome, à hauteur du n° 12", 12, "rue de rome"),
         ("Chave boulevard 12", 12, "chave boulevard"),  # the matcher reads it both ways
         ("Honnorat (impasse), 9", 9, "impasse honnorat"),

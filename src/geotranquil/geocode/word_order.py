@@ -23,9 +23,11 @@ from typing import Final
 #: tags around a street type the parser found in parentheses
 OPEN: Final = "qxtypeopen"
 CLOSE: Final = "qxtypeclose"
-#: words that open a phrase after the street ("devant la pharmacie", "vers 22h" ...)
+#: words that open a phrase after the street ("devant la pharmacie", "vers 22h", "bât. B",
+#: "esc. 2", "appt 12" ...)
 AFTER_STREET: Final = frozenset(
     {"devant", "face", "vers", "pres", "cote", "sortie", "chez", "derriere", "proche", "niveau"}
+    | {"bat", "batiment", "bt", "esc", "escalier", "appt", "apt", "appartement", "etage"}
 )
 
 
