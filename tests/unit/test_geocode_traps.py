@@ -117,6 +117,7 @@ def test_the_right_answer_and_a_placing_score(
         "25 Boulevard Chave 13004",  # past the end of the street: no house number
         "5 Rue Sainte Cecile",  # a true tie once folded (no postcode)
         "5 rue tours",  # "de" or "des": a tie
+        "5 Rue des Tours 13001",  # the exact spelling against the postcode: a near tie
         "Château d'If",  # a place not in the BAN
         "Parc Chanot",
     ],

@@ -645,6 +645,8 @@ def test_parsed_address_is_frozen() -> None:
         ("chez Mme X, 11 Boulevard Émile Zola", 11, "boulevard emile zola"),
         ("11 Boulevard Émile Zola bât. B esc 2 appt 12", 11, "boulevard emile zola"),
         ("rue de Rome, à hauteur du n° 12", 12, "rue de rome"),
+        ("face au n°12 du boulevard Chave", 12, "boulevard chave"),
+        ("devant le n° 9 de la rue Honnorat", 9, "rue honnorat"),
         ("Chave boulevard 12", 12, "chave boulevard"),  # the matcher reads it both ways
         ("Honnorat (impasse), 9", 9, "impasse honnorat"),
         ("Jarre (avenue de la) 70 13009", 70, "avenue de la jarre"),

@@ -203,7 +203,9 @@ class BanIndex:
         if not parsed.core:
             return []
         out = []
-        for i, ratio in self._street_candidates(parsed.core, parsed.postcode):
+        found = self._street_candidates(parsed.core, parsed.postcode)
+        exact = any(self.streets[i].norm == parsed.street for i, _ in found)
+        for i, ratio in found:
             street = self.streets[i]
             score = scoring.street_evidence(
                 ratio,
@@ -212,7 +214,7 @@ class BanIndex:
                 has_number=parsed.number is not None,
                 query_postcode=parsed.postcode,
                 street_postcode=street.postcode,
-                same_spelling=parsed.street == street.norm,
+                spelled_otherwise=exact and street.norm != parsed.street,
             )
             out.append((street, score))
         out.sort(key=lambda kv: -kv[1])

@@ -10,8 +10,10 @@ The name is the main evidence; the rest adjusts it (pure functions, used by
 - a street type that disagrees costs :data:`TYPE_MISMATCH`; a missing one costs
   :data:`TYPE_MISSING`, and much more (:data:`PLACE_AS_STREET`) when the query has neither
   number nor type (a named place: "Château d'If" is not "Rue du Château d'If");
-- a name equal only once folded (articles, hyphens) costs :data:`SPELLING` so that the exact
-  spelling wins ("Rue de Tours" / "Rue des Tours");
+- when a candidate is spelled exactly as the query, the others, equal to it only once folded
+  (articles, hyphens) or not at all, cost :data:`SPELLING`, a little more than a postcode
+  that disagrees: the exact spelling wins ("Rue de Tours" / "Rue des Tours"), and against
+  the postcode it is a near tie, left to an analyst;
 - a rival placement of about the same evidence (:func:`ambiguity`) lowers the score: a true
   tie falls under the placing threshold, the answer is left to an analyst;
 - a house number past the ends of the street is not a house number: the street is placed,
@@ -33,7 +35,7 @@ POSTCODE_MISMATCH: Final = 0.1
 POSTCODE_MISSING: Final = 0.02
 #: what a postcode that disagrees costs more, per unit of name ratio missing
 POSTCODE_LOOKALIKE: Final = 1.5
-SPELLING: Final = 0.04
+SPELLING: Final = 0.11
 #: a rival closer than this (in score) makes the answer ambiguous
 AMBIGUITY_MARGIN: Final = 0.12
 #: how much an exact tie costs per unit of missing margin
@@ -49,7 +51,7 @@ def street_evidence(
     has_number: bool,
     query_postcode: str | None,
     street_postcode: str | None,
-    same_spelling: bool,
+    spelled_otherwise: bool,
 ) -> float:
     """The score of a candidate street for a query, before ambiguity and house number.
 
@@ -57,15 +59,15 @@ def street_evidence(
     --------
     >>> exact_elsewhere = street_evidence(1.0, query_type="rue", street_type="rue",
     ...     has_number=True, query_postcode="13006", street_postcode="13005",
-    ...     same_spelling=True)
+    ...     spelled_otherwise=False)
     >>> lookalike_here = street_evidence(0.71, query_type="rue", street_type="rue",
     ...     has_number=True, query_postcode="13006", street_postcode="13006",
-    ...     same_spelling=False)
+    ...     spelled_otherwise=True)
     >>> round(exact_elsewhere, 2), round(lookalike_here, 2)
-    (0.9, 0.67)
+    (0.9, 0.6)
     >>> round(street_evidence(1.0, query_type=None, street_type="rue", has_number=False,
-    ...     query_postcode=None, street_postcode="13007", same_spelling=False), 2)
-    0.54
+    ...     query_postcode=None, street_postcode="13007", spelled_otherwise=False), 2)
+    0.58
     """
     score = ratio
     if query_type is None:
@@ -78,7 +80,7 @@ def street_evidence(
     elif street_postcode != query_postcode:
         # soft for an exact name; a lookalike name elsewhere is two doubts, not one
         score -= POSTCODE_MISMATCH + POSTCODE_LOOKALIKE * (1.0 - ratio)
-    if not same_spelling:
+    if spelled_otherwise:
         score -= SPELLING
     return score
 

@@ -23,6 +23,8 @@ from typing import Final
 #: tags around a street type the parser found in parentheses
 OPEN: Final = "qxtypeopen"
 CLOSE: Final = "qxtypeclose"
+#: articles between a house number and its street ("au 12 du boulevard X")
+_OF: Final = frozenset({"de", "du", "des", "la", "l", "d"})
 #: words that open a phrase after the street ("devant la pharmacie", "vers 22h", "bât. B",
 #: "esc. 2", "appt 12" ...)
 AFTER_STREET: Final = frozenset(
@@ -36,7 +38,8 @@ def from_number_and_type(
     is_number_at: Callable[[list[str], int], bool],
     street_types: Collection[str],
 ) -> list[str]:
-    """The tokens from the first house number that a street type follows, if not the first.
+    """The tokens from the first house number that a street type follows (articles between
+    them dropped: "au 12 du boulevard X", "n° 9 de la rue Y").
 
     Examples
     --------
@@ -44,21 +47,26 @@ def from_number_and_type(
     >>> def is_number(t, i): return t[i].isdigit()
     >>> from_number_and_type("devant l immeuble du 31 rue pascal".split(), is_number, types)
     ['31', 'rue', 'pascal']
+    >>> from_number_and_type("face au 12 du boulevard chave".split(), is_number, types)
+    ['12', 'boulevard', 'chave']
     >>> from_number_and_type("rue de la 2e division".split(), is_number, types)
     ['rue', 'de', 'la', '2e', 'division']
     """
-    if body and is_number_at(body, 0):
-        return body  # "12-14 rue X", "12 à 14 rue X": the address starts at the first one
-    for j in range(1, len(body) - 1):
-        if not is_number_at(body, j) or body[j - 1][0].isdigit():
+    for j in range(len(body) - 1):
+        if not is_number_at(body, j) or (j and body[j - 1][0].isdigit()):
             continue
         k = j + 2 if body[j] in ("n", "no", "num", "numero") else j + 1
-        if k < len(body) and len(body[k]) == 1 and body[k] not in street_types:
+        if k < len(body) and len(body[k]) == 1 and body[k] not in {*street_types, *_OF}:
             k += 1  # a suffix letter
         if k < len(body) and body[k] in ("bis", "ter", "quater"):
             k += 1
-        if k < len(body) and body[k] in street_types:
-            return body[j:]
+        t = k
+        while t < len(body) and body[t] in _OF:
+            t += 1
+        if t < len(body) and body[t] in street_types:
+            return body[j:k] + body[t:]
+        if j == 0:
+            return body  # "12-14 rue X", "12 à 14 rue X": the address starts at the first one
     return body
 
 
