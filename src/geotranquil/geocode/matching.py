@@ -9,16 +9,22 @@ How a query is placed (:meth:`BanIndex.geocode`):
 
 1. :func:`~geotranquil.geocode.normalize.parse_address` splits it into number, suffix, street
    (type and core words), postcode or arrondissement, or two streets of a crossing, or a place.
-2. Candidate streets are ranked by a fuzzy ratio of their core words (insensitive to word order
-   and to a missing type), within the postcode when there is one and in the whole index too; a
-   type or postcode that disagrees costs points, one that is missing a little.
+2. Candidate streets are found by a fuzzy ratio of their core words (insensitive to word order
+   and to a missing type), within the postcode when there is one and in the whole index too,
+   and weighed by :func:`~geotranquil.geocode.scoring.street_evidence` (name first; postcode,
+   type and spelling adjust it). With a house number, a piece of a split street that does not
+   hold the number gives way to the piece that does.
 3. The house number is looked up on the best street (with its suffix, or without it); a number
    missing from the BAN is placed between the nearest numbers of the same side of the street,
-   in proportion to the numbers (``interpolated``). Without a number, the street's middle address.
+   in proportion to the numbers (``interpolated``); a number past the street's ends is not a
+   house number (``street``, under the placing threshold). Without a number, the street's
+   middle address.
 4. A crossing is placed where the two streets' axes (their numbers in order) meet, or at the
    middle of their closest points; a named place (BAN lieu-dit, ``numero`` 99999) at its point.
-5. The score is the name ratio minus the penalties, in [0, 1]; results under
-   :data:`MIN_SCORE` are not returned.
+5. A rival street of about the same evidence lowers the score
+   (:func:`~geotranquil.geocode.scoring.ambiguity`); scores are in [0, 1] and read as the
+   probability of being within 50 m; results under :data:`MIN_SCORE` are not returned, and
+   :meth:`BanIndex.candidates` gives the best few for an analyst.
 """
 
 from __future__ import annotations
