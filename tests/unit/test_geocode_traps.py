@@ -90,6 +90,7 @@ def _off_m(ban: pd.DataFrame, result, ban_id: str) -> float:
         ("15 Boulevard Chave", "13204_0004_00015"),
         ("3 Rue des Tours", "13204_0006_00003"),  # class 3: the exact spelling
         ("3 Rue de Tours", "13201_0005_00003"),
+        ("5 Rue Sainte Cécile", "13210_0008_00005"),  # hyphens: preferred, not certain
         ("3 Impasse Jeune France", "13204_0010_00003"),  # class 5
         ("3 Impasse Jeune France 13004 Marseille, France", "13204_0010_00003"),
         ("Honnorat (impasse), 9", "13203_0011_00009"),  # class 6
@@ -115,7 +116,7 @@ def test_the_right_answer_and_a_placing_score(
     "query",
     [
         "25 Boulevard Chave 13004",  # past the end of the street: no house number
-        "5 Rue Sainte Cecile",  # a true tie once folded (no postcode)
+        "5 rue ste cecile",  # a true tie once folded (no postcode)
         "5 rue tours",  # "de" or "des": a tie
         "5 Rue des Tours 13001",  # the exact spelling against the postcode: a near tie
         "Château d'If",  # a place not in the BAN

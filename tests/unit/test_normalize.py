@@ -646,6 +646,8 @@ def test_parsed_address_is_frozen() -> None:
         ("11 Boulevard Émile Zola bât. B esc 2 appt 12", 11, "boulevard emile zola"),
         ("rue de Rome, à hauteur du n° 12", 12, "rue de rome"),
         ("face au n°12 du boulevard Chave", 12, "boulevard chave"),
+        ("arrêt de bus face au 73 La Canebière", 73, "la canebiere"),
+        ("Boulevard du 26e Centenaire", None, "boulevard du 26e centenaire"),
         ("devant le n° 9 de la rue Honnorat", 9, "rue honnorat"),
         ("Chave boulevard 12", 12, "chave boulevard"),  # the matcher reads it both ways
         ("Honnorat (impasse), 9", 9, "impasse honnorat"),

@@ -44,6 +44,7 @@ from geotranquil.geocode.normalize import (
     ParsedAddress,
     normalize,
     parse_address,
+    spelling,
     street_core,
 )
 from geotranquil.geocode.result import GeocodeResult
@@ -78,6 +79,7 @@ class Street:
     numbers: dict[tuple[int, str], tuple[float, float, str]] = field(default_factory=dict)
     ordered: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # numero, lon, lat
     norm: str = ""  # the whole name, normalised (type and articles kept)
+    spelled: str = ""  # the whole name as spelled (lower case, no accents, hyphens kept)
     first: int = 0  # lowest and highest house numbers
     last: int = 0
 
@@ -176,6 +178,7 @@ class BanIndex:
                     texts["code_insee"][i],
                     texts["nom_commune"][i],
                     norm=norm,
+                    spelled=f" {spelling(name)} ",
                 )
                 streets[key] = street
             street.numbers[(numero, reps[i])] = (lons[i], lats[i], ban_id)
@@ -210,7 +213,14 @@ class BanIndex:
             return []
         out = []
         found = self._street_candidates(parsed.core, parsed.postcode)
-        exact = any(self.streets[i].norm == parsed.street for i, _ in found)
+        raw = f" {spelling(parsed.raw)} "
+
+        def exactness(street: Street) -> int:
+            # 2: spelled in the query as in the BAN (hyphens too); 1: equal once normalised
+            return 2 if street.spelled in raw else 1 if street.norm == parsed.street else 0
+
+        levels = {i: exactness(self.streets[i]) for i, _ in found}
+        best_level = max(levels.values(), default=0)
         for i, ratio in found:
             street = self.streets[i]
             score = scoring.street_evidence(
@@ -220,7 +230,8 @@ class BanIndex:
                 has_number=parsed.number is not None,
                 query_postcode=parsed.postcode,
                 street_postcode=street.postcode,
-                spelled_otherwise=exact and street.norm != parsed.street,
+                spelled_otherwise=levels[i] < best_level,
+                punctuation_only=levels[i] == 1 and best_level == 2,
             )
             out.append((street, score))
         out.sort(key=lambda kv: -kv[1])

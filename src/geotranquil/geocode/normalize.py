@@ -254,6 +254,21 @@ def _prefold(text: str) -> str:
     return "".join(c for c in s if not unicodedata.combining(c))  # marks of other scripts
 
 
+_LIGHT_SEPARATORS: Final = re.compile(r"[\s,;:()\[\]/]+")
+
+
+def spelling(text: str) -> str:
+    """Lower case, no accents, apostrophes straight, hyphens kept: how a name is spelled.
+
+    Examples
+    --------
+    >>> spelling("Rue Sainte-Cécile"), spelling("12, rue d’Aubagne (13001)")
+    ('rue sainte-cecile', "12 rue d'aubagne 13001")
+    """
+    light = _prefold(text).replace("\u2019", "'").replace("\u02bc", "'")
+    return " ".join(_LIGHT_SEPARATORS.split(light)).strip()
+
+
 def fold(text: str) -> str:
     """Lower case, accents and punctuation removed, whitespace collapsed.
 
@@ -696,7 +711,7 @@ def _parse(raw: str) -> ParsedAddress:
         return ParsedAddress(
             raw=raw, postcode=postcode, arrondissement=arr, city=city, intersection=pair
         )
-    body = word_order.from_number_and_type(body, _is_number_at, STREET_TYPES)
+    body = word_order.from_number_and_type(body, _is_number_at, STREET_TYPES, _GLUE)
     number, suffix, body = _take_number(body)
     leading = number is not None
     if number is None:

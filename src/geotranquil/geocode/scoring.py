@@ -13,7 +13,9 @@ The name is the main evidence; the rest adjusts it (pure functions, used by
 - when a candidate is spelled exactly as the query, the others, equal to it only once folded
   (articles, hyphens) or not at all, cost :data:`SPELLING`, a little more than a postcode
   that disagrees: the exact spelling wins ("Rue de Tours" / "Rue des Tours"), and against
-  the postcode it is a near tie, left to an analyst;
+  the postcode it is a near tie, left to an analyst; a difference of hyphens or apostrophes
+  only ("Rue Sainte-Cécile" / "Rue Sainte Cécile") is weaker evidence
+  (:data:`SPELLING_PUNCTUATION`): preferred, not certain;
 - a rival placement of about the same evidence (:func:`ambiguity`) lowers the score: a true
   tie falls under the placing threshold, the answer is left to an analyst;
 - a house number past the ends of the street is not a house number: the street is placed,
@@ -36,6 +38,8 @@ POSTCODE_MISSING: Final = 0.02
 #: what a postcode that disagrees costs more, per unit of name ratio missing
 POSTCODE_LOOKALIKE: Final = 1.5
 SPELLING: Final = 0.11
+#: ... when the difference is only hyphens or apostrophes (people drop them): weak evidence
+SPELLING_PUNCTUATION: Final = 0.05
 #: a rival closer than this (in score) makes the answer ambiguous
 AMBIGUITY_MARGIN: Final = 0.12
 #: how much an exact tie costs per unit of missing margin
@@ -52,6 +56,7 @@ def street_evidence(
     query_postcode: str | None,
     street_postcode: str | None,
     spelled_otherwise: bool,
+    punctuation_only: bool = False,
 ) -> float:
     """The score of a candidate street for a query, before ambiguity and house number.
 
@@ -81,7 +86,7 @@ def street_evidence(
         # soft for an exact name; a lookalike name elsewhere is two doubts, not one
         score -= POSTCODE_MISMATCH + POSTCODE_LOOKALIKE * (1.0 - ratio)
     if spelled_otherwise:
-        score -= SPELLING
+        score -= SPELLING_PUNCTUATION if punctuation_only else SPELLING
     return score
 
 

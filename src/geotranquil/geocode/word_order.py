@@ -37,9 +37,11 @@ def from_number_and_type(
     body: list[str],
     is_number_at: Callable[[list[str], int], bool],
     street_types: Collection[str],
+    glue: Collection[str] = (),
 ) -> list[str]:
     """The tokens from the first house number that a street type follows (articles between
-    them dropped: "au 12 du boulevard X", "n° 9 de la rue Y").
+    them dropped: "au 12 du boulevard X", "n° 9 de la rue Y"), or else that a logbook word
+    (``glue``) precedes, with no street type before it.
 
     Examples
     --------
@@ -51,6 +53,9 @@ def from_number_and_type(
     ['12', 'boulevard', 'chave']
     >>> from_number_and_type("rue de la 2e division".split(), is_number, types)
     ['rue', 'de', 'la', '2e', 'division']
+    >>> from_number_and_type("arret de bus face au 73 la canebiere".split(), is_number, types,
+    ...                      {"face", "au"})
+    ['73', 'la', 'canebiere']
     """
     for j in range(len(body) - 1):
         if not is_number_at(body, j) or (j and body[j - 1][0].isdigit()):
@@ -67,6 +72,13 @@ def from_number_and_type(
             return body[j:k] + body[t:]
         if j == 0:
             return body  # "12-14 rue X", "12 à 14 rue X": the address starts at the first one
+    # no type after the number ("arrêt de bus face au 73 La Canebière"): the number after a
+    # logbook word, when no street type comes before it ("rue du 141e RIA" is a name)
+    for j in range(1, len(body) - 1):
+        if any(t in street_types for t in body[:j]):
+            break
+        if body[j - 1] in glue and is_number_at(body, j) and body[j + 1].isalpha():
+            return body[j:]
     return body
 
 
