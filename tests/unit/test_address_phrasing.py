@@ -54,6 +54,8 @@ def test_phrasings(queries: pd.DataFrame, ban: pd.DataFrame) -> None:
     assert by["apostrophe"]["query"].str.contains("’").all()
     assert not by["apostrophe"]["query"].str.contains("'").any()
     assert by["country_suffix"]["query"].str.contains("France|FRANCE").all()
+    assert (by["combined"]["query"] != by["clean"]["query"].iloc[0]).all()
+    assert by["combined"]["query"].str.match(r"^\S").all() and len(by["combined"]) == 40
     spellings = {w.lower() for k, v in vocab.TYPE_SPELLINGS.items() for w in (k, *v)}
     for text in by["type_after"]["query"]:
         words = [w for w in text.split() if not w.isdigit()]

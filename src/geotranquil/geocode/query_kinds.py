@@ -49,6 +49,7 @@ PHRASING_KINDS: Final = (
     "split_street",
     "folded_homonym",
     "country_suffix",
+    "combined",
     "beyond_end",
     "absent_place",
 )
@@ -64,4 +65,5 @@ PHRASING_DEGRADED_KINDS: Final = (
     "split_street",
     "folded_homonym",
     "country_suffix",
+    "combined",
 )

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from geotranquil.geocode.query_kinds import PHRASING_KINDS
+from geotranquil.synth import phrasing_mix
 from geotranquil.synth import phrasing_vocab as vocab
 
 COLUMNS: Final = ("query", "kind", "true_lon", "true_lat", "true_ban_id", "expected_precision")
@@ -205,6 +206,13 @@ def _kind_rows(kind: str, t: _Table, rng: np.random.Generator, n: int) -> list[R
             t.mask(),
             lambda i: f"{no[i]} {name[i]}{_town(rng, cp[i])}" + _pick(rng, vocab.COUNTRY_TAILS),
         )
+    if kind == "combined":
+
+        def mixed(i: int) -> str:
+            others = [c for c in t.neighbours[cp[i]] if c not in t.cps_of[name[i]]]
+            return phrasing_mix.combined(rng, no[i], name[i], cp[i], others)
+
+        return _rows(t, rng, n, t.mask(), mixed)
     if kind == "beyond_end":
         single = t.mask(set(name) - t.split)
         last = np.array([t.last[k] for k in t.key])
