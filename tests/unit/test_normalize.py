@@ -648,6 +648,7 @@ def test_parsed_address_is_frozen() -> None:
         ("face au n°12 du boulevard Chave", 12, "boulevard chave"),
         ("arrêt de bus face au 73 La Canebière", 73, "la canebiere"),
         ("Boulevard du 26e Centenaire", None, "boulevard du 26e centenaire"),
+        ("12 Parc du 26e Centenaire", 12, "parc du 26e centenaire"),
         ("devant le n° 9 de la rue Honnorat", 9, "rue honnorat"),
         ("Chave boulevard 12", 12, "chave boulevard"),  # the matcher reads it both ways
         ("Honnorat (impasse), 9", 9, "impasse honnorat"),

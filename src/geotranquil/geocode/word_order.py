@@ -77,7 +77,8 @@ def from_number_and_type(
     for j in range(1, len(body) - 1):
         if any(t in street_types for t in body[:j]):
             break
-        if body[j - 1] in glue and is_number_at(body, j) and body[j + 1].isalpha():
+        # plain digits only: "Parc du 26e Centenaire" has an ordinal, not a house number
+        if body[j - 1] in glue and body[j].isdigit() and body[j + 1].isalpha():
             return body[j:]
     return body
 
