@@ -647,6 +647,7 @@ def test_parsed_address_is_frozen() -> None:
         ("rue de Rome, à hauteur du n° 12", 12, "rue de rome"),
         ("face au n°12 du boulevard Chave", 12, "boulevard chave"),
         ("arrêt de bus face au 73 La Canebière", 73, "la canebiere"),
+        ("sur la voie publique au 42 La Canebière 13001", 42, "la canebiere"),
         ("Boulevard du 26e Centenaire", None, "boulevard du 26e centenaire"),
         ("12 Parc du 26e Centenaire", 12, "parc du 26e centenaire"),
         ("devant le n° 9 de la rue Honnorat", 9, "rue honnorat"),

@@ -71,8 +71,8 @@ Named places ("parc", "gare", "port", "vallon"...) are not street types.
 Lead-ins stripped before the house number (documented in :data:`LEADINS`): "devant",
 "face", "en face", "à hauteur", "hauteur", "au niveau", "niveau", "près", "tout près",
 "à proximité", "proximité", "vers", "sortie", "entrée", "derrière", "à côté", "aux abords",
-"abords", "sur", "dans", "proche", "au droit", each with the articles that follow it
-("devant le", "face au", "à hauteur du" ...).
+"abords", "sur", "dans", "proche", "au droit", "voie publique", "VP", each with the articles
+that follow it ("devant le", "face au", "à hauteur du" ...).
 """
 
 from __future__ import annotations
@@ -179,6 +179,8 @@ LEADINS: Final[tuple[tuple[str, ...], ...]] = (
     ("dans",),
     ("proche",),
     ("au", "droit"),
+    ("voie", "publique"),  # "sur la voie publique au 42 ...": not the street type "voie"
+    ("vp",),
 )
 _LEADIN_INDEX: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     first: tuple(sorted((p for p in LEADINS if p[0] == first), key=len, reverse=True))
@@ -531,6 +533,11 @@ def _skip_leadins(tokens: list[str]) -> int:
             if tuple(tokens[i : i + k]) == phrase:
                 i += k
                 stripped = True
+                j = i  # "sur la voie publique au 12": articles between two lead-ins
+                while j < n and tokens[j] in _ARTICLES:
+                    j += 1
+                if j < n and j > i and tokens[j] in _LEADIN_INDEX:
+                    i = j
                 break
         else:
             break
