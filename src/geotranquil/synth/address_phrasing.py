@@ -21,6 +21,7 @@ import pandas as pd
 from geotranquil.geocode.query_kinds import PHRASING_KINDS
 from geotranquil.synth import phrasing_mix
 from geotranquil.synth import phrasing_vocab as vocab
+from geotranquil.synth.phrasing_mix import abbreviated, after, split_type
 
 COLUMNS: Final = ("query", "kind", "true_lon", "true_lat", "true_ban_id", "expected_precision")
 _LINK = re.compile(r"[-'’\s]+")
@@ -40,18 +41,6 @@ def my_fold(name: str) -> str:
     plain = unicodedata.normalize("NFKD", name.lower())
     plain = "".join(c for c in plain if not unicodedata.combining(c))
     return " ".join(w for w in _LINK.split(plain) if w and w not in _ARTICLE_WORDS)
-
-
-def split_type(name: str) -> tuple[str | None, str]:
-    """``("Boulevard", "de la Pomme")``; ``(None, name)`` when no known type leads.
-
-    Examples
-    --------
-    >>> split_type("Boulevard de la Pomme"), split_type("La Canebière")
-    (('Boulevard', 'de la Pomme'), (None, 'La Canebière'))
-    """
-    first, _, rest = name.partition(" ")
-    return (first, rest) if first in vocab.TYPE_SPELLINGS and rest else (None, name)
 
 
 class _Table:
@@ -152,12 +141,12 @@ def _kind_rows(kind: str, t: _Table, rng: np.random.Generator, n: int) -> list[R
             rng,
             n,
             t.mask(typed),
-            lambda i: f"{no[i]} {_abbreviated(rng, name[i])}{_town(rng, cp[i])}",
+            lambda i: f"{no[i]} {abbreviated(rng, name[i])}{_town(rng, cp[i])}",
         )
     if kind == "type_after":
         typed = {s for s in set(name) if split_type(s)[0]}
         return _rows(
-            t, rng, n, t.mask(typed), lambda i: _after(rng, name[i], no[i]) + _town(rng, cp[i])
+            t, rng, n, t.mask(typed), lambda i: after(rng, name[i], no[i]) + _town(rng, cp[i])
         )
     if kind == "apostrophe":
         quoted = {s for s in set(name) if "'" in s}
@@ -228,30 +217,6 @@ def _kind_rows(kind: str, t: _Table, rng: np.random.Generator, n: int) -> list[R
             for i in rows
         ]
     raise ValueError(f"unknown kind {kind}")
-
-
-def _abbreviated(rng: np.random.Generator, name: str) -> str:
-    """The name with its type written as one of its short spellings."""
-    kind, rest = split_type(name)
-    return f"{_pick(rng, vocab.TYPE_SPELLINGS[kind])} {rest}" if kind else name
-
-
-def _after(rng: np.random.Generator, name: str, no: int) -> str:
-    """``"Chave boulevard 12"``, ``"Honnorat (impasse), 9"``, ``"Pomme (bd de la), 4"``."""
-    kind, rest = split_type(name)
-    assert kind is not None
-    article = next((a for a in vocab.ARTICLES if rest.startswith(a)), "")
-    core = rest[len(article) :]
-    label = kind.lower() if rng.random() < 0.7 else vocab.TYPE_SPELLINGS[kind][0]
-    if not article and rng.random() < 0.5:
-        return _pick(rng, (f"{core} {label} {no}", f"{no} {core} {label}"))
-    return _pick(
-        rng,
-        (
-            f"{core} ({label} {article.strip()}), {no}".replace(" )", ")"),
-            f"{core} ({label} {article.strip()}) {no}".replace(" )", ")"),
-        ),
-    )
 
 
 def _absent(

@@ -9,6 +9,7 @@ the evaluation set.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -73,3 +74,43 @@ def combined(
     if "case" in kinds:
         text = text.upper() if rng.random() < 0.5 else text.lower()
     return text
+
+
+def split_type(name: str) -> tuple[str | None, str]:
+    """``("Boulevard", "de la Pomme")``; ``(None, name)`` when no known type leads.
+
+    Examples
+    --------
+    >>> split_type("Boulevard de la Pomme"), split_type("La Canebière")
+    (('Boulevard', 'de la Pomme'), (None, 'La Canebière'))
+    """
+    first, _, rest = name.partition(" ")
+    return (first, rest) if first in vocab.TYPE_SPELLINGS and rest else (None, name)
+
+
+def abbreviated(rng: np.random.Generator, name: str) -> str:
+    """The name with its type written as one of its short spellings."""
+    kind, rest = split_type(name)
+    return f"{_pick(rng, vocab.TYPE_SPELLINGS[kind])} {rest}" if kind else name
+
+
+def after(rng: np.random.Generator, name: str, no: int) -> str:
+    """``"Chave boulevard 12"``, ``"Honnorat (impasse), 9"``, ``"Pomme (bd de la), 4"``."""
+    kind, rest = split_type(name)
+    assert kind is not None
+    article = next((a for a in vocab.ARTICLES if rest.startswith(a)), "")
+    core = rest[len(article) :]
+    label = kind.lower() if rng.random() < 0.7 else vocab.TYPE_SPELLINGS[kind][0]
+    if not article and rng.random() < 0.5:
+        return _pick(rng, (f"{core} {label} {no}", f"{no} {core} {label}"))
+    return _pick(
+        rng,
+        (
+            f"{core} ({label} {article.strip()}), {no}".replace(" )", ")"),
+            f"{core} ({label} {article.strip()}) {no}".replace(" )", ")"),
+        ),
+    )
+
+
+def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
+    return options[int(rng.integers(len(options)))]
