@@ -102,9 +102,9 @@ def evaluate(
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``kind``: one row per kind present, in :data:`KINDS` then
-        :data:`PHRASING_KINDS` order (other kinds after, in order of appearance), then
-        ``degraded`` (the :data:`DEGRADED_KINDS` and :data:`PHRASING_DEGRADED_KINDS`
+        Indexed by ``kind``: one row per kind present, in :data:`PHRASING_KINDS` order when
+        they are all of that set, else in :data:`KINDS` then :data:`PHRASING_KINDS` order
+        (other kinds after, in order of appearance), then ``degraded`` (the :data:`DEGRADED_KINDS` and :data:`PHRASING_DEGRADED_KINDS`
         together, when any is present) and ``all``. Columns: ``n``; ``placed``, the share
         with a result; ``within``, the share placed within ``tolerance_m`` of the truth
         (always 0 for queries without truth); ``wrong_high``, the share placed farther than
@@ -156,7 +156,8 @@ def evaluate(
     wrong_high = wrong & sure
 
     present = list(dict.fromkeys(kinds))
-    known = list(dict.fromkeys([*KINDS, *PHRASING_KINDS]))
+    phrasing_only = set(present) <= set(PHRASING_KINDS)
+    known = list(PHRASING_KINDS if phrasing_only else dict.fromkeys([*KINDS, *PHRASING_KINDS]))
     order = [k for k in known if k in present] + [k for k in present if k not in known]
     rows: dict[str, dict[str, float | int]] = {}
     for kind in order:
