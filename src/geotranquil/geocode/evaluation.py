@@ -104,8 +104,9 @@ def evaluate(
     pandas.DataFrame
         Indexed by ``kind``: one row per kind present, in :data:`PHRASING_KINDS` order when
         they are all of that set, else in :data:`KINDS` then :data:`PHRASING_KINDS` order
-        (other kinds after, in order of appearance), then ``degraded`` (the :data:`DEGRADED_KINDS` and :data:`PHRASING_DEGRADED_KINDS`
-        together, when any is present) and ``all``. Columns: ``n``; ``placed``, the share
+        (other kinds after, in order of appearance), then ``degraded`` (the
+        :data:`DEGRADED_KINDS` and :data:`PHRASING_DEGRADED_KINDS` together, when any is
+        present) and ``all``. Columns: ``n``; ``placed``, the share
         with a result; ``within``, the share placed within ``tolerance_m`` of the truth
         (always 0 for queries without truth); ``wrong_high``, the share placed farther than
         ``tolerance_m`` (or placed at all, for queries without truth) with a score
