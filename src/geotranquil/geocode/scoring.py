@@ -6,8 +6,10 @@ The name is the main evidence; the rest adjusts it (pure functions, used by
 - a postcode that disagrees is *soft* evidence (people give a neighbouring arrondissement's):
   it costs :data:`POSTCODE_MISMATCH`, less than what separates an exact name from a
   lookalike ("12 Rue Brandis 13006": Rue Brandis, 13005, not Rue Paradis, 13006), and more
-  (:data:`POSTCODE_LOOKALIKE`) for a name that is not exact;
-- a street type that disagrees costs :data:`TYPE_MISMATCH`; a missing one costs
+  (:data:`LOOKALIKE`) for a name that is not exact;
+- a street type that disagrees costs :data:`TYPE_MISMATCH` (and more for a name that is not
+  exact, as for the postcode: "8 ave Jean Jaurse 13014" is not sure to be "Impasse Jean
+  Jaurès, 13014" rather than "Avenue Jean Jaurès, 13013"); a missing one costs
   :data:`TYPE_MISSING`, and much more (:data:`PLACE_AS_STREET`) when the query has neither
   number nor type (a named place: "Château d'If" is not "Rue du Château d'If");
 - when a candidate is spelled exactly as the query, the others, equal to it only once folded
@@ -35,8 +37,8 @@ TYPE_MISSING: Final = 0.05
 PLACE_AS_STREET: Final = 0.4
 POSTCODE_MISMATCH: Final = 0.1
 POSTCODE_MISSING: Final = 0.02
-#: what a postcode that disagrees costs more, per unit of name ratio missing
-POSTCODE_LOOKALIKE: Final = 1.5
+#: what a postcode or a type that disagrees costs more, per unit of name ratio missing
+LOOKALIKE: Final = 1.5
 SPELLING: Final = 0.11
 #: ... when the difference is only hyphens or apostrophes (people drop them): weak evidence
 SPELLING_PUNCTUATION: Final = 0.05
@@ -79,12 +81,13 @@ def street_evidence(
         if street_type is not None:
             score -= TYPE_MISSING if has_number else PLACE_AS_STREET
     elif street_type != query_type:
-        score -= TYPE_MISMATCH
+        # like the postcode: another type and a lookalike name are two doubts, not one
+        score -= TYPE_MISMATCH + LOOKALIKE * (1.0 - ratio)
     if query_postcode is None:
         score -= POSTCODE_MISSING
     elif street_postcode != query_postcode:
         # soft for an exact name; a lookalike name elsewhere is two doubts, not one
-        score -= POSTCODE_MISMATCH + POSTCODE_LOOKALIKE * (1.0 - ratio)
+        score -= POSTCODE_MISMATCH + LOOKALIKE * (1.0 - ratio)
     if spelled_otherwise:
         score -= SPELLING_PUNCTUATION if punctuation_only else SPELLING
     return score
