@@ -24,6 +24,8 @@ STREETS = [
     ("13203_0012", "Rue Honnorat", "13003", 1, 20, 5.3850, 43.3150),
     ("13202_0013", "Grand Rue", "13002", 1, 20, 5.3700, 43.2980),
     ("13205_0014", "Rue Grande", "13005", 1, 20, 5.3990, 43.2920),
+    ("13213_0015", "Avenue Jean Jaurès", "13013", 1, 20, 5.4200, 43.3500),
+    ("13214_0016", "Impasse Jean Jaurès", "13014", 1, 20, 5.3900, 43.3450),
 ]
 STEP = 0.0001  # degrees of latitude between consecutive numbers (about 11 m)
 
@@ -119,6 +121,7 @@ def test_the_right_answer_and_a_placing_score(
         "5 rue ste cecile",  # a true tie once folded (no postcode)
         "5 rue tours",  # "de" or "des": a tie
         "5 Rue des Tours 13001",  # the exact spelling against the postcode: a near tie
+        "8 ave Jean Jaurse 13014",  # a typo, and another type or another postcode: two doubts
         "Château d'If",  # a place not in the BAN
         "Parc Chanot",
     ],
