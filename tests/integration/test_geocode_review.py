@@ -75,6 +75,7 @@ def test_uncertain_addresses_are_kept_for_an_analyst(
     listed = _run(settings, "geocode", "review")
     assert f"événement {tie.id}" in listed and "5 Rue des Tours" in listed
     assert _run(settings, "geocode", "revue") == listed  # the French alias
+    assert _run(settings, "geocode", "--revue") == listed  # and as an option
     n = 1 + next(i for i, label in enumerate(labels) if label.startswith("5 Rue des Tours"))
     assert "placé" in _run(settings, "geocode", "pick", str(tie.id), str(n))
     with clean_events.connect() as conn:

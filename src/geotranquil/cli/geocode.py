@@ -43,9 +43,20 @@ def geocode_main(
     batch: Annotated[
         int | None, typer.Option("--batch", "--lot", help="Seulement les événements de ce lot.")
     ] = None,
+    review: Annotated[
+        bool,
+        typer.Option(
+            "--review",
+            "--revue",
+            help="Lister les événements restés à géocoder et leurs candidats (voir « review »).",
+        ),
+    ] = False,
 ) -> None:
     """Place les événements qui n'ont qu'une adresse ; les autres restent, avec leur motif."""
     if ctx.invoked_subcommand is not None:
+        return
+    if review:
+        geocode_review()
         return
     from geotranquil.services.engine import open_engine
     from geotranquil.services.geocoding import geocode_events
