@@ -56,3 +56,33 @@ def test_crossings_places_and_unknown_streets(table: pd.DataFrame) -> None:
     assert table.loc["named_place", "within"] >= 0.95
     assert table.loc["unknown_street", "wrong_high"] == 0.0
     assert table.loc["unknown_street", "n"] == 150
+
+
+@pytest.fixture(scope="module")
+def phrased() -> tuple[pd.DataFrame, list]:
+    """Issue 17's evaluation set, written apart from the parser, on a BAN with its traps."""
+    from geotranquil.synth.address_phrasing import phrased_queries
+    from geotranquil.synth.street_traps import ABSENT_PLACES, trap_ban
+
+    geography = load_geography(None)
+    ban = pd.concat(
+        [ban_frame(street_network(geography, seed=13), PLACES), trap_ban(geography, seed=13)],
+        ignore_index=True,
+    )
+    queries = phrased_queries(ban, ABSENT_PLACES, n_per_kind=100, seed=17)
+    return queries, BanIndex.from_frame(ban).geocode_many(queries["query"].tolist())
+
+
+def test_real_world_phrasing_goals(phrased: tuple[pd.DataFrame, list]) -> None:
+    from geotranquil.geocode.evaluation import reliability
+
+    queries, results = phrased
+    table = evaluate(queries, results)
+    print(format_table(table))
+    assert table.loc["clean", "within"] >= 0.995
+    assert table.loc["degraded", "within"] >= 0.96
+    sure_wrong = table["wrong_high"].drop(["combined", "degraded", "all"])
+    assert (sure_wrong == 0.0).all(), sure_wrong[sure_wrong > 0]
+    assert table.loc["combined", "wrong_high"] <= 0.02  # several doubts at once
+    curve = reliability(queries, results)
+    assert curve.loc["0.9-1.0", "within"] >= 0.98, curve

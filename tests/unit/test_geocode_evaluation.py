@@ -207,3 +207,13 @@ def test_distances() -> None:
     d = distances_m(np.array([5.37]), np.array([43.29]), np.array([lon2]), np.array([lat2]))
     assert d[0] == pytest.approx(60.0, abs=1e-6)
     assert set(DEGRADED_KINDS) < set(KINDS)
+
+
+def test_one_threshold_the_placing_one() -> None:
+    """Issue 17, class 9: "confidently wrong" counts from the score that places an event."""
+    from geotranquil.config import Settings
+
+    assert HIGH_CONFIDENCE == Settings().geocode_min_score == 0.7
+    queries = pd.DataFrame({"kind": ["clean"], "true_lon": [5.37], "true_lat": [43.29]})
+    far = [GeocodeResult(5.37, 43.30, 0.75, "housenumber", "1 Rue A")]  # 1.1 km off, 0.75
+    assert evaluate(queries, far).loc["clean", "wrong_high"] == 1.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from geotranquil.geocode.evaluation import HIGH_CONFIDENCE
 from geotranquil.geocode.matching import MIN_SCORE, BanIndex
 
 # Rue de Rome: numbers 1..9 odd on one side, 2..10 even on the other, 7 missing (interpolation)
@@ -140,7 +141,7 @@ def test_named_places(index: BanIndex) -> None:
 )
 def test_unknown_streets_are_not_placed_with_confidence(index: BanIndex, query: str) -> None:
     result = index.geocode(query)
-    assert result is None or result.score < 0.8
+    assert result is None or result.score < HIGH_CONFIDENCE
 
 
 def test_batches_match_each_distinct_text_once(index: BanIndex) -> None:

@@ -634,3 +634,34 @@ def test_parsed_address_is_frozen() -> None:
     parsed = parse_address("12 rue de Rome")
     with pytest.raises(AttributeError):
         parsed.number = 13  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "street"),
+    [
+        ("devant l'immeuble du 31 Rue Pascal", 31, "rue pascal"),
+        ("31 Rue Pascal devant la pharmacie 13005", 31, "rue pascal"),
+        ("126 Rue de la Source, devant la boulangerie 13008", 126, "rue de la source"),
+        ("chez Mme X, 11 Boulevard Émile Zola", 11, "boulevard emile zola"),
+        ("11 Boulevard Émile Zola bât. B esc 2 appt 12", 11, "boulevard emile zola"),
+        ("rue de Rome, à hauteur du n° 12", 12, "rue de rome"),
+        ("face au n°12 du boulevard Chave", 12, "boulevard chave"),
+        ("arrêt de bus face au 73 La Canebière", 73, "la canebiere"),
+        ("sur la voie publique au 42 La Canebière 13001", 42, "la canebiere"),
+        ("Boulevard du 26e Centenaire", None, "boulevard du 26e centenaire"),
+        ("12 Parc du 26e Centenaire", 12, "parc du 26e centenaire"),
+        ("devant le n° 9 de la rue Honnorat", 9, "rue honnorat"),
+        ("Chave boulevard 12", 12, "chave boulevard"),  # the matcher reads it both ways
+        ("Honnorat (impasse), 9", 9, "impasse honnorat"),
+        ("Jarre (avenue de la) 70 13009", 70, "avenue de la jarre"),
+        ("12 tra des Camoins", 12, "traverse des camoins"),
+        ("3 mtée des Oblats", 3, "montee des oblats"),
+        ("3 Impasse Jeune France", 3, "impasse jeune france"),
+        ("3 Impasse Jeune France 13004 Marseille, France", 3, "impasse jeune france"),
+        ("8 rue de Rome 13001 France", 8, "rue de rome"),
+    ],
+)
+def test_real_world_phrasing(text: str, number: int, street: str) -> None:
+    """Issue 17: free words, types after the name, FANTOIR codes, a street ending in France."""
+    parsed = parse_address(text)
+    assert (parsed.number, parsed.street) == (number, street)

@@ -43,9 +43,20 @@ def geocode_main(
     batch: Annotated[
         int | None, typer.Option("--batch", "--lot", help="Seulement les événements de ce lot.")
     ] = None,
+    review: Annotated[
+        bool,
+        typer.Option(
+            "--review",
+            "--revue",
+            help="Lister les événements restés à géocoder et leurs candidats (voir « review »).",
+        ),
+    ] = False,
 ) -> None:
     """Place les événements qui n'ont qu'une adresse ; les autres restent, avec leur motif."""
     if ctx.invoked_subcommand is not None:
+        return
+    if review:
+        geocode_review()
         return
     from geotranquil.services.engine import open_engine
     from geotranquil.services.geocoding import geocode_events
@@ -112,6 +123,51 @@ def geocode_reverse(
             console.print(f"{kind} : {found['areas'][kind]['name']}")
 
 
+@friendly
+def geocode_review(
+    limit: Annotated[
+        int, typer.Option("--limit", "--nombre", min=1, help="Nombre d'événements affichés.")
+    ] = 20,
+) -> None:
+    """Événements restés « à géocoder » avec leurs candidats, pour qu'un analyste choisisse."""
+    from geotranquil.services.engine import open_engine
+    from geotranquil.services.geocoding import review_queue
+
+    queue = review_queue(open_engine(load_settings()), limit)
+    if not queue:
+        console.print("Aucun événement à géocoder avec des candidats.")
+        return
+    for row in queue:
+        console.print(
+            f"événement {row['event_id']} — « {row['query']} » ({row['reason']})", soft_wrap=True
+        )
+        for n, c in enumerate(row["candidates"], 1):
+            console.print(
+                f"   {n}. {c['label']} — score {float(c['score']):.2f}, précision "
+                f"{c['precision']} — {float(c['lon']):.6f}, {float(c['lat']):.6f}",
+                soft_wrap=True,
+            )
+    console.print("Choisir : geotranquil geocode pick ÉVÉNEMENT N")
+
+
+@friendly
+def geocode_pick(
+    event: Annotated[int, typer.Argument(help="Identifiant de l'événement.")],
+    n: Annotated[int, typer.Argument(help="Numéro du candidat (1, 2, ...).")],
+) -> None:
+    """Place un événement « à géocoder » sur le candidat choisi par l'analyste."""
+    from geotranquil.services.engine import open_engine
+    from geotranquil.services.geocoding import pick_candidate
+
+    settings = load_settings()
+    chosen = pick_candidate(open_engine(settings), settings, event, n)
+    console.print(f"Événement {event} placé : {chosen['label']}.", soft_wrap=True)
+
+
+app.command("review")(geocode_review)
+app.command("revue", hidden=True)(geocode_review)
+app.command("pick")(geocode_pick)
+app.command("choisir", hidden=True)(geocode_pick)
 app.command("address")(geocode_address)
 app.command("adresse", hidden=True)(geocode_address)
 app.command("reverse")(geocode_reverse)

@@ -87,6 +87,8 @@ def record_geocoding(*, conn: Connection, rows: pd.DataFrame) -> None:
         "geocoder",
         "ban_release_id",
     ]
+    if "candidates" in rows.columns:  # JSON text (or None), cast by COPY into jsonb
+        columns.append("candidates")
     conn.execute(
         text(
             "CREATE TEMP TABLE geocoding_stage (LIKE event_geocoding INCLUDING DEFAULTS) "
@@ -101,6 +103,49 @@ def record_geocoding(*, conn: Connection, rows: pd.DataFrame) -> None:
             f"INSERT INTO event_geocoding ({cols}) SELECT {cols} FROM geocoding_stage "
             f"ON CONFLICT (event_id) DO UPDATE SET {updates}, geocoded_at = now()"
         )
+    )
+
+
+def review_queue(*, conn: Connection, limit: int = 50) -> pd.DataFrame:
+    """Unplaced events that have candidates for an analyst, oldest geocoding first."""
+    rows = conn.execute(
+        text(
+            "SELECT g.event_id, g.query, g.score, g.reason, g.candidates FROM event_geocoding g "
+            "JOIN events e ON e.id = g.event_id "
+            "WHERE g.status = 'unplaced' AND e.geom IS NULL "
+            "AND jsonb_array_length(COALESCE(g.candidates, '[]'::jsonb)) > 0 "
+            "ORDER BY g.geocoded_at, g.event_id LIMIT :limit"
+        ),
+        {"limit": limit},
+    ).all()
+    return pd.DataFrame(rows, columns=["event_id", "query", "score", "reason", "candidates"])
+
+
+def event_candidates(*, conn: Connection, event_id: int) -> tuple[str, list[Any]] | None:
+    """``(status, candidates)`` of an event's geocoding record, or None when it has none."""
+    row = conn.execute(
+        text("SELECT status, candidates FROM event_geocoding WHERE event_id = :id"),
+        {"id": event_id},
+    ).one_or_none()
+    return None if row is None else (str(row.status), list(row.candidates or []))
+
+
+def mark_picked(*, conn: Connection, event_id: int, candidate: dict[str, Any], n: int) -> None:
+    """The event's geocoding record after an analyst picked its candidate ``n`` (from 1)."""
+    conn.execute(
+        text(
+            "UPDATE event_geocoding SET status = 'placed', score = :score, "
+            "precision = :precision, matched = :label, interpolated = :interpolated, "
+            "reason = :reason, geocoded_at = now() WHERE event_id = :id"
+        ),
+        {
+            "id": event_id,
+            "score": candidate.get("score"),
+            "precision": candidate.get("precision"),
+            "label": candidate.get("label"),
+            "interpolated": bool(candidate.get("interpolated", False)),
+            "reason": f"candidat {n} choisi par un analyste",
+        },
     )
 
 

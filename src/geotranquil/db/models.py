@@ -375,6 +375,8 @@ class EventGeocoding(Base):
     geocoded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    #: an unplaced event's best placements for an analyst: [{label, lon, lat, score, precision}]
+    candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
 
 
 class ForecastRun(Base):

@@ -96,13 +96,15 @@ def geocoding_addresses(
     before: datetime,
     apply: bool,
 ) -> int:
-    """The geocoding trace of those events loses its query and the address found."""
+    """The geocoding trace of those events loses its query, the address found and the
+    candidates kept for an analyst."""
     return _run(
         conn,
-        change="UPDATE event_geocoding SET query = '', matched = NULL",
+        change="UPDATE event_geocoding SET query = '', matched = NULL, candidates = NULL",
         key="event_id",
         ids=f"SELECT g.event_id FROM event_geocoding g JOIN events e ON e.id = g.event_id "
-        f"{_PAIRS} WHERE e.occurred_at < :before AND (g.query <> '' OR g.matched IS NOT NULL)",
+        f"{_PAIRS} WHERE e.occurred_at < :before AND (g.query <> '' OR g.matched IS NOT NULL "
+        "OR g.candidates IS NOT NULL)",
         params=_pairs(sources, categories, before),
         apply=apply,
     )

@@ -15,11 +15,18 @@ import numpy as np
 import pandas as pd
 from pyproj import Geod
 
-from geotranquil.geocode.query_kinds import DEGRADED_KINDS, KINDS
+from geotranquil.config import Settings
+from geotranquil.geocode.query_kinds import (
+    DEGRADED_KINDS,
+    KINDS,
+    PHRASING_DEGRADED_KINDS,
+    PHRASING_KINDS,
+)
 from geotranquil.geocode.result import GeocodeResult
 
-#: A score from which a result is taken as sure (used without review downstream).
-HIGH_CONFIDENCE: Final = 0.8
+#: A score from which a result is taken as sure: the one that places an event
+#: (``GEOTRANQUIL_GEOCODE_MIN_SCORE``'s default; one threshold everywhere, issue 17).
+HIGH_CONFIDENCE: Final[float] = float(Settings.model_fields["geocode_min_score"].default)
 #: The measures of :func:`evaluate`, in their column order.
 MEASURES: Final = ("n", "placed", "within", "wrong_high", "unplaced")
 
@@ -89,14 +96,17 @@ def evaluate(
     tolerance_m
         A result is right when it lies within this geodesic distance of the truth.
     high_confidence
-        Results with a score at least this high are "sure".
+        Results with a score at least this high are "sure": give the placing threshold in
+        use (``settings.geocode_min_score``); the default is that setting's default.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``kind``: one row per kind present, in :data:`KINDS` order (other kinds
-        after, in order of appearance), then ``degraded`` (the :data:`DEGRADED_KINDS`
-        together, when any is present) and ``all``. Columns: ``n``; ``placed``, the share
+        Indexed by ``kind``: one row per kind present, in :data:`PHRASING_KINDS` order when
+        they are all of that set, else in :data:`KINDS` then :data:`PHRASING_KINDS` order
+        (other kinds after, in order of appearance), then ``degraded`` (the
+        :data:`DEGRADED_KINDS` and :data:`PHRASING_DEGRADED_KINDS` together, when any is
+        present) and ``all``. Columns: ``n``; ``placed``, the share
         with a result; ``within``, the share placed within ``tolerance_m`` of the truth
         (always 0 for queries without truth); ``wrong_high``, the share placed farther than
         ``tolerance_m`` (or placed at all, for queries without truth) with a score
@@ -147,12 +157,14 @@ def evaluate(
     wrong_high = wrong & sure
 
     present = list(dict.fromkeys(kinds))
-    order = [k for k in KINDS if k in present] + [k for k in present if k not in KINDS]
+    phrasing_only = set(present) <= set(PHRASING_KINDS)
+    known = list(PHRASING_KINDS if phrasing_only else dict.fromkeys([*KINDS, *PHRASING_KINDS]))
+    order = [k for k in known if k in present] + [k for k in present if k not in known]
     rows: dict[str, dict[str, float | int]] = {}
     for kind in order:
         m = kinds == kind
         rows[kind] = _measures(placed[m], within[m], wrong_high[m])
-    degraded = np.isin(kinds, DEGRADED_KINDS)
+    degraded = np.isin(kinds, list({*DEGRADED_KINDS, *PHRASING_DEGRADED_KINDS}))
     if degraded.any():
         rows["degraded"] = _measures(placed[degraded], within[degraded], wrong_high[degraded])
     rows["all"] = _measures(placed, within, wrong_high)
@@ -201,3 +213,50 @@ def format_table(table: pd.DataFrame) -> str:
         ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+#: Score bins of the reliability curve, highest first: [low, high).
+RELIABILITY_BINS: Final = ((0.9, 1.0001), (0.8, 0.9), (0.7, 0.8), (0.5, 0.7))
+
+
+def reliability(
+    queries: pd.DataFrame,
+    results: Sequence[GeocodeResult | None],
+    *,
+    tolerance_m: float = 50.0,
+    bins: Sequence[tuple[float, float]] = RELIABILITY_BINS,
+) -> pd.DataFrame:
+    """A reliability curve: of the answers scored in each bin, the share within tolerance.
+
+    Answers to queries without truth count as wrong (they should not have been placed). A
+    calibrated score has ``within`` inside its bin.
+
+    Examples
+    --------
+    >>> queries = pd.DataFrame({"kind": ["clean"] * 3, "true_lon": [5.37, 5.38, np.nan],
+    ...                         "true_lat": [43.29, 43.30, np.nan]})
+    >>> results = [GeocodeResult(5.37, 43.29, 0.95, "housenumber", "1 Rue A"),
+    ...            GeocodeResult(5.38, 43.31, 0.92, "housenumber", "2 Rue B"),
+    ...            GeocodeResult(5.40, 43.32, 0.75, "street", "Rue C")]
+    >>> reliability(queries, results)  # doctest: +NORMALIZE_WHITESPACE
+                n  within
+    bin
+    0.9-1.0     2     0.5
+    0.8-0.9     0     NaN
+    0.7-0.8     1     0.0
+    0.5-0.7     0     NaN
+    """
+    true_lon = queries["true_lon"].to_numpy(dtype=float)
+    true_lat = queries["true_lat"].to_numpy(dtype=float)
+    lon = np.array([np.nan if r is None else float(r.lon) for r in results], dtype=float)
+    lat = np.array([np.nan if r is None else float(r.lat) for r in results], dtype=float)
+    score = np.array([np.nan if r is None else float(r.score) for r in results], dtype=float)
+    within = distances_m(lon, lat, true_lon, true_lat) <= tolerance_m
+    rows = {}
+    for low, high in bins:
+        m = (score >= low) & (score < high)
+        label = f"{low:g}-{min(high, 1.0):.1f}"
+        rows[label] = {"n": int(m.sum()), "within": float(within[m].mean()) if m.any() else np.nan}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "bin"
+    return table

@@ -1,8 +1,9 @@
 """The geocoder interface and its registry (like the ingest sources: a name, a small protocol).
 
 A geocoder is built from the BAN rows of the database and answers batches of free-text
-addresses. ``ban`` is the one shipped; another engine (a national API, addok) registers here
-under its own name with the same two members.
+addresses, and gives its best few candidates for an analyst when unsure. ``ban`` is the one
+shipped; another engine (a national API, addok) registers here under its own name with the
+same three members.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from geotranquil.geocode.result import GeocodeResult
 
 
 class Geocoder(Protocol):
-    """Places addresses: ``geocode`` one, ``geocode_many`` a batch (same order, None if not)."""
+    """Places addresses: ``geocode`` one, ``geocode_many`` a batch (same order, None if not),
+    ``candidates`` the best few placements of one, best first."""
 
     def geocode(self, text: str) -> GeocodeResult | None: ...
 
     def geocode_many(self, texts: Sequence[str]) -> list[GeocodeResult | None]: ...
+
+    def candidates(self, text: str, limit: int = 3) -> list[GeocodeResult]: ...
 
 
 #: geocoder name -> how to build it from BAN rows (``ban_addresses`` columns)

@@ -9,16 +9,22 @@ How a query is placed (:meth:`BanIndex.geocode`):
 
 1. :func:`~geotranquil.geocode.normalize.parse_address` splits it into number, suffix, street
    (type and core words), postcode or arrondissement, or two streets of a crossing, or a place.
-2. Candidate streets are ranked by a fuzzy ratio of their core words (insensitive to word order
-   and to a missing type), within the postcode when there is one and in the whole index too; a
-   type or postcode that disagrees costs points, one that is missing a little.
+2. Candidate streets are found by a fuzzy ratio of their core words (insensitive to word order
+   and to a missing type), within the postcode when there is one and in the whole index too,
+   and weighed by :func:`~geotranquil.geocode.scoring.street_evidence` (name first; postcode,
+   type and spelling adjust it). With a house number, a piece of a split street that does not
+   hold the number gives way to the piece that does.
 3. The house number is looked up on the best street (with its suffix, or without it); a number
    missing from the BAN is placed between the nearest numbers of the same side of the street,
-   in proportion to the numbers (``interpolated``). Without a number, the street's middle address.
+   in proportion to the numbers (``interpolated``); a number past the street's ends is not a
+   house number (``street``, under the placing threshold). Without a number, the street's
+   middle address.
 4. A crossing is placed where the two streets' axes (their numbers in order) meet, or at the
    middle of their closest points; a named place (BAN lieu-dit, ``numero`` 99999) at its point.
-5. The score is the name ratio minus the penalties, in [0, 1]; results under
-   :data:`MIN_SCORE` are not returned.
+5. A rival street of about the same evidence lowers the score
+   (:func:`~geotranquil.geocode.scoring.ambiguity`); scores are in [0, 1] and read as the
+   probability of being within 50 m; results under :data:`MIN_SCORE` are not returned, and
+   :meth:`BanIndex.candidates` gives the best few for an analyst.
 """
 
 from __future__ import annotations
@@ -32,7 +38,15 @@ import pandas as pd
 import shapely
 from rapidfuzz import fuzz, process
 
-from geotranquil.geocode.normalize import ParsedAddress, normalize, parse_address, street_core
+from geotranquil.geocode import scoring
+from geotranquil.geocode.normalize import (
+    STREET_TYPES,
+    ParsedAddress,
+    normalize,
+    parse_address,
+    spelling,
+    street_core,
+)
 from geotranquil.geocode.result import GeocodeResult
 
 PLACE_NUMBER = 99999
@@ -40,10 +54,10 @@ PLACE_NUMBER = 99999
 MIN_SCORE = 0.5
 #: candidates kept from the fuzzy search before the finer scoring
 CANDIDATES = 8
-PENALTY_TYPE_MISMATCH = 0.12
-PENALTY_TYPE_MISSING = 0.02
-PENALTY_POSTCODE_MISMATCH = 0.35
-PENALTY_POSTCODE_MISSING = 0.02
+PENALTY_POSTCODE_MISMATCH = 0.35  # named places
+#: a rival street that does not hold the house number is that much less of a rival
+POSTCODE_FREE_RIVAL = 0.1
+PENALTY_BEYOND_END = 0.1
 PENALTY_INTERPOLATED = 0.04
 PENALTY_SUFFIX_MISSING = 0.03
 PENALTY_NO_NUMBER_FOUND = 0.15
@@ -64,6 +78,14 @@ class Street:
     city: str
     numbers: dict[tuple[int, str], tuple[float, float, str]] = field(default_factory=dict)
     ordered: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # numero, lon, lat
+    norm: str = ""  # the whole name, normalised (type and articles kept)
+    spelled: str = ""  # the whole name as spelled (lower case, no accents, hyphens kept)
+    first: int = 0  # lowest and highest house numbers
+    last: int = 0
+
+    def holds(self, number: int) -> bool:
+        """Whether ``number`` lies between the street's first and last house numbers."""
+        return self.first <= number <= self.last
 
     def middle(self) -> tuple[float, float]:
         """The point of the street's middle number (its mean point when it has none)."""
@@ -145,7 +167,8 @@ class BanIndex:
                 continue
             street = streets.get(key)
             if street is None:
-                street_type, core = street_core(normalize(name))
+                norm = normalize(name)
+                street_type, core = street_core(norm)
                 street = Street(
                     key,
                     name,
@@ -154,10 +177,14 @@ class BanIndex:
                     postcodes[i],
                     texts["code_insee"][i],
                     texts["nom_commune"][i],
+                    norm=norm,
+                    spelled=f" {spelling(name)} ",
                 )
                 streets[key] = street
             street.numbers[(numero, reps[i])] = (lons[i], lats[i], ban_id)
         for street in streets.values():
+            known = [n for n, _ in street.numbers]
+            street.first, street.last = min(known), max(known)
             plain = sorted((n, v) for (n, r), v in street.numbers.items() if r == "")
             if plain:
                 street.ordered = np.array([(n, v[0], v[1]) for n, v in plain], dtype=float)
@@ -180,24 +207,56 @@ class BanIndex:
                 found[i] = max(found.get(i, 0.0), ratio / 100.0)
         return sorted(found.items(), key=lambda kv: -kv[1])
 
-    def _best_street(self, parsed: ParsedAddress) -> tuple[Street, float] | None:
+    def _ranked(self, parsed: ParsedAddress) -> list[tuple[Street, float]]:
+        """Candidate streets with their evidence (:func:`scoring.street_evidence`), best first."""
         if not parsed.core:
-            return None
-        best: tuple[Street, float] | None = None
-        for i, ratio in self._street_candidates(parsed.core, parsed.postcode):
+            return []
+        out = []
+        found = self._street_candidates(parsed.core, parsed.postcode)
+        raw = f" {spelling(parsed.raw)} "
+
+        def exactness(street: Street) -> int:
+            # 2: spelled in the query as in the BAN (hyphens too); 1: equal once normalised
+            return 2 if street.spelled in raw else 1 if street.norm == parsed.street else 0
+
+        levels = {i: exactness(self.streets[i]) for i, _ in found}
+        best_level = max(levels.values(), default=0)
+        for i, ratio in found:
             street = self.streets[i]
-            score = ratio
-            if parsed.street_type is None:
-                score -= PENALTY_TYPE_MISSING
-            elif street.street_type != parsed.street_type:
-                score -= PENALTY_TYPE_MISMATCH
-            if parsed.postcode is None:
-                score -= PENALTY_POSTCODE_MISSING
-            elif street.postcode != parsed.postcode:
-                score -= PENALTY_POSTCODE_MISMATCH
-            if best is None or score > best[1]:
-                best = (street, score)
-        return best
+            score = scoring.street_evidence(
+                ratio,
+                query_type=parsed.street_type,
+                street_type=street.street_type,
+                has_number=parsed.number is not None,
+                query_postcode=parsed.postcode,
+                street_postcode=street.postcode,
+                spelled_otherwise=levels[i] < best_level,
+                punctuation_only=levels[i] == 1 and best_level == 2,
+            )
+            out.append((street, score))
+        out.sort(key=lambda kv: -kv[1])
+        return out
+
+    def _best_street(self, parsed: ParsedAddress) -> tuple[Street, float] | None:
+        """The best street for a query, its score lowered by a rival (ambiguity)."""
+        ranked = self._ranked(parsed)
+        if not ranked:
+            return None
+        number = parsed.number
+        if number is not None:
+            # a piece of a split street that does not hold the number gives way to one that does
+            holding = {s.norm: s for s, _ in ranked if s.holds(number)}
+            ranked = [(s, sc) for s, sc in ranked if not _gives_way(s, holding, number)]
+        street, score = ranked[0]
+        rival = next(
+            (
+                sc - (0.0 if number is None or s.holds(number) else POSTCODE_FREE_RIVAL)
+                for s, sc in ranked[1:]
+                if s.key != street.key
+            ),
+            None,
+        )
+        return street, score - scoring.ambiguity(score, rival)
 
     def _house(
         self, street: Street, number: int, suffix: str | None
@@ -222,13 +281,16 @@ class BanIndex:
             lat = a[2] + t * (b[2] - a[2])
             return float(lon), float(lat), None, True, PENALTY_INTERPOLATED
         nearest = below[-1] if len(below) else above[0]
-        return float(nearest[1]), float(nearest[2]), None, True, 2 * PENALTY_INTERPOLATED
+        return float(nearest[1]), float(nearest[2]), None, True, PENALTY_BEYOND_END
 
     def _street_result(self, parsed: ParsedAddress) -> GeocodeResult | None:
         found = self._best_street(parsed)
         if found is None:
             return None
-        street, score = found
+        return self._on_street(parsed, *found)
+
+    def _on_street(self, parsed: ParsedAddress, street: Street, score: float) -> GeocodeResult:
+        """The query placed on one street (its house number, or its middle)."""
         if parsed.number is not None:
             lon, lat, ban_id, interpolated, penalty = self._house(
                 street, parsed.number, parsed.suffix
@@ -236,9 +298,12 @@ class BanIndex:
             suffix = f" {parsed.suffix}" if parsed.suffix else ""
             label = f"{parsed.number}{suffix} {street.name} {street.postcode or ''} {street.city}"
             precision = "housenumber" if penalty < PENALTY_NO_NUMBER_FOUND else "street"
-            return _result(
-                lon, lat, score - penalty, precision, label, street, ban_id, interpolated
-            )
+            score -= penalty
+            if not street.holds(parsed.number):
+                # past the street's ends: the street is sure at best, not the house number
+                precision = "street"
+                score = min(score, scoring.BEYOND_END)
+            return _result(lon, lat, score, precision, label, street, ban_id, interpolated)
         lon, lat = street.middle()
         label = f"{street.name} {street.postcode or ''} {street.city}"
         return _result(lon, lat, score, "street", label, street, None, False)
@@ -286,7 +351,7 @@ class BanIndex:
         if match is None:
             return None
         place = self.places[match[2]]
-        score = match[1] / 100.0
+        score = scoring.place_evidence(match[1] / 100.0)
         if postcode is not None and place.postcode != postcode:
             score -= PENALTY_POSTCODE_MISMATCH
         return GeocodeResult(
@@ -342,6 +407,50 @@ class BanIndex:
             return None
         return best
 
+    def candidates(self, text: str, limit: int = 3) -> list[GeocodeResult]:
+        """The best placements of one address, best first, at most ``limit`` (distinct labels),
+        for an analyst to choose from when the best one is not sure enough.
+
+        The first is :meth:`geocode`'s answer; the others are the next streets in order of
+        evidence, their scores lowered like the first by how close they are to the best one
+        and never above it.
+
+        Examples
+        --------
+        >>> rows = pd.DataFrame({
+        ...     "id": ["13201_0001_00001", "13204_0002_00001"],
+        ...     "street_key": ["13201_0001", "13204_0002"], "numero": [1, 1], "rep": ["", ""],
+        ...     "nom_voie": ["Rue de Tours", "Rue des Tours"],
+        ...     "code_postal": ["13001", "13004"], "code_insee": ["13201", "13204"],
+        ...     "nom_commune": ["Marseille"] * 2, "lon": [5.37, 5.40], "lat": [43.30, 43.31]})
+        >>> [(r.label, r.score < 0.7) for r in BanIndex.from_frame(rows).candidates("1 rue tours")]
+        [('1 Rue de Tours 13001 Marseille', True), ('1 Rue des Tours 13004 Marseille', True)]
+        """
+        best = self.geocode(text)
+        out = [] if best is None else [best]
+        parsed = parse_address(text)
+        if parsed.intersection is None:
+            for reading in _readings(parsed):
+                ranked = self._ranked(reading)
+                if reading.number is not None:
+                    holding = {s.norm: s for s, _ in ranked if s.holds(reading.number)}
+                    ranked = [
+                        (s, v) for s, v in ranked if not _gives_way(s, holding, reading.number)
+                    ]
+                top = ranked[0][1] if ranked else 0.0
+                cap = best.score if best is not None else 1.0
+                out.extend(
+                    self._on_street(reading, s, min(cap, v - scoring.ambiguity(top, v)))
+                    for s, v in ranked[: limit + 1]
+                )
+        seen: set[str] = set()
+        unique = []
+        for r in out:
+            if r.label not in seen and r.score >= MIN_SCORE / 2:
+                seen.add(r.label)
+                unique.append(r)
+        return unique[:limit]  # the best, then the others in order of evidence
+
     def geocode_many(self, texts: Sequence[str]) -> list[GeocodeResult | None]:
         """Each address placed (distinct texts are matched once)."""
         done: dict[str, GeocodeResult | None] = {}
@@ -353,13 +462,29 @@ class BanIndex:
         return out
 
 
+def _gives_way(street: Street, holding: dict[str, Street], number: int) -> bool:
+    """Whether a street is a piece of a split street (same name, numbers that follow on) that
+    does not hold ``number`` while another piece does; homonyms whose numbers overlap are not
+    pieces of one street and stay rivals."""
+    other = holding.get(street.norm)
+    if other is None or street.holds(number):
+        return False
+    return street.last < other.first or other.last < street.first
+
+
 def _readings(parsed: ParsedAddress) -> list[ParsedAddress]:
     """The parse, and, when the street ends with a bare number ("rue de Rome 56"), the reading
     with that number as the house number (the street name decides which one matches better).
     """
-    words = (parsed.street or "").split()
+    words = (parsed.street or parsed.place or "").split()
+    out = [parsed]
+    if len(words) > 1 and words[-1] in STREET_TYPES and words[0] not in STREET_TYPES:
+        # "Chave boulevard": the type after the name ("Grand Rue" stays as it is, too)
+        moved = " ".join([words[-1], *words[:-1]])
+        kind, core = street_core(moved)
+        out.append(replace(parsed, street=moved, street_type=kind, core=core, place=None))
     if parsed.number is not None or len(words) < 2 or not words[-1].isdigit():
-        return [parsed]
+        return out
     if len(words[-1]) > 4:
         return [parsed]
     street = " ".join(words[:-1])

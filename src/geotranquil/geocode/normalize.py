@@ -9,7 +9,9 @@ Folding (:func:`fold`): lower case; accents removed (NFKD, combining marks dropp
 ``oe``, ``æ`` -> ``ae``, ``ß`` -> ``ss``; apostrophes, hyphens, dots, commas, slashes,
 parentheses and any other punctuation become a space; whitespace collapsed; stripped.
 
-Abbreviations expanded by :func:`normalize`, token by token. "first" means only as the first
+Abbreviations expanded by :func:`normalize`, token by token; the street types' spellings are read
+from ``street_types.toml`` (FANTOIR nature-of-way codes, La Poste's NF Z10-011 abbreviations and
+spellings in use, with their sources)). "first" means only as the first
 token of a street part (after a possible house number and suffix), where the abbreviation cannot
 be something else (a suffix letter, an initial, a word); "anywhere" means at any position.
 
@@ -27,24 +29,26 @@ route              route, rte
 impasse            impasse, imp
 quai               quai                                    qu, qua
 square             square, sq
-traverse           traverse, tse, trav
-montee             montee, mte
-allee              allee                                   all
+traverse           traverse, tse, trav, tra, trse
+montee             montee, mte, mtee
+allee              allee                                   all, al
 esplanade          esplanade, esp, espl
-promenade          promenade, prom
+promenade          promenade, prom                         pro
 residence          residence, resid                        res
 lotissement        lotissement                             lot
 hameau             hameau                                  ham
 cite               cite                                    cit
 sentier            sentier, sent                           sen
-passage            passage                                 pass
-carrefour          carrefour, carr, crf
+passage            passage                                 pass, pas    "pas" is a word
+carrefour          carrefour, carr, crf                    car          "car" is a word
 rond point         rond point, rpt, rdpt, "rd pt"
 faubourg           faubourg, fg, fbg
-parvis, corniche,  themselves only
-ruelle, venelle,
-voie, sente,
-descente, rampe,
+parvis             parvis, prv
+corniche           corniche                                cor
+ruelle             ruelle, rle
+descente           descente, dsc
+venelle, voie,     themselves only
+sente, rampe,
 placette
 saint(e)(s)        st, ste, sts, stes
 general            gal, gen
@@ -67,56 +71,36 @@ Named places ("parc", "gare", "port", "vallon"...) are not street types.
 Lead-ins stripped before the house number (documented in :data:`LEADINS`): "devant",
 "face", "en face", "à hauteur", "hauteur", "au niveau", "niveau", "près", "tout près",
 "à proximité", "proximité", "vers", "sortie", "entrée", "derrière", "à côté", "aux abords",
-"abords", "sur", "dans", "proche", "au droit", each with the articles that follow it
-("devant le", "face au", "à hauteur du" ...).
+"abords", "sur", "dans", "proche", "au droit", "voie publique", "VP", each with the articles
+that follow it ("devant le", "face au", "à hauteur du" ...).
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
 from dataclasses import dataclass
+from importlib import resources
 from typing import Final
+
+from geotranquil.geocode import word_order
 
 #: inputs longer than this are truncated before parsing
 MAX_LENGTH: Final = 500
 
-# full type -> (spellings expanded anywhere, spellings expanded only as first token)
-_TYPES: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    "rue": ((), ("r",)),
-    "boulevard": (("bd", "bld", "blvd", "bvd", "boul", "boulv"), ()),
-    "avenue": (("av", "avn"), ("ave", "aven")),
-    "chemin": (("chem", "chm"), ("ch", "che")),
-    "cours": (("crs",), ()),
-    "place": ((), ("pl",)),
-    "route": (("rte",), ()),
-    "impasse": (("imp",), ()),
-    "quai": ((), ("qu", "qua")),
-    "square": (("sq",), ()),
-    "traverse": (("tse", "trav"), ()),
-    "montee": (("mte",), ()),
-    "allee": ((), ("all",)),
-    "esplanade": (("esp", "espl"), ()),
-    "promenade": (("prom",), ()),
-    "residence": (("resid",), ("res",)),
-    "lotissement": ((), ("lot",)),
-    "hameau": ((), ("ham",)),
-    "cite": ((), ("cit",)),
-    "sentier": (("sent",), ("sen",)),
-    "passage": ((), ("pass",)),
-    "carrefour": (("carr", "crf"), ()),
-    "rond point": (("rpt", "rdpt"), ()),
-    "faubourg": (("fg", "fbg"), ()),
-    "parvis": ((), ()),
-    "corniche": ((), ()),
-    "ruelle": ((), ()),
-    "venelle": ((), ()),
-    "voie": ((), ()),
-    "sente": ((), ()),
-    "descente": ((), ()),
-    "rampe": ((), ()),
-    "placette": ((), ()),
-}
+
+def _load_types() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """full type -> (spellings expanded anywhere, spellings expanded only as first token)."""
+    text = resources.files("geotranquil.geocode").joinpath("street_types.toml").read_text("utf-8")
+    return {
+        full: (tuple(v.get("anywhere", ())), tuple(v.get("first", ())))
+        for full, v in tomllib.loads(text)["types"].items()
+    }
+
+
+# read from street_types.toml (FANTOIR / La Poste codes and spellings in use, with sources)
+_TYPES: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = _load_types()
 
 #: every accepted spelling of a street type -> the full normalised type
 STREET_TYPES: Final[dict[str, str]] = {
@@ -195,6 +179,8 @@ LEADINS: Final[tuple[tuple[str, ...], ...]] = (
     ("dans",),
     ("proche",),
     ("au", "droit"),
+    ("voie", "publique"),  # "sur la voie publique au 42 ...": not the street type "voie"
+    ("vp",),
 )
 _LEADIN_INDEX: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     first: tuple(sorted((p for p in LEADINS if p[0] == first), key=len, reverse=True))
@@ -268,6 +254,21 @@ def _prefold(text: str) -> str:
     if s.isascii():
         return s
     return "".join(c for c in s if not unicodedata.combining(c))  # marks of other scripts
+
+
+_LIGHT_SEPARATORS: Final = re.compile(r"[\s,;:()\[\]/]+")
+
+
+def spelling(text: str) -> str:
+    """Lower case, no accents, apostrophes straight, hyphens kept: how a name is spelled.
+
+    Examples
+    --------
+    >>> spelling("Rue Sainte-Cécile"), spelling("12, rue d’Aubagne (13001)")
+    ('rue sainte-cecile', "12 rue d'aubagne 13001")
+    """
+    light = _prefold(text).replace("\u2019", "'").replace("\u02bc", "'")
+    return " ".join(_LIGHT_SEPARATORS.split(light)).strip()
 
 
 def fold(text: str) -> str:
@@ -456,8 +457,8 @@ def _extract_locality(
             if i < n and tokens[i].isdigit() and len(tokens[i]) <= 2:
                 i += 1
             continue
-        elif t == "france" and i == n - 1:
-            break
+        elif t == "france" and i == n - 1 and _after_locality(tokens, i):
+            break  # the country, after a postcode or a city ("Impasse Jeune France" keeps it)
         out.append(t)
         i += 1
     if postcode is not None and city is None:
@@ -489,6 +490,24 @@ def _extract_locality(
     return out, postcode, arr, city
 
 
+def _after_locality(tokens: list[str], i: int) -> bool:
+    """Whether the tokens before ``i`` (markers skipped) end with a postcode or a city."""
+    j = i - 1
+    while j >= 0 and tokens[j] in _MARKERS:
+        j -= 1
+    if j < 0:
+        return False
+    t = tokens[j]
+    return (
+        (len(t) == 5 and t.isdigit())
+        or t in ("marseille", "cedex")
+        or t in _ARR_WORDS
+        or t in _ORDINAL_WORDS
+        or (j > 0 and tokens[j - 1] == "marseille")
+        or (t.isalpha() and j > 0 and len(tokens[j - 1]) == 5 and tokens[j - 1].isdigit())
+    )
+
+
 def _is_number_at(tokens: list[str], i: int) -> bool:
     n = len(tokens)
     if i >= n:
@@ -514,6 +533,11 @@ def _skip_leadins(tokens: list[str]) -> int:
             if tuple(tokens[i : i + k]) == phrase:
                 i += k
                 stripped = True
+                j = i  # "sur la voie publique au 12": articles between two lead-ins
+                while j < n and tokens[j] in _ARTICLES:
+                    j += 1
+                if j < n and j > i and tokens[j] in _LEADIN_INDEX:
+                    i = j
                 break
         else:
             break
@@ -597,6 +621,12 @@ def _find_intersection(body: list[str]) -> tuple[tuple[str, str] | None, list[st
     return None, _clean_side(rest)
 
 
+#: words between a street and a house number written after it ("rue X, à hauteur du n° 12")
+_GLUE: Final = frozenset(
+    {w for phrase in LEADINS for w in phrase} | _ARTICLES | _NUMBER_PREFIXES | _MARKERS
+)
+
+
 def _take_number(body: list[str]) -> tuple[int | None, str | None, list[str]]:
     """House number and suffix at the start of ``body``, and the tokens after them."""
     n = len(body)
@@ -668,8 +698,17 @@ def _drop_trailers(tokens: list[str]) -> list[str]:
     return tokens
 
 
+def _parenthesis(match: re.Match[str]) -> str:
+    """A street type in parentheses ("Honnorat (impasse)") is kept, between two tags."""
+    inner = fold(match[0][1:-1]).split()
+    if inner and (inner[0] in STREET_TYPES or inner[:2] == ["rond", "point"]):
+        return f" {word_order.OPEN} {' '.join(inner)} {word_order.CLOSE} "
+    return " , "
+
+
 def _parse(raw: str) -> ParsedAddress:
-    tokens = _drop_trailers(_TOKEN.findall(_prefold(_PARENTHESES.sub(" , ", raw))))
+    text = _PARENTHESES.sub(_parenthesis, raw)
+    tokens = _drop_trailers(_TOKEN.findall(_prefold(text)))
     if not tokens:
         return ParsedAddress(raw=raw)
     tokens, postcode, arr, city = _extract_locality(tokens)
@@ -679,10 +718,14 @@ def _parse(raw: str) -> ParsedAddress:
         return ParsedAddress(
             raw=raw, postcode=postcode, arrondissement=arr, city=city, intersection=pair
         )
+    body = word_order.from_number_and_type(body, _is_number_at, STREET_TYPES, _GLUE)
     number, suffix, body = _take_number(body)
+    leading = number is not None
     if number is None:
         number, suffix, body = _take_trailing_number(body)
-    words = [t for t in body if t not in _MARKERS]
+    if number is None:
+        number, suffix, body = word_order.trailing_number(body, _take_number, _GLUE, STREET_TYPES)
+    words = word_order.street_words(body, leading, _MARKERS, STREET_TYPES, STOPWORDS)
     street: str | None = None
     kind: str | None = None
     core: str | None = None

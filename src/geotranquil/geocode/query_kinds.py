@@ -34,3 +34,36 @@ DEGRADED_KINDS: Final = (
     "suffix_variant",
     "word_order",
 )
+
+#: The kinds of the evaluation set written apart from the parser
+#: (:mod:`geotranquil.synth.address_phrasing`, issue 17), in their order.
+PHRASING_KINDS: Final = (
+    "clean",
+    "logbook",
+    "free_words",
+    "abbreviation",
+    "type_after",
+    "apostrophe",
+    "neighbour_postcode",
+    "no_postcode",
+    "split_street",
+    "folded_homonym",
+    "country_suffix",
+    "combined",
+    "beyond_end",
+    "absent_place",
+)
+#: Its kinds that write a real house-number address in a degraded way.
+PHRASING_DEGRADED_KINDS: Final = (
+    "logbook",
+    "free_words",
+    "abbreviation",
+    "type_after",
+    "apostrophe",
+    "neighbour_postcode",
+    "no_postcode",
+    "split_street",
+    "folded_homonym",
+    "country_suffix",
+    "combined",
+)

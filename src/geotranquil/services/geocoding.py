@@ -2,12 +2,14 @@
 
 Events whose source gives only an address are placed right after their ingestion (and again by
 ``geotranquil geocode --retry`` once a better BAN is loaded). An address placed with a score
-under ``GEOTRANQUIL_GEOCODE_MIN_SCORE`` is not used: the event is kept, unplaced, and its
-reason recorded in ``event_geocoding`` — never dropped.
+under ``GEOTRANQUIL_GEOCODE_MIN_SCORE`` is not used: the event is kept, unplaced ("à
+géocoder"), its reason and its best few candidates recorded in ``event_geocoding`` — never
+dropped; an analyst lists them (:func:`review_queue`) and picks one (:func:`pick_candidate`).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +23,7 @@ from sqlalchemy import Engine
 from geotranquil.config import Settings
 from geotranquil.db import ban, geocoding
 from geotranquil.db.maintenance import analyze_tables
-from geotranquil.errors import InvalidInput, NotReady
+from geotranquil.errors import InvalidInput, NotFound, NotReady
 from geotranquil.geocode.geocoder import Geocoder, build_geocoder
 from geotranquil.geocode.result import GeocodeResult
 from geotranquil.grid.h3ids import FINE_RESOLUTION, cells_from_points, parent_ids
@@ -109,7 +111,7 @@ def geocode_events(
     for first in range(0, len(todo), CHUNK):
         chunk = todo.iloc[first : first + CHUNK]
         results = geocoder.geocode_many(chunk["address"].tolist())
-        _store_chunk(engine, settings, chunk, results, release, summary)
+        _store_chunk(engine, settings, chunk, results, release, summary, geocoder)
         if progress is not None:
             progress(min(first + CHUNK, len(todo)), len(todo))
     if len(todo):  # events got positions and cells, event_geocoding rows: fresh statistics
@@ -126,6 +128,7 @@ def _store_chunk(
     results: list[GeocodeResult | None],
     release: int,
     summary: GeocodeSummary,
+    geocoder: Geocoder,
 ) -> None:
     reasons = [_reason(r, settings.geocode_min_score) for r in results]
     good = [
@@ -168,6 +171,7 @@ def _store_chunk(
                     "reason": why,
                     "geocoder": "ban",
                     "ban_release_id": release,
+                    "candidates": None if why is None else _candidates_json(geocoder, query),
                 }
             )
             if why is None:
@@ -181,6 +185,82 @@ def _store_chunk(
                 key = why.split(" ")[0] if why.startswith("score") else why
                 summary.reasons[key] = summary.reasons.get(key, 0) + 1
         geocoding.record_geocoding(conn=conn, rows=pd.DataFrame(rows))
+
+
+#: candidates kept for an analyst when an address is not placed
+CANDIDATES = 3
+
+
+def candidate_dict(result: GeocodeResult) -> dict[str, Any]:
+    """A candidate as kept in ``event_geocoding.candidates`` and shown to an analyst."""
+    return {
+        "label": result.label,
+        "lon": result.lon,
+        "lat": result.lat,
+        "score": result.score,
+        "precision": result.precision,
+        "interpolated": result.interpolated,
+    }
+
+
+def _candidates_json(geocoder: Geocoder, query: str) -> str | None:
+    found = geocoder.candidates(query, CANDIDATES)
+    return json.dumps([candidate_dict(r) for r in found], ensure_ascii=False) if found else None
+
+
+def review_queue(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
+    """Events left "à géocoder" with candidates for an analyst (``event_id, query, score,
+    reason, candidates``), oldest first."""
+    with engine.connect() as conn:
+        frame = geocoding.review_queue(conn=conn, limit=limit)
+    return [
+        {
+            "event_id": int(event_id),
+            "query": str(query),
+            "score": None if pd.isna(score) else float(score),
+            "reason": reason,
+            "candidates": list(candidates),
+        }
+        for event_id, query, score, reason, candidates in frame.itertuples(index=False)
+    ]
+
+
+def pick_candidate(engine: Engine, settings: Settings, event_id: int, n: int) -> dict[str, Any]:
+    """Place an unplaced event on its candidate ``n`` (from 1), as an analyst chose it.
+
+    NotFound for an event without candidates; InvalidInput for a wrong ``n``, an event already
+    placed or a point outside the study area.
+    """
+    with engine.connect() as conn:
+        found = geocoding.event_candidates(conn=conn, event_id=event_id)
+    if found is None or not found[1]:
+        raise NotFound(f"l'événement {event_id} n'a pas de candidats à choisir")
+    status, candidates = found
+    if status == "placed":
+        raise InvalidInput(f"l'événement {event_id} est déjà placé")
+    if not 1 <= n <= len(candidates):
+        raise InvalidInput(f"choisissez un candidat entre 1 et {len(candidates)}, pas {n}")
+    chosen = candidates[n - 1]
+    lon, lat = float(chosen["lon"]), float(chosen["lat"])
+    fine = cells_from_points(np.array([lon]), np.array([lat]), FINE_RESOLUTION)
+    placed = pd.DataFrame(
+        {
+            "event_id": [event_id],
+            "lon": [lon],
+            "lat": [lat],
+            "precision": [EVENT_PRECISION.get(str(chosen.get("precision")), "street")],
+            "h3_fine": fine,
+            **{f"h3_r{r}": parent_ids(fine, r) for r in (7, 8, 9, 10)},
+        }
+    )
+    with engine.begin() as conn:
+        done = geocoding.place_events(
+            conn=conn, placed=placed, buffer_m=settings.study_area_buffer_m
+        )
+        if not done:
+            raise InvalidInput(f"le candidat {n} est hors de la zone d'étude")
+        geocoding.mark_picked(conn=conn, event_id=event_id, candidate=chosen, n=n)
+    return chosen
 
 
 def reverse(engine: Engine, lon: float, lat: float) -> dict[str, Any]:
