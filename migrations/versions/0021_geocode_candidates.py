@@ -6,8 +6,8 @@ array on the event's geocoding record, for ``geotranquil geocode review`` / ``pi
 A JSONB column on ``event_geocoding`` rather than a table: the candidates are read and replaced
 with that record, never queried one by one.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0021
+Revises: 0020
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0018"
-down_revision = "0017"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
