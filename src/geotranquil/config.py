@@ -240,6 +240,23 @@ class Settings(BaseSettings):
     jobs_concurrency: int = Field(
         1, ge=1, le=32, description="Jobs one worker process runs at the same time."
     )
+    # --- batches pushed by partners (issue 16 §1) ---
+    push_spool_dir: Path | None = Field(
+        None,
+        description="Where pushed batches wait for the worker, as files "
+        "(default: <data_dir>/push-spool); deleted once ingested.",
+    )
+    push_max_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1,
+        description="Largest body a partner may push in one batch (bytes); beyond: 413.",
+    )
+    refresh_debounce_s: int = Field(
+        60,
+        ge=0,
+        description="Seconds between new data landing and the refresh of the analyses it "
+        "triggers (further batches within them join the same refresh).",
+    )
     # --- staff sign-in through the City's single sign-on (OpenID Connect, issue 14 §2) ---
     oidc_issuer: str | None = Field(
         None,
