@@ -227,8 +227,9 @@ def run_batch(settings: Settings, batch_id: int) -> Outcome:
 
     A batch already done does nothing (its spool file is deleted if still there). A batch
     interrupted (worker killed) resumes after its last committed chunk. The file's own
-    faults (unreadable, wrong format) leave the batch ``failed`` with a French message; any
-    other error also marks it failed, then propagates so that the job is retried.
+    faults (unreadable, wrong format) leave the batch ``failed`` with a French message for
+    good; any other error also marks it failed, then propagates so that the job is retried
+    (with the backoff of :func:`geotranquil.jobs.common.retry_strategy`) and resumes.
     """
     engine = open_engine(settings)
     with engine.begin() as conn:
@@ -259,9 +260,12 @@ def run_batch(settings: Settings, batch_id: int) -> Outcome:
             chunk_rows=settings.ingest_chunk_rows,
             study_area_buffer_m=settings.study_area_buffer_m,
         )
-    except GeotranquilError as exc:  # the file's fault: running it again cannot help
+    except InvalidInput as exc:  # the file's fault: running it again cannot help
         _finish(engine, batch_id, "failed", str(exc))
         return Outcome("failed", 0)
+    except GeotranquilError as exc:  # e.g. the study area not loaded yet: retried
+        _finish(engine, batch_id, "failed", str(exc))
+        raise
     except Exception as exc:
         _finish(engine, batch_id, "failed", f"erreur pendant l'ingestion ({type(exc).__name__})")
         raise
