@@ -1,6 +1,8 @@
 """partner keys bound to one source; batches pushed by partners (issue 16 §1)
 
-``api_keys.source_id``: the source a ``partner`` key may push to (NULL for the other roles).
+``api_key_sources``: the one source a ``partner`` key may push to. (A link table rather than
+a column of ``api_keys``: a foreign key from ``api_keys`` to ``sources`` would make every
+``TRUNCATE sources CASCADE`` wipe the keys, and with them the zones they created.)
 ``push_batches``: one row per ``POST /sources/{source}/batches``, its spooled file, its state
 and the ingest batch that the ``ingest_batch`` job fills; ``(source_id, key_id,
 idempotency_key)`` is unique, so a retry never stores a second batch.
@@ -21,14 +23,23 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("api_keys", sa.Column("source_id", sa.Integer(), nullable=True))
-    op.create_foreign_key(
-        op.f("fk_api_keys_source_id_sources"),
-        "api_keys",
-        "sources",
-        ["source_id"],
-        ["id"],
-        ondelete="SET NULL",
+    op.create_table(
+        "api_key_sources",
+        sa.Column("key_id", sa.Integer(), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["key_id"],
+            ["api_keys.id"],
+            name=op.f("fk_api_key_sources_key_id_api_keys"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_id"],
+            ["sources.id"],
+            name=op.f("fk_api_key_sources_source_id_sources"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("key_id", name=op.f("pk_api_key_sources")),
     )
     op.create_table(
         "push_batches",
@@ -45,7 +56,10 @@ def upgrade() -> None:
         sa.Column("ingest_batch_id", sa.Integer(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
@@ -62,7 +76,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["key_id"], ["api_keys.id"], name=op.f("fk_push_batches_key_id_api_keys"),
+            ["key_id"],
+            ["api_keys.id"],
+            name=op.f("fk_push_batches_key_id_api_keys"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
@@ -87,5 +103,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_push_batches_source_id_id"), table_name="push_batches")
     op.drop_table("push_batches")
-    op.drop_constraint(op.f("fk_api_keys_source_id_sources"), "api_keys", type_="foreignkey")
-    op.drop_column("api_keys", "source_id")
+    op.drop_table("api_key_sources")

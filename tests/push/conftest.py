@@ -19,6 +19,7 @@ from geotranquil.db.engine import psycopg_dsn
 from geotranquil.db.keys import create_key
 from geotranquil.ingest.mapping import packaged_mappings
 from geotranquil.ingest.pipeline import upsert_source
+from geotranquil.services.push import spool_dir
 from tests.conftest import (
     REPO,
     TEST_DATABASE_URL,
@@ -81,8 +82,12 @@ def server(settings: Settings, engine: Engine) -> Iterator[str]:
 
 
 @pytest.fixture
-def clean(engine: Engine) -> Engine:
-    """No event, batch or job left by an earlier test."""
+def clean(engine: Engine, settings: Settings) -> Engine:
+    """No event, batch, spooled file or job left by an earlier test."""
+    folder = spool_dir(settings)
+    if folder.exists():
+        for leftover in folder.iterdir():
+            leftover.unlink()
     with engine.begin() as conn:
         conn.execute(
             text(

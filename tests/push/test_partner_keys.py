@@ -39,8 +39,8 @@ def test_partner_keys_need_a_source_and_only_they_take_one(
     with engine.connect() as conn:
         bound = conn.execute(
             text(
-                "SELECT s.slug FROM api_keys k JOIN sources s ON s.id = k.source_id "
-                "WHERE k.name = 'cli B'"
+                "SELECT s.slug FROM api_keys k JOIN api_key_sources b ON b.key_id = k.id "
+                "JOIN sources s ON s.id = b.source_id WHERE k.name = 'cli B'"
             )
         ).scalar_one()
     assert bound == SOURCE_B

@@ -13,7 +13,10 @@ from geotranquil.errors import InvalidInput, NotFound
 from geotranquil.roles import KEY_ROLES, Role
 
 KEY_PREFIX = "gtq_"
-_COLUMNS = "id, name, role, prefix, created_at, revoked_at, last_used_at, source_id"
+_COLUMNS = (
+    "id, name, role, prefix, created_at, revoked_at, last_used_at, "
+    "(SELECT b.source_id FROM api_key_sources b WHERE b.key_id = api_keys.id) AS source_id"
+)
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,12 @@ def create_key(
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = conn.execute(
         text(
-            "INSERT INTO api_keys (name, role, prefix, key_hash, source_id) "
-            "VALUES (:n, :r, :p, :h, :s) "
-            f"RETURNING {_COLUMNS}"
+            "WITH k AS (INSERT INTO api_keys (name, role, prefix, key_hash) "
+            "VALUES (:n, :r, :p, :h) RETURNING *), "
+            "b AS (INSERT INTO api_key_sources (key_id, source_id) "
+            "SELECT id, CAST(:s AS integer) FROM k WHERE CAST(:s AS integer) IS NOT NULL) "
+            "SELECT id, name, role, prefix, created_at, revoked_at, last_used_at, "
+            "CAST(:s AS integer) AS source_id FROM k"
         ),
         {
             "n": name.strip(),

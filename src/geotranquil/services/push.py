@@ -232,6 +232,13 @@ def run_batch(settings: Settings, batch_id: int) -> Outcome:
     (with the backoff of :func:`geotranquil.jobs.common.retry_strategy`) and resumes.
     """
     engine = open_engine(settings)
+    try:
+        return _run(settings, engine, batch_id)
+    finally:
+        engine.dispose()
+
+
+def _run(settings: Settings, engine: Engine, batch_id: int) -> Outcome:
     with engine.begin() as conn:
         row = db.get(conn=conn, batch_id=batch_id, for_update=True)
         if row is None:
