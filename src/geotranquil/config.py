@@ -251,6 +251,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest body a partner may push in one batch (bytes); beyond: 413.",
     )
+    push_chunk_rows: int = Field(
+        10_000,
+        ge=100,
+        description="Rows per committed chunk of a pushed batch (at most ingest_chunk_rows): "
+        "a batch of a few chunks reads the next one while writing the current one.",
+    )
     refresh_debounce_s: int = Field(
         60,
         ge=0,

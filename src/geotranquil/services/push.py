@@ -264,7 +264,7 @@ def _run(settings: Settings, engine: Engine, batch_id: int) -> Outcome:
             mapping,
             source_id=source.id,
             batch_id=ingest_id,
-            chunk_rows=settings.ingest_chunk_rows,
+            chunk_rows=min(settings.ingest_chunk_rows, settings.push_chunk_rows),
             study_area_buffer_m=settings.study_area_buffer_m,
         )
     except InvalidInput as exc:  # the file's fault: running it again cannot help
