@@ -227,3 +227,13 @@ def create_ingest_batch(
             {"s": source_id, "n": file_name, "h": sha256, "b": size},
         ).scalar_one()
     )
+
+
+def worth_analyzing(*, conn: Connection, changed: int) -> bool:
+    """Whether ``changed`` new or updated events are enough to refresh the planner's statistics
+    of ``events``: autovacuum's own threshold (50 rows + 10 % of the table), since autovacuum
+    may be off on these servers."""
+    estimate = conn.execute(
+        text("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'events'::regclass")
+    ).scalar_one()
+    return changed >= 50 + 0.1 * float(estimate)

@@ -18,7 +18,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from geotranquil.config import Settings
 from geotranquil.jobs.common import retry_strategy
 from geotranquil.jobs.names import INGEST, INGEST_BATCH, REFRESH_ANALYSES
-from geotranquil.services.push import run_batch
+from geotranquil.services.push_run import run_batch
 
 log = logging.getLogger(__name__)
 

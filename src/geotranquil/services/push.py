@@ -1,19 +1,23 @@
 """Batches pushed by partners (issue 16 §1): who may push where, the spool, the batch rows,
-and running one batch through the ingestion pipeline (the ``ingest_batch`` job).
+their counts and rejections.
 
 A pushed body is written to a spool file first (by the API, streamed), then one transaction
 stores its ``push_batches`` row and queues its job, so either both exist or neither. The job
-creates the batch's ingest batch, runs the same pipeline as ``geotranquil ingest`` into it
-(one committed chunk at a time: a worker killed mid-way resumes after the last chunk), marks
-the batch done and deletes its spool file.
+(:func:`geotranquil.services.push_run.run_batch`) creates the batch's ingest batch, runs the
+same pipeline as ``geotranquil ingest`` into it (one committed chunk at a time: a worker killed
+mid-way resumes after the last chunk), places its address-only events when a BAN is loaded,
+refreshes the tables' statistics when the batch changed enough of them (as ``geotranquil
+ingest`` does), marks the batch done and deletes its spool file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,15 +27,10 @@ from sqlalchemy import Connection, Engine
 
 from geotranquil.config import Settings
 from geotranquil.db import push as db
-from geotranquil.db.engine import psycopg_dsn
 from geotranquil.db.push import PushRow, SourceRow
-from geotranquil.errors import Forbidden, GeotranquilError, InvalidInput, NotFound
-from geotranquil.ingest.canonical import MEDIA_FORMATS, canonical_mapping
-from geotranquil.ingest.mapping import SourceMapping, parse_mapping
-from geotranquil.ingest.resume import ingest_into_batch
+from geotranquil.errors import Forbidden, InvalidInput, NotFound
 from geotranquil.roles import Role
 from geotranquil.services.access import Caller
-from geotranquil.services.engine import open_engine
 
 __all__ = ["PushRow", "SourceRow"]
 
@@ -47,10 +46,20 @@ def spool_dir(settings: Settings) -> Path:
     return settings.push_spool_dir or settings.data_dir / "push-spool"
 
 
+#: an upload still unfinished after this long was cut (server killed mid-upload): deleted
+STALE_UPLOAD_S = 24 * 3600
+
+
 def new_spool_path(settings: Settings) -> Path:
-    """A fresh file name in the spool directory (created if needed)."""
+    """A fresh file name in the spool directory (created if needed); uploads left unfinished
+    for a day by a server that died are deleted on the way."""
     folder = spool_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
+    cut = time.time() - STALE_UPLOAD_S
+    for old in folder.glob("*.part"):
+        with contextlib.suppress(OSError):  # another server may be deleting it too
+            if old.stat().st_mtime < cut:
+                old.unlink()
     return folder / f"{uuid.uuid4().hex}.part"
 
 
@@ -196,91 +205,3 @@ def rejections_csv(engine: Engine, row: PushRow) -> Iterator[str]:
                 buf.seek(0)
                 buf.truncate()
         yield buf.getvalue()
-
-
-def mapping_for(engine: Engine, source: SourceRow, fmt: str, media_type: str) -> SourceMapping:
-    """How the batch's file reads: the source's declared mapping, or the canonical schema."""
-    if fmt == "canonical":
-        with engine.connect() as conn:
-            codes = db.category_codes(conn=conn)
-        return canonical_mapping(
-            source.slug, source.name, codes, ndjson=MEDIA_FORMATS.get(media_type) == "jsonl"
-        )
-    if not source.mapping:
-        raise InvalidInput(
-            f"la source {source.slug} n'a pas de format de fichier déclaré : envoyez des "
-            "événements au schéma canonique (application/json ou application/x-ndjson)"
-        )
-    return parse_mapping(source.mapping)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What running a batch did: its final state and the events it stored (new or changed)."""
-
-    state: str
-    stored: int
-
-
-def run_batch(settings: Settings, batch_id: int) -> Outcome:
-    """Run pushed batch ``batch_id`` through the pipeline (the job's body).
-
-    A batch already done does nothing (its spool file is deleted if still there). A batch
-    interrupted (worker killed) resumes after its last committed chunk. The file's own
-    faults (unreadable, wrong format) leave the batch ``failed`` with a French message for
-    good; any other error also marks it failed, then propagates so that the job is retried
-    (with the backoff of :func:`geotranquil.jobs.common.retry_strategy`) and resumes.
-    """
-    engine = open_engine(settings)
-    try:
-        return _run(settings, engine, batch_id)
-    finally:
-        engine.dispose()
-
-
-def _run(settings: Settings, engine: Engine, batch_id: int) -> Outcome:
-    with engine.begin() as conn:
-        row = db.get(conn=conn, batch_id=batch_id, for_update=True)
-        if row is None:
-            return Outcome("missing", 0)
-        if row.state == "done":
-            Path(row.spool_path).unlink(missing_ok=True)
-            return Outcome("done", 0)
-        source = db.source_by_id(conn=conn, source_id=row.source_id)
-        assert source is not None
-        ingest_id = row.ingest_batch_id or db.create_ingest_batch(
-            conn=conn,
-            source_id=row.source_id,
-            file_name=f"lot-{row.id}",
-            sha256=f"push:{row.sha256}",  # never taken for a file of `geotranquil ingest`
-            size=row.bytes,
-        )
-        db.start(conn=conn, batch_id=batch_id, ingest_batch_id=ingest_id)
-    try:
-        mapping = mapping_for(engine, source, row.format, row.media_type)
-        summary = ingest_into_batch(
-            psycopg_dsn(settings.database_url),
-            Path(row.spool_path),
-            mapping,
-            source_id=source.id,
-            batch_id=ingest_id,
-            chunk_rows=min(settings.ingest_chunk_rows, settings.push_chunk_rows),
-            study_area_buffer_m=settings.study_area_buffer_m,
-        )
-    except InvalidInput as exc:  # the file's fault: running it again cannot help
-        _finish(engine, batch_id, "failed", str(exc))
-        return Outcome("failed", 0)
-    except GeotranquilError as exc:  # e.g. the study area not loaded yet: retried
-        _finish(engine, batch_id, "failed", str(exc))
-        raise
-    except Exception as exc:
-        _finish(engine, batch_id, "failed", f"erreur pendant l'ingestion ({type(exc).__name__})")
-        raise
-    _finish(engine, batch_id, "done")
-    Path(row.spool_path).unlink(missing_ok=True)
-    return Outcome("done", summary.inserted + summary.updated)
-
-
-def _finish(engine: Engine, batch_id: int, state: str, error: str | None = None) -> None:
-    with engine.begin() as conn:
-        db.finish(conn=conn, batch_id=batch_id, state=state, error=error)
