@@ -229,11 +229,17 @@ def create_ingest_batch(
     )
 
 
-def worth_analyzing(*, conn: Connection, changed: int) -> bool:
-    """Whether ``changed`` new or updated events are enough to refresh the planner's statistics
-    of ``events``: autovacuum's own threshold (50 rows + 10 % of the table), since autovacuum
-    may be off on these servers."""
-    estimate = conn.execute(
-        text("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'events'::regclass")
-    ).scalar_one()
-    return changed >= 50 + 0.1 * float(estimate)
+def worth_analyzing(*, conn: Connection) -> bool:
+    """Whether the planner's statistics of ``events`` are worth refreshing: never analysed, or
+    rows changed since the last ``ANALYZE`` reach half the table (autovacuum's rule, 50 rows +
+    a fraction of the table, with 0.5 instead of 0.1: the planner scales its row estimates by
+    the table's current size anyway, and a burst of batches should not analyse after each)."""
+    row = conn.execute(
+        text(
+            "SELECT c.reltuples, coalesce(s.n_mod_since_analyze, 0) FROM pg_class c "
+            "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
+            "WHERE c.oid = 'events'::regclass"
+        )
+    ).one()
+    reltuples, changed = float(row[0]), int(row[1])
+    return reltuples < 0 or changed >= 50 + 0.5 * reltuples

@@ -103,7 +103,7 @@ def _run(settings: Settings, engine: Engine, batch_id: int) -> Outcome:
     if needs_placing(summary):  # address-only events, when a BAN is loaded (as the CLI does)
         place_batch(engine, settings, summary)
     with engine.begin() as conn:
-        if db.worth_analyzing(conn=conn, changed=stored):
+        if stored and db.worth_analyzing(conn=conn):
             analyze_tables(
                 conn=conn,
                 tables=("events", "ingest_batches")
