@@ -44,6 +44,15 @@ def test_partner_keys_need_a_source_and_only_they_take_one(
             )
         ).scalar_one()
     assert bound == SOURCE_B
+    with engine.connect() as conn:
+        audited, source_id = conn.execute(
+            text(
+                "SELECT (SELECT filters FROM audit_log WHERE action = 'key_created' "
+                "ORDER BY id DESC LIMIT 1), (SELECT id FROM sources WHERE slug = :s)"
+            ),
+            {"s": SOURCE_B},
+        ).one()
+    assert audited["key_name"] == "cli B" and audited["key_source_id"] == source_id
     with httpx.Client(base_url=server, headers={"X-API-Key": key}) as http:
         assert http.get(f"/sources/{SOURCE_B}/batches").status_code == 200
         assert http.get(f"/sources/{SOURCE_A}/batches").status_code == 403

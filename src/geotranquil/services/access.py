@@ -205,7 +205,8 @@ def _audit_key(conn: Connection, actor: Actor | None, action: str, info: keys.Ke
         conn,
         caller=actor or audit.operator(),
         action=action,
-        filters={"key_id": info.id, "key_name": info.name, "key_role": info.role.value},
+        filters={"key_id": info.id, "key_name": info.name, "key_role": info.role.value}
+        | ({"key_source_id": info.source_id} if info.source_id is not None else {}),
         rows=1,
     )
 
