@@ -292,6 +292,29 @@ class Settings(BaseSettings):
         description="The address people reach the platform at: links in alert e-mails and "
         "webhooks (map view, unsubscribe).",
     )
+    # --- batches pushed by partners (issue 16 §1) ---
+    push_spool_dir: Path | None = Field(
+        None,
+        description="Where pushed batches wait for the worker, as files "
+        "(default: <data_dir>/push-spool); deleted once ingested.",
+    )
+    push_max_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1,
+        description="Largest body a partner may push in one batch (bytes); beyond: 413.",
+    )
+    push_chunk_rows: int = Field(
+        10_000,
+        ge=100,
+        description="Rows per committed chunk of a pushed batch (at most ingest_chunk_rows): "
+        "a batch of a few chunks reads the next one while writing the current one.",
+    )
+    refresh_debounce_s: int = Field(
+        60,
+        ge=0,
+        description="Seconds between new data landing and the refresh of the analyses it "
+        "triggers (further batches within them join the same refresh).",
+    )
     # --- staff sign-in through the City's single sign-on (OpenID Connect, issue 14 §2) ---
     oidc_issuer: str | None = Field(
         None,

@@ -39,6 +39,10 @@ class TooLarge(InvalidInput):
     """An upload (a photo, a request body) exceeds the configured size."""
 
 
+class UnsupportedMediaType(InvalidInput):
+    """A request body of a media type the route does not take."""
+
+
 class TooManyRequests(GeotranquilError):
     """A rate limit is exhausted; ``retry_after`` is the wait in whole seconds."""
 

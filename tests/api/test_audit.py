@@ -287,7 +287,7 @@ def test_keys_created_and_revoked_are_recorded_without_the_key(
     revoke_key(engine=loaded_engine, key_id=info.id)
     out = CliRunner().invoke(
         app,
-        ["keys", "create", "--role", "partner", "--name", "audit cli"],
+        ["keys", "create", "--role", "agent", "--name", "audit cli"],
         env={"GEOTRANQUIL_DATABASE_URL": settings.database_url, "COLUMNS": "200"},
     )
     assert out.exit_code == 0, out.output
@@ -314,7 +314,7 @@ def test_keys_created_and_revoked_are_recorded_without_the_key(
             operator,
             "cli",
             "key_created",
-            {"key_id": cli_id, "key_name": "audit cli", "key_role": "partner"},
+            {"key_id": cli_id, "key_name": "audit cli", "key_role": "agent"},
             1,
         ),
     ]

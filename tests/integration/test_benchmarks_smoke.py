@@ -6,6 +6,7 @@ benchmark works, so it stays usable.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -60,6 +61,20 @@ def test_ingest_vs_copy_smoke(settings: Settings, tmp_path: Path) -> None:
     assert float(match["ratio"]) > 0
     assert "rows in events vs bench_copy: identical" in stdout
     assert (tmp_path / "ingest_vs_copy.json").is_file()
+    admin.drop_database(url)
+
+
+def test_push_vs_cli_smoke(settings: Settings, tmp_path: Path) -> None:
+    url = sibling_database_url(settings.database_url, "bench_push")
+    env = {"GEOTRANQUIL_BENCH_DATABASE_URL": url, "GEOTRANQUIL_BENCH_OUT": str(tmp_path)}
+    stdout = _run("push_vs_cli", ["--smoke"], env, timeout=600)
+    last = stdout.strip().splitlines()[-1]
+    match = RESULT.match(last)
+    assert match, last
+    assert match["name"] == "push_vs_cli"
+    assert float(match["ratio"]) > 0
+    result = json.loads((tmp_path / "push_vs_cli.json").read_text("utf-8"))
+    assert (result["cli_stored"], result["push_stored"]) == (20_000, 20_000)
     admin.drop_database(url)
 
 

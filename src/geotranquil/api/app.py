@@ -26,6 +26,7 @@ from geotranquil.api import (
     jobs,
     ogc_features,
     open311,
+    push,
     reports,
     resident_app,
     sso,
@@ -120,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(jobs.router)  # issue 16 §2: GET /admin/jobs
     app.include_router(bulletins.router)  # issue 16 §5: GET /bulletins
     app.include_router(alerts.router)  # issue 16 §4: alert rules and events
+    app.include_router(push.router)  # issue 16 §1: partners push batches
 
     @app.get("/health", tags=["service"], summary="Service and database health", **access(EVERYONE))
     def health(request: Request, caller: CallerDep) -> JSONResponse:

@@ -26,6 +26,7 @@ from geotranquil.errors import (
     NotReady,
     TooLarge,
     TooManyRequests,
+    UnsupportedMediaType,
 )
 
 log = logging.getLogger("geotranquil.api")
@@ -35,6 +36,7 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     NotFound: 404,
     TooManyRequests: 429,
     TooLarge: 413,
+    UnsupportedMediaType: 415,
     NotAuthenticated: 401,
     InvalidGeometry: 422,
     InvalidInput: 400,

@@ -35,6 +35,9 @@ MAX_SCANNED_BODY = 64 * 1024 * 1024
 #: a JSON ``\u0000`` escape that is not itself an escaped backslash followed by ``u0000``
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 CREDENTIAL_HEADERS = ("X-API-Key", "Authorization")
+#: routes whose bodies stream to disk, unbuffered: pushed batches (their records holding a NUL
+#: are rejected one by one by the ingestion pipeline, as in a file)
+STREAMED_BODIES = re.compile(r"^/sources/[^/]+/batches/?$")
 NUL_MESSAGE = "caractère nul (%00, \\u0000) refusé dans {where} : retirez-le de la requête"
 
 
@@ -109,7 +112,9 @@ class RejectNul(_HttpMiddleware):
             await _nul_response(path.replace("\x00", ""), where)(scope, receive, send)
             return
         content_type = _header(scope, b"content-type").lower()
-        if b"json" not in content_type and b"x-www-form-urlencoded" not in content_type:
+        if STREAMED_BODIES.match(path) or (
+            b"json" not in content_type and b"x-www-form-urlencoded" not in content_type
+        ):
             await self.app(scope, receive, send)
             return
         length = _header(scope, b"content-length")

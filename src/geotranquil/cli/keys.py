@@ -21,13 +21,21 @@ def keys_create(
         typer.Option(help="Rôle : admin, analyst, agent, planner ou partner.", show_default=False),
     ],
     name: Annotated[str, typer.Option(help="Qui utilise la clé (service, personne).")],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Clé partner : la source (slug) où le partenaire dépose ses lots ; "
+            "obligatoire pour partner, refusée pour les autres rôles."
+        ),
+    ] = None,
 ) -> None:
     """Crée une clé ; elle n'est affichée qu'une fois (seule son empreinte est conservée)."""
     from geotranquil.services.access import create_key
     from geotranquil.services.engine import open_engine
 
-    key, info = create_key(engine=open_engine(load_settings()), name=name, role=role)
-    console.print(f"Clé n° {info.id} « {info.name} », rôle [bold]{info.role.value}[/] :")
+    key, info = create_key(engine=open_engine(load_settings()), name=name, role=role, source=source)
+    bound = f", source {source}" if source else ""
+    console.print(f"Clé n° {info.id} « {info.name} », rôle [bold]{info.role.value}[/]{bound} :")
     print(key)
     console.print(
         "Conservez-la maintenant : elle ne sera plus affichée. Envoyez-la dans l'en-tête X-API-Key."

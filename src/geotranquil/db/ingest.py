@@ -250,3 +250,11 @@ def checkpoint(
             "id": batch_id,
         },
     )
+
+
+def batch_progress(*, conn: Conn, batch_id: int) -> tuple[str, int] | None:
+    """A batch's status and the rows it has committed, or None when there is no such batch."""
+    row = conn.execute(
+        "SELECT status, rows_committed FROM ingest_batches WHERE id = %s", (batch_id,)
+    ).fetchone()
+    return None if row is None else (str(row[0]), int(row[1]))

@@ -13,6 +13,10 @@ from geotranquil.errors import InvalidInput, NotFound
 from geotranquil.roles import KEY_ROLES, Role
 
 KEY_PREFIX = "gtq_"
+_COLUMNS = (
+    "id, name, role, prefix, created_at, revoked_at, last_used_at, "
+    "(SELECT b.source_id FROM api_key_sources b WHERE b.key_id = api_keys.id) AS source_id"
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class KeyInfo:
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+    source_id: int | None = None  # the one source a partner key may push to
 
 
 def hash_key(key: str) -> str:
@@ -41,8 +46,11 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_key(*, conn: Connection, name: str, role: Role | str) -> tuple[str, KeyInfo]:
-    """Create a key with ``role``; return the key (shown once, never stored) and its record."""
+def create_key(
+    *, conn: Connection, name: str, role: Role | str, source_id: int | None = None
+) -> tuple[str, KeyInfo]:
+    """Create a key with ``role`` (a partner key bound to ``source_id``); return the key (shown
+    once, never stored) and its record."""
     try:
         chosen = Role(role)
     except ValueError:
@@ -55,10 +63,20 @@ def create_key(*, conn: Connection, name: str, role: Role | str) -> tuple[str, K
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = conn.execute(
         text(
-            "INSERT INTO api_keys (name, role, prefix, key_hash) VALUES (:n, :r, :p, :h) "
-            "RETURNING id, name, role, prefix, created_at, revoked_at, last_used_at"
+            "WITH k AS (INSERT INTO api_keys (name, role, prefix, key_hash) "
+            "VALUES (:n, :r, :p, :h) RETURNING *), "
+            "b AS (INSERT INTO api_key_sources (key_id, source_id) "
+            "SELECT id, CAST(:s AS integer) FROM k WHERE CAST(:s AS integer) IS NOT NULL) "
+            "SELECT id, name, role, prefix, created_at, revoked_at, last_used_at, "
+            "CAST(:s AS integer) AS source_id FROM k"
         ),
-        {"n": name.strip(), "r": chosen.value, "p": key[:10], "h": hash_key(key)},
+        {
+            "n": name.strip(),
+            "r": chosen.value,
+            "p": key[:10],
+            "h": hash_key(key),
+            "s": source_id,
+        },
     ).one()
     return key, _info(row)
 
@@ -66,10 +84,7 @@ def create_key(*, conn: Connection, name: str, role: Role | str) -> tuple[str, K
 def role_of_key(*, conn: Connection, key: str) -> KeyInfo | None:
     """The live (not revoked) key matching ``key``, or None."""
     row = conn.execute(
-        text(
-            "SELECT id, name, role, prefix, created_at, revoked_at, last_used_at FROM api_keys "
-            "WHERE key_hash = :h AND revoked_at IS NULL"
-        ),
+        text(f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = :h AND revoked_at IS NULL"),
         {"h": hash_key(key)},
     ).first()
     return _info(row) if row else None
@@ -96,12 +111,7 @@ def hash_of_key(*, conn: Connection, key_id: int) -> str:
 
 def list_keys(*, conn: Connection) -> list[KeyInfo]:
     """Every key, newest first."""
-    rows = conn.execute(
-        text(
-            "SELECT id, name, role, prefix, created_at, revoked_at, last_used_at FROM api_keys "
-            "ORDER BY id DESC"
-        )
-    ).fetchall()
+    rows = conn.execute(text(f"SELECT {_COLUMNS} FROM api_keys ORDER BY id DESC")).fetchall()
     return [_info(r) for r in rows]
 
 
@@ -110,7 +120,7 @@ def revoke_key(*, conn: Connection, key_id: int) -> KeyInfo:
     row = conn.execute(
         text(
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = :i "
-            "RETURNING id, name, role, prefix, created_at, revoked_at, last_used_at"
+            f"RETURNING {_COLUMNS}"
         ),
         {"i": key_id},
     ).first()
@@ -129,6 +139,7 @@ def _info(row: object) -> KeyInfo:
         created_at=m["created_at"],
         revoked_at=m["revoked_at"],
         last_used_at=m["last_used_at"],
+        source_id=m["source_id"],
     )
 
 
@@ -137,7 +148,7 @@ def revoke_keys_named(*, conn: Connection, name: str) -> list[KeyInfo]:
     rows = conn.execute(
         text(
             "UPDATE api_keys SET revoked_at = now() WHERE name = :n AND revoked_at IS NULL "
-            "RETURNING id, name, role, prefix, created_at, revoked_at, last_used_at"
+            f"RETURNING {_COLUMNS}"
         ),
         {"n": name},
     ).fetchall()

@@ -220,6 +220,52 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ApiKeySource(Base):
+    """The one source a ``partner`` key may push to (issue 16 §1)."""
+
+    __tablename__ = "api_key_sources"
+
+    key_id: Mapped[int] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+
+
+PUSH_STATES = ("queued", "running", "done", "failed")
+PUSH_FORMATS = ("mapping", "canonical")
+
+
+class PushBatch(Base):
+    """A batch pushed by a partner (``POST /sources/{source}/batches``): its spooled file and
+    the ingest batch the ``ingest_batch`` job fills."""
+
+    __tablename__ = "push_batches"
+    __table_args__ = (
+        CheckConstraint(_in("state", PUSH_STATES), name="state"),
+        CheckConstraint(_in("format", PUSH_FORMATS), name="format"),
+        UniqueConstraint("source_id", "key_id", "idempotency_key"),
+        Index(None, "source_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    spool_path: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(Text)
+    media_type: Mapped[str] = mapped_column(Text)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, server_default=text("'queued'"))
+    ingest_batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ingest_batches.id", ondelete="SET NULL")
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class DataVersion(Base):
     """One counter bumped by triggers whenever served data change (ETags, caches)."""
 

@@ -310,7 +310,7 @@ def ingest_file(
             # skipped only when read completely with this mapping and something was stored: a
             # file whose rows were all rejected is read again (the reference data may be fixed)
             if previous and previous[1] == "completed" and previous[3] > 0 and not force:
-                summary = _summary(conn, previous[0], mapping.slug, path.name, "skipped")
+                summary = batch_summary(conn, previous[0], mapping.slug, path.name, "skipped")
                 summary.seconds = time.perf_counter() - started
                 return summary
             if previous and previous[1] in ("running", "failed"):
@@ -327,7 +327,7 @@ def ingest_file(
                 )
             conn.commit()
             try:
-                _run_chunks(
+                run_chunks(
                     conn,
                     path,
                     mapping,
@@ -347,7 +347,7 @@ def ingest_file(
                 raise
             db.complete_batch(conn=conn, batch_id=batch_id)
             conn.commit()
-            summary = _summary(conn, batch_id, mapping.slug, path.name, "completed")
+            summary = batch_summary(conn, batch_id, mapping.slug, path.name, "completed")
             summary.resumed_from = resume_from
             summary.seconds = time.perf_counter() - started
             return summary
@@ -356,7 +356,7 @@ def ingest_file(
             conn.commit()
 
 
-def _run_chunks(
+def run_chunks(
     conn: psycopg.Connection[Any],
     path: Path,
     mapping: SourceMapping,
@@ -413,7 +413,7 @@ def _run_chunks(
         producer.join(timeout=5)
 
 
-def _summary(
+def batch_summary(
     conn: psycopg.Connection[Any], batch_id: int, slug: str, name: str, status: str
 ) -> IngestSummary:
     counts, reasons = db.batch_counts(conn=conn, batch_id=batch_id)

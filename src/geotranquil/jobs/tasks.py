@@ -12,7 +12,7 @@ from collections.abc import Callable
 import procrastinate
 
 from geotranquil.config import Settings
-from geotranquil.jobs import alerts, bulletin, maintenance
+from geotranquil.jobs import alerts, bulletin, ingest, maintenance
 from geotranquil.jobs.common import JobActor, requeue_stalled, retry_strategy
 from geotranquil.jobs.names import (
     HOUSEKEEPING,
@@ -38,6 +38,7 @@ REGISTRARS: list[Callable[[procrastinate.App, Settings], None]] = [
     maintenance.register,
     bulletin.register,
     alerts.register,
+    ingest.register,
 ]
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine
 
 from geotranquil.db import keys
-from geotranquil.errors import NotAuthenticated
+from geotranquil.db import push as push_db
+from geotranquil.errors import InvalidInput, NotAuthenticated, NotFound
 from geotranquil.roles import Role
 from geotranquil.services import audit
 from geotranquil.services.audit import Actor
@@ -30,6 +31,7 @@ class Caller:
     key_id: int | None = None
     key_name: str | None = None
     subject: str | None = None
+    source_id: int | None = None  # a partner key's source (issue 16 §1)
 
     @property
     def who(self) -> str:
@@ -79,7 +81,7 @@ class KeyResolver:
             info = keys.role_of_key(conn=conn, key=key)
             if info is not None:
                 keys.touch_key(conn=conn, key_id=info.id)
-        return Caller(info.role, info.id, info.name) if info else None
+        return Caller(info.role, info.id, info.name, source_id=info.source_id) if info else None
 
     def _shared_caller(self, key: str) -> Caller | None:
         assert self._shared is not None
@@ -115,7 +117,12 @@ def _encode(found: Caller | None) -> bytes:
     if found is None:
         return b"{}"
     return json.dumps(
-        {"role": found.role.value, "id": found.key_id, "name": found.key_name}
+        {
+            "role": found.role.value,
+            "id": found.key_id,
+            "name": found.key_name,
+            "source": found.source_id,
+        }
     ).encode()
 
 
@@ -123,16 +130,42 @@ def _decode(raw: bytes) -> Caller | None:
     data = json.loads(raw)
     if not data:
         return None
-    return Caller(Role(data["role"]), data["id"], data["name"])
+    return Caller(Role(data["role"]), data["id"], data["name"], source_id=data.get("source"))
 
 
 def create_key(
-    *, engine: Engine, name: str, role: str, actor: Actor | None = None
+    *,
+    engine: Engine,
+    name: str,
+    role: str,
+    actor: Actor | None = None,
+    source: str | None = None,
 ) -> tuple[str, keys.KeyInfo]:
     """A new key (returned once, stored hashed) and its record; the creation is audited (by
-    ``actor``, the operator running this process by default), in the same transaction."""
+    ``actor``, the operator running this process by default), in the same transaction.
+
+    A ``partner`` key is bound to one ``source`` (its slug), which it alone may push to; the
+    other roles take none.
+    """
+    if role == Role.PARTNER.value and not source:
+        raise InvalidInput(
+            "une clé partner est liée à une source : donnez --source SLUG (la source où le "
+            "partenaire dépose ses données)"
+        )
+    if source and role != Role.PARTNER.value:
+        raise InvalidInput(
+            f"seule une clé partner est liée à une source ; une clé {role} n'en prend pas "
+            "(retirez --source)"
+        )
     with engine.begin() as conn:
-        key, info = keys.create_key(conn=conn, name=name, role=role)
+        source_id = None
+        if source:
+            found = push_db.source_by_slug(conn=conn, slug=source)
+            if found is None:
+                known = ", ".join(push_db.source_slugs(conn=conn)) or "aucune"
+                raise NotFound(f"source « {source} » inconnue ; sources connues : {known}")
+            source_id = found.id
+        key, info = keys.create_key(conn=conn, name=name, role=role, source_id=source_id)
         _audit_key(conn, actor, audit.KEY_CREATED, info)
         return key, info
 
@@ -172,7 +205,8 @@ def _audit_key(conn: Connection, actor: Actor | None, action: str, info: keys.Ke
         conn,
         caller=actor or audit.operator(),
         action=action,
-        filters={"key_id": info.id, "key_name": info.name, "key_role": info.role.value},
+        filters={"key_id": info.id, "key_name": info.name, "key_role": info.role.value}
+        | ({"key_source_id": info.source_id} if info.source_id is not None else {}),
         rows=1,
     )
 
