@@ -24,6 +24,7 @@ from geotranquil.api import (
     jobs,
     ogc_features,
     open311,
+    refresh,
     reports,
     resident_app,
     sso,
@@ -116,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_page.router)
     app.include_router(audit.router)  # issue 14 §3: GET /admin/audit
     app.include_router(jobs.router)  # issue 16 §2: GET /admin/jobs
+    app.include_router(refresh.router)  # issue 16 §3: GET /freshness, POST /admin/refresh
 
     @app.get("/health", tags=["service"], summary="Service and database health", **access(EVERYONE))
     def health(request: Request, caller: CallerDep) -> JSONResponse:

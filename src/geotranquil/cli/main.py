@@ -21,6 +21,7 @@ from geotranquil.cli import (
     ingest,
     jobs,
     keys,
+    refresh,
     reports,
     retention,
     serve,
@@ -52,6 +53,7 @@ app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 app.add_typer(jobs.app, name="jobs")
+app.command("refresh")(refresh.refresh)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import procrastinate
 
 from geotranquil.config import Settings
-from geotranquil.jobs import maintenance
+from geotranquil.jobs import maintenance, refresh
 from geotranquil.jobs.common import JobActor, requeue_stalled, retry_strategy
 from geotranquil.jobs.names import (
     HOUSEKEEPING,
@@ -36,6 +36,7 @@ __all__ = [
 #: every family of jobs, registered in this order
 REGISTRARS: list[Callable[[procrastinate.App, Settings], None]] = [
     maintenance.register,
+    refresh.register,
 ]
 
 
