@@ -3,13 +3,21 @@ push, never when nothing changed, always when the nightly schedule says so."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from subprocess import Popen
 
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
-from geotranquil.jobs import REFRESH_ANALYSES, REFRESH_CHECK, request_refresh
+from geotranquil.jobs import (
+    REFRESH_ANALYSES,
+    REFRESH_CHECK,
+    SEND_ALERTS,
+    build_app,
+    request_refresh,
+)
+from geotranquil.jobs.names import ANALYSES
 from geotranquil.services.jobs import recent_jobs
 
 from .conftest import land_cells, plant_background, plant_cluster, refreshes, wait_for, worker_env
@@ -127,3 +135,31 @@ def test_the_nightly_refresh_is_forced(
     assert rows[0][1:] == ("data", "succeeded", False)
     # the events did not change between them: only the forced one computed again
     assert ("schedule", "succeeded", True) in [r[1:] for r in rows[1:]]
+
+
+def test_alerts_are_queued_after_a_successful_refresh_when_registered(
+    empty: Engine, settings: Settings
+) -> None:
+    """A worker whose app registers ``send_alerts`` (Part C) gets it after each successful
+    refresh, with the refresh's id; a skipped refresh queues nothing."""
+    app = build_app(settings)
+    seen: list[int] = []
+
+    @app.task(name=SEND_ALERTS, queue=ANALYSES)
+    def send_alerts(refresh_id: int) -> None:
+        seen.append(refresh_id)
+
+    async def work() -> None:
+        async with app.open_async():
+            await app.run_worker_async(queues=[ANALYSES], wait=False)
+
+    plant_background(empty)
+    with app.open():
+        app.tasks[REFRESH_ANALYSES].defer(trigger="manual", force=False)
+    asyncio.run(work())
+    with app.open():
+        app.tasks[REFRESH_ANALYSES].defer(trigger="data", force=False)
+    asyncio.run(work())
+    [(done, *_), (_, _, status, _)] = refreshes(empty)
+    assert status == "skipped"
+    assert seen == [done]
