@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -55,3 +57,58 @@ def test_refresh_queued_or_now(empty: Engine, settings: Settings) -> None:
         ("manual", "succeeded", True),
         ("manual", "skipped", False),
     ]
+
+
+MAPPING = """
+slug = "partenaire_essai"
+name = "Partenaire (essai)"
+
+[format]
+type = "csv"
+encoding = "utf-8"
+delimiter = ","
+
+[id]
+field = "id"
+
+[time]
+field = "quand"
+format = "iso8601"
+
+[category]
+field = "type"
+
+[category.values]
+bruit = "nuisance_sonore"
+
+[location]
+x = "lon"
+y = "lat"
+"""
+
+
+def test_ingest_with_refresh_queues_one_debounced_refresh(
+    empty: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "essai.toml"
+    mapping.write_text(MAPPING, "utf-8")
+    runner = CliRunner()
+    env = _env(settings) | {"GEOTRANQUIL_REFRESH_DEBOUNCE_S": "600"}
+    for n in (1, 2):
+        data = tmp_path / f"lot{n}.csv"
+        data.write_text(
+            f"id,quand,type,lon,lat\nE-{n},2026-11-2{n}T10:00:00+01:00,bruit,5.379,43.292\n",
+            "utf-8",
+        )
+        out = runner.invoke(cli, ["ingest", str(data), "-m", str(mapping), "--refresh"], env=env)
+        assert out.exit_code == 0, out.output
+        expected = (
+            "Actualisation des analyses en file (tâche n° 1)."
+            if n == 1
+            else "Une actualisation des analyses attend déjà : elle verra ces données."
+        )
+        assert expected in out.output
+    [job] = recent_jobs(empty, task=REFRESH_ANALYSES)
+    assert job.state == "todo" and job.args == {"trigger": "data", "force": False}
+    assert job.scheduled_at is not None and job.queued_at is not None
+    assert 590 <= (job.scheduled_at - job.queued_at).total_seconds() <= 610
