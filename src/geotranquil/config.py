@@ -309,11 +309,36 @@ class Settings(BaseSettings):
         description="Rows per committed chunk of a pushed batch (at most ingest_chunk_rows): "
         "a batch of a few chunks reads the next one while writing the current one.",
     )
-    refresh_debounce_s: int = Field(
-        60,
+    # --- analyses that refresh themselves (issue 16 §3) ---
+    refresh_debounce_s: float = Field(
+        60.0,
         ge=0,
-        description="Seconds between new data landing and the refresh of the analyses it "
-        "triggers (further batches within them join the same refresh).",
+        le=86400,
+        description="Seconds a refresh of the analyses waits after data land: the pushes of "
+        "that window give one refresh.",
+    )
+    refresh_cron: str = Field(
+        "30 2 * * *",
+        description="When the full refresh runs (cron, local time of ``timezone``; it recomputes "
+        "even if no data changed).",
+    )
+    refresh_check_cron: str = Field(
+        "* * * * *",
+        description="When workers compare the events' version with the last refresh's (data "
+        "changed outside a push) and look whether the full refresh is due (cron, UTC; a sixth "
+        "field for seconds allowed).",
+    )
+    refresh_resolution: int = Field(
+        9, ge=7, le=10, description="H3 resolution of the refreshed hot-spot and forecast runs."
+    )
+    refresh_permutations: int = Field(
+        99,
+        ge=0,
+        le=9999,
+        description="Permutations of the refreshed hot-spot runs (0: analytic p-values only).",
+    )
+    refresh_weeks: int = Field(
+        52, ge=4, le=520, description="Whole weeks of data the refreshed hot-spot runs cover."
     )
     # --- staff sign-in through the City's single sign-on (OpenID Connect, issue 14 §2) ---
     oidc_issuer: str | None = Field(
@@ -421,6 +446,15 @@ class Settings(BaseSettings):
                 f"({self.jobs_stalled_after_s} < 2 × {self.jobs_heartbeat_s})"
             )
         return self
+
+    @field_validator("refresh_cron", "refresh_check_cron", "jobs_stalled_check_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"not a cron expression: {value!r}")
+        return value
 
     @field_validator("trusted_proxies", "cors_origins", mode="before")
     @classmethod

@@ -31,6 +31,10 @@ class NotReady(GeotranquilError):
     """A prerequisite step has not been run (e.g. areas not loaded before building the grid)."""
 
 
+class Conflict(GeotranquilError):
+    """The request clashes with the current state (e.g. the same job already waits)."""
+
+
 class NotAuthenticated(Forbidden):
     """No key, or a key that is unknown or revoked, where a key is required."""
 

@@ -27,6 +27,7 @@ from geotranquil.api import (
     ogc_features,
     open311,
     push,
+    refresh,
     reports,
     resident_app,
     sso,
@@ -122,6 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(bulletins.router)  # issue 16 §5: GET /bulletins
     app.include_router(alerts.router)  # issue 16 §4: alert rules and events
     app.include_router(push.router)  # issue 16 §1: partners push batches
+    app.include_router(refresh.router)  # issue 16 §3: GET /freshness, POST /admin/refresh
 
     @app.get("/health", tags=["service"], summary="Service and database health", **access(EVERYONE))
     def health(request: Request, caller: CallerDep) -> JSONResponse:

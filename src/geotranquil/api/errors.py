@@ -17,6 +17,7 @@ from geotranquil.api.open311_format import PREFIX as OPEN311_PREFIX
 from geotranquil.api.open311_format import error_response as open311_error
 from geotranquil.api.validation_fr import describe
 from geotranquil.errors import (
+    Conflict,
     Forbidden,
     GeotranquilError,
     InvalidGeometry,
@@ -42,6 +43,7 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     InvalidInput: 400,
     Forbidden: 403,
     NotReady: 503,
+    Conflict: 409,
     GeotranquilError: 400,
 }
 

@@ -106,6 +106,15 @@ def ingest_cmd(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Relire un fichier déjà ingéré.")] = False,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh",
+            help="Mettre en file l'actualisation des analyses (après le délai "
+            "GEOTRANQUIL_REFRESH_DEBOUNCE_S) ; sans cette option, un travailleur la lance de "
+            "lui-même dans la minute qui suit le changement des données.",
+        ),
+    ] = False,
 ) -> None:
     """Ingère un fichier : validation ligne à ligne, rejets motivés, positions sur la grille H3.
 
@@ -121,6 +130,15 @@ def ingest_cmd(
     summary = _ingest(settings, file, source, mapping, force)
     print_summary(summary)
     _place(settings, summary)
+    if refresh:
+        from geotranquil.jobs import request_refresh
+
+        queued = request_refresh(settings, "data")
+        console.print(
+            f"Actualisation des analyses en file (tâche n° {queued})."
+            if queued
+            else "Une actualisation des analyses attend déjà : elle verra ces données."
+        )
     if summary.status == "completed" and summary.accepted == 0:
         console.print("[bold red]Aucune ligne n'a pu être ingérée.[/]")
         raise typer.Exit(1)

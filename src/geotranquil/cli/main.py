@@ -22,6 +22,7 @@ from geotranquil.cli import (
     ingest,
     jobs,
     keys,
+    refresh,
     reports,
     retention,
     serve,
@@ -57,6 +58,7 @@ app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 app.add_typer(jobs.app, name="jobs")
 app.command("bulletin")(bulletin.bulletin)
+app.command("refresh")(refresh.refresh)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -96,16 +96,23 @@ def event_points(
     categories: list[str] | None,
 ) -> pd.DataFrame:
     """Located events in ``[start, end)`` (of ``categories`` when given): their cell ``h3`` at
-    ``resolution``, ``t`` (days since ``start``) and ``x``, ``y`` in Lambert-93."""
+    ``resolution``, ``t`` (days since ``start``) and ``x``, ``y`` in Lambert-93.
+
+    ``t`` counts local days of ``start``'s time zone (wall clock): a window of n local weeks
+    lasts 7 n days even across a clock change, so an event late on its last Sunday stays
+    inside it (in elapsed time, it was an hour past the end after the October change).
+    """
+    zone = getattr(start.tzinfo, "key", "UTC")
     rows = conn.execute(
         text(
             f"SELECT h3_r{int(resolution)}, "
-            "EXTRACT(EPOCH FROM occurred_at - :t0) / 86400.0, "
+            "EXTRACT(EPOCH FROM (occurred_at AT TIME ZONE :tz) "
+            "- (CAST(:t0 AS timestamptz) AT TIME ZONE :tz)) / 86400.0, "
             "ST_X(ST_Transform(geom, 2154)), ST_Y(ST_Transform(geom, 2154)) FROM events "
             "WHERE geom IS NOT NULL AND occurred_at >= :t0 AND occurred_at < :t1 "
             "AND (CAST(:cats AS text[]) IS NULL OR category = ANY(CAST(:cats AS text[])))"
         ),
-        {"t0": start, "t1": end, "cats": categories},
+        {"t0": start, "t1": end, "cats": categories, "tz": zone},
     ).all()
     return pd.DataFrame(rows, columns=["h3", "t", "x", "y"])
 

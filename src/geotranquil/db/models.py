@@ -45,6 +45,8 @@ LOCATION_PRECISIONS = ("exact", "address", "street", "camera", "area")
 SOURCE_KINDS = ("file", "api", "open311", "sensor")
 AREA_KINDS = ("commune", "arrondissement", "quartier", "zone")
 BATCH_STATUSES = ("running", "completed", "failed")
+REFRESH_TRIGGERS = ("data", "schedule", "manual")
+REFRESH_STATUSES = ("running", "succeeded", "skipped", "failed", "interrupted")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -275,6 +277,38 @@ class DataVersion(Base):
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # what the analyses read: bumped by changes of events' time, category or place only (not
+    # by the runs the analyses write), so a refresh can tell whether its inputs moved
+    events_version: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
+    events_changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class AnalysisRefresh(Base):
+    """One refresh of the served analyses (issue 16 §3): from which events version, why,
+    which runs it produced, how long it took, or why it failed."""
+
+    __tablename__ = "analysis_refreshes"
+    __table_args__ = (
+        CheckConstraint(_in("trigger", REFRESH_TRIGGERS), name="trigger"),
+        CheckConstraint(_in("status", REFRESH_STATUSES), name="status"),
+        Index(None, "status", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    trigger: Mapped[str] = mapped_column(Text)
+    forced: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    status: Mapped[str] = mapped_column(Text)
+    data_version: Mapped[int] = mapped_column(BigInteger)  # data_version.events_version read
+    data_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    runs: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    notes: Mapped[str | None] = mapped_column(Text)  # steps left out (not enough data...)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class DisclosureSecret(Base):

@@ -11,21 +11,25 @@ from geotranquil.jobs.names import (
     BUILD_BULLETIN,
     INGEST_BATCH,
     REFRESH_ANALYSES,
+    REFRESH_CHECK,
     RETENTION_PURGE,
     RETRY_STALLED,
     SEND_ALERTS,
 )
+from geotranquil.jobs.refresh import request_refresh
 from geotranquil.jobs.worker import run_worker
 
 __all__ = [
     "BUILD_BULLETIN",
     "INGEST_BATCH",
     "REFRESH_ANALYSES",
+    "REFRESH_CHECK",
     "RETENTION_PURGE",
     "RETRY_STALLED",
     "SEND_ALERTS",
     "AlreadyQueued",
     "build_app",
     "enqueue",
+    "request_refresh",
     "run_worker",
 ]

@@ -46,9 +46,12 @@ def register(app: procrastinate.App, settings: Settings) -> None:
         lock=SEND_ALERTS,
         pass_context=True,
     )
-    async def send_alerts(context: JobContext, timestamp: int | None = None) -> dict[str, int]:
+    async def send_alerts(
+        context: JobContext, timestamp: int | None = None, refresh_id: int | None = None
+    ) -> dict[str, int]:
         """Alerts fired now and deliveries sent, put back, failed; a later run is queued
-        for the next pending delivery."""
+        for the next pending delivery. Queued hourly (``timestamp``), after each refresh of
+        the analyses (``refresh_id``, for the log) and for a delivery's next attempt."""
         fired, sent, retried, failed, due = await asyncio.to_thread(run)
         if due is not None:
             # a run already waiting (AlreadyEnqueued) sends whatever is due by then
@@ -58,5 +61,12 @@ def register(app: procrastinate.App, settings: Settings) -> None:
                     queueing_lock=RETRY_LOCK,
                     schedule_at=max(due, datetime.now(UTC)),
                 ).defer_async()
-        log.info("alerts: %s fired, %s sent, %s to retry, %s failed", fired, sent, retried, failed)
+        log.info(
+            "alerts%s: %s fired, %s sent, %s to retry, %s failed",
+            f" after refresh {refresh_id}" if refresh_id is not None else "",
+            fired,
+            sent,
+            retried,
+            failed,
+        )
         return {"fired": fired, "sent": sent, "retried": retried, "failed": failed}

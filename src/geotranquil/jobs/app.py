@@ -8,12 +8,12 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
 from geotranquil.config import Settings
-from geotranquil.errors import GeotranquilError
+from geotranquil.errors import Conflict
 from geotranquil.jobs import tasks
 from geotranquil.services.engine import libpq_dsn
 
 
-class AlreadyQueued(GeotranquilError):
+class AlreadyQueued(Conflict):
     """The same job is already waiting in the queue (its queueing lock is taken)."""
 
 

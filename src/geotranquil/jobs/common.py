@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import procrastinate
 from procrastinate import RetryStrategy
+from procrastinate.exceptions import ConnectorException, UniqueViolation
+from procrastinate.jobs import Status
 
 from geotranquil.config import Settings
 
@@ -48,8 +50,26 @@ async def requeue_stalled(app: procrastinate.App, settings: Settings) -> list[in
     )
     ids = []
     for job in stalled:
-        await app.job_manager.retry_job(job)
         assert job.id is not None
+        try:
+            await app.job_manager.retry_job(job)
+        except UniqueViolation:
+            # the same job already waits (its queueing lock is taken: requested again while
+            # this one ran): it does the work. This one is closed as failed, which also frees
+            # its lock; queued again, it would break the queueing lock, and left running it
+            # would hold the lock the waiting job needs, for ever.
+            await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            log.warning(
+                "job %s (%s) of a dead worker closed as failed: the same job already waits",
+                job.id,
+                job.task_name,
+            )
+            continue
+        except ConnectorException as exc:  # another worker recovered it first
+            log.info(
+                "job %s (%s) of a dead worker already taken care of: %s", job.id, job.task_name, exc
+            )
+            continue
         log.warning("job %s (%s) of a dead worker queued again", job.id, job.task_name)
         ids.append(job.id)
     return ids

@@ -13,11 +13,11 @@ import logging
 from typing import Any
 
 import procrastinate
-from procrastinate.exceptions import AlreadyEnqueued
 
 from geotranquil.config import Settings
 from geotranquil.jobs.common import retry_strategy
-from geotranquil.jobs.names import INGEST, INGEST_BATCH, REFRESH_ANALYSES
+from geotranquil.jobs.names import INGEST, INGEST_BATCH
+from geotranquil.jobs.refresh import defer_refresh
 from geotranquil.services.push_run import run_batch
 
 log = logging.getLogger(__name__)
@@ -36,18 +36,9 @@ def register(app: procrastinate.App, settings: Settings) -> None:
 
 
 def queue_refresh(app: procrastinate.App, settings: Settings) -> bool:
-    """Queue the debounced refresh of the analyses, unless one is already waiting; whether
-    one was queued. Without the refresh job registered (older workers), nothing."""
-    if REFRESH_ANALYSES not in app.tasks:
-        return False
-    try:
-        app.tasks[REFRESH_ANALYSES].configure(
-            schedule_in={"seconds": settings.refresh_debounce_s},
-            queueing_lock=REFRESH_ANALYSES,
-        ).defer()
-    except AlreadyEnqueued:
-        return False
-    return True
+    """Queue the debounced refresh of the analyses (``refresh_debounce_s`` from now), unless
+    one is already waiting; whether one was queued."""
+    return defer_refresh(app, "data", settings.refresh_debounce_s) is not None
 
 
 def defer_batch(app: procrastinate.App, connection: Any, batch_id: int) -> int:

@@ -12,6 +12,8 @@ RETRY_STALLED = "retry_stalled_jobs"
 INGEST_BATCH = "ingest_batch"
 #: recomputing counts and the default analyses after new data (debounced) or on schedule
 REFRESH_ANALYSES = "refresh_analyses"
+#: the periodic check: the nightly refresh when due, a refresh when events changed unnoticed
+REFRESH_CHECK = "refresh_check"
 #: evaluating the analysts' alert rules and delivering what fires
 SEND_ALERTS = "send_alerts"
 #: building the weekly bulletin

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import procrastinate
 
 from geotranquil.config import Settings
-from geotranquil.jobs import alerts, bulletin, ingest, maintenance
+from geotranquil.jobs import alerts, bulletin, ingest, maintenance, refresh
 from geotranquil.jobs.common import JobActor, requeue_stalled, retry_strategy
 from geotranquil.jobs.names import (
     HOUSEKEEPING,
@@ -39,6 +39,7 @@ REGISTRARS: list[Callable[[procrastinate.App, Settings], None]] = [
     bulletin.register,
     alerts.register,
     ingest.register,
+    refresh.register,
 ]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from geotranquil.config import Settings
+from geotranquil.errors import InvalidInput
 from geotranquil.geography.reference import load_geography
 from geotranquil.ingest.pipeline import IngestSummary
 from geotranquil.services.addresses import BanLoadSummary
@@ -178,14 +179,12 @@ def run_demo(
     from geotranquil.services.database import upgrade_database
     from geotranquil.services.demo_reports import seed_reports
     from geotranquil.services.engine import open_engine
-    from geotranquil.services.forecasting import compute_forecast, forecast_picture
     from geotranquil.services.geocoding import geocode_events
     from geotranquil.services.geography import build_cells, load_areas
-    from geotranquil.services.hotspots import HotspotParams, compute_run, default_period
     from geotranquil.services.ingestion import ingest, resolve_mapping
     from geotranquil.services.open311_summary import TOTAL, reports_summary
-    from geotranquil.services.overview import write_overview
     from geotranquil.services.placing import needs_placing, place_batch
+    from geotranquil.services.refresh import refresh_analyses
     from geotranquil.synth.ban import BAN_FILE
 
     say = progress.say
@@ -243,31 +242,21 @@ def run_demo(
             geocode_events(engine, settings, progress=lambda d, t: bar.update(completed=d, total=t))
         )
 
-    start, end = default_period(engine, timezone=settings.timezone)
-    runs: dict[str, int] = {}
-    for stat in STATISTICS:
-        params = HotspotParams(
-            statistic=stat,
-            resolution=9,
-            start=start,
-            end=end,
-            permutations=99,
-            seed=seed,
-            timezone=settings.timezone,
-        )
-        run = compute_run(engine, params)
-        runs[stat] = run.run_id
-        say(f"   analyse {stat} : calcul {run.run_id} ({_n(run.n_cells)} cellules)")
+    # the analyses, pictures and forecast, as the worker refreshes them (recorded as a refresh:
+    # a worker started beside finds them up to date)
+    report = refresh_analyses(
+        engine,
+        settings,
+        trigger="manual",
+        force=True,
+        progress=lambda line: say(f"   {line.strip()}"),
+    )
+    runs = {stat: report.runs[stat] for stat in STATISTICS if stat in report.runs}
+    forecast_run = report.runs.get("forecast")
+    if forecast_run is None:
+        raise InvalidInput("prévision impossible : " + "; ".join(report.notes))
     overview = settings.data_dir / "overview"
-    pictures = write_overview(engine, overview, timezone=settings.timezone)
-    say(f"5. Images pour les analystes : {pictures.map_png}, {pictures.weekly_png}")
-
-    with progress.task("Prévision de la semaine suivante", total=2) as bar:
-        forecast = compute_forecast(engine, settings, resolution=9)
-        bar.advance()
-        picture = forecast_picture(engine, forecast.run_id, overview / "prevision.png")
-        bar.advance()
-    say(f"   Prévision {forecast.run_id} pour la semaine du {forecast.origin} : {picture}")
+    say(f"5. Images pour les analystes et prévision : {overview}")
 
     reports = seed_reports(engine, settings, seed=seed)
     say(
@@ -305,7 +294,7 @@ def run_demo(
     return DemoResult(
         data_dir=out,
         hotspot_runs=runs,
-        forecast_run=forecast.run_id,
+        forecast_run=forecast_run,
         reports_filed=reports.filed + reports.already,
         keys=keys,
     )

@@ -437,6 +437,65 @@ function describe() {
   $("description").textContent = text;
 }
 
+// --- how fresh the shown layer is (GET /freshness) ----------------------------------------------
+// "7 décembre 2026 à 03 h 40", in the platform's time zone
+function instantFr(iso) {
+  const d = new Date(iso);
+  const timeZone = app.config.timezone;
+  const day = d.toLocaleDateString("fr-FR", { day: "numeric", month: "long", year: "numeric", timeZone });
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("fr-FR", {
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone,
+  }).formatToParts(d).map((p) => [p.type, p.value]));
+  return `${day} à ${parts.hour} h ${parts.minute}`;
+}
+
+// "2026-08-10" -> "10 août 2026"
+function dayFr(isoDay) {
+  const [y, m, d] = isoDay.split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d)).toLocaleDateString("fr-FR", {
+    day: "numeric", month: "long", year: "numeric", timeZone: "UTC",
+  });
+}
+
+function previousDay(isoDay) {
+  const [y, m, d] = isoDay.split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d - 1)).toISOString().slice(0, 10);
+}
+
+// The run shown, when it is not the layer's default one: its time and data window.
+function chosenRun(layer, fresh) {
+  if (!isStatistic(app.state.layer) && app.state.layer !== "forecast") return null;
+  const run = runRecord();
+  if (!run || (fresh.run && run.id === fresh.run.id)) return null;
+  if (run.period_start && run.period_end) {
+    return { computed_at: run.created_at, data_window: { start: run.period_start, end: previousDay(run.period_end) } };
+  }
+  return { computed_at: run.created_at, data_window: run.data_window || {} };
+}
+
+function freshnessText(fresh) {
+  if (!fresh || !fresh.data_as_of) return "";
+  let text = `Données à jour au ${instantFr(fresh.data_as_of)}`;
+  const run = chosenRun(app.state.layer, fresh) || fresh.run;
+  if (run && run.computed_at) {
+    text += ` — analyse du ${instantFr(run.computed_at)}`;
+    const w = run.data_window || {};
+    if (w.start && w.end) text += ` (données du ${dayFr(w.start)} au ${dayFr(w.end)})`;
+    if (run === fresh.run && run.up_to_date === false) text += " ; données modifiées depuis, actualisation à venir";
+  }
+  return `${text}.`;
+}
+
+async function showFreshness() {
+  try {
+    const body = await getJson("/freshness");
+    $("fraicheur").textContent = freshnessText(body.layers[app.state.layer]);
+  } catch (err) {
+    $("fraicheur").textContent = "";
+    console.error("fraîcheur:", err);
+  }
+}
+
 // --- class limits from the data (counts and rates) ---------------------------------------------
 function valueProperty(layer) {
   return layer === "rates" ? "rate_per_1000" : "count";
@@ -499,6 +558,7 @@ async function refresh() {
     } finally { app.loads -= 1; }
   }
   renderLayers();
+  showFreshness();
   if (app.cell) showCell(app.cell.hex, app.cell.props);
 }
 
