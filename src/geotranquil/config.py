@@ -237,6 +237,11 @@ class Settings(BaseSettings):
         description="When workers look for the jobs of dead workers (cron, a sixth field for "
         "seconds allowed: ``* * * * * */5``).",
     )
+    retention_cron: str = Field(
+        "15 2 * * *",
+        description="When workers run the retention purge of the day (cron, read in UTC as "
+        "procrastinate reads it: 02:15 UTC is 03:15 or 04:15 in Marseille).",
+    )
     jobs_concurrency: int = Field(
         1, ge=1, le=32, description="Jobs one worker process runs at the same time."
     )
@@ -447,7 +452,14 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("refresh_cron", "refresh_check_cron", "jobs_stalled_check_cron")
+    @field_validator(
+        "refresh_cron",
+        "refresh_check_cron",
+        "jobs_stalled_check_cron",
+        "retention_cron",
+        "bulletin_cron",
+        "alerts_cron",
+    )
     @classmethod
     def _cron(cls, value: str) -> str:
         from croniter import croniter

@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from geotranquil.config import Settings
+from geotranquil.jobs import RETENTION_PURGE, build_app
 from geotranquil.jobs.common import retry_strategy
 
 
@@ -20,3 +21,16 @@ def test_retries_wait_exponentially_and_one_attempt_means_none() -> None:
     assert not isinstance(strategy, bool)
     assert (strategy.max_attempts, strategy.exponential_wait) == (4, 5)
     assert retry_strategy(Settings(jobs_max_attempts=1)) is False
+
+
+def test_the_retention_purge_runs_daily_on_its_schedule() -> None:
+    app = build_app(Settings(retention_cron="45 1 * * *"))
+    [periodic] = [
+        p for p in app.periodic_registry.periodic_tasks.values() if p.periodic_id == RETENTION_PURGE
+    ]
+    assert (periodic.cron, periodic.task.queue) == ("45 1 * * *", "maintenance")
+
+
+def test_a_malformed_schedule_is_refused_with_its_setting_named() -> None:
+    with pytest.raises(ValidationError, match="retention_cron"):
+        Settings(retention_cron="tous les jours")

@@ -17,6 +17,7 @@ from geotranquil.services.retention import purge, today
 def register(app: procrastinate.App, settings: Settings) -> None:
     """Register the maintenance jobs on ``app``; they run with ``settings``."""
 
+    @app.periodic(cron=settings.retention_cron, periodic_id=RETENTION_PURGE)
     @app.task(
         name=RETENTION_PURGE,
         queue=MAINTENANCE,
@@ -25,8 +26,11 @@ def register(app: procrastinate.App, settings: Settings) -> None:
         queueing_lock=RETENTION_PURGE,
         pass_context=True,
     )
-    def retention_purge(context: JobContext, day: str | None = None) -> int:
-        """Clear what is past retention on ``day`` (the day it was queued); rows cleared."""
+    def retention_purge(
+        context: JobContext, timestamp: int | None = None, day: str | None = None
+    ) -> int:
+        """Clear what is past retention on ``day`` (the day it was queued; the local day of
+        the schedule's run); rows cleared."""
         assert context.job is not None and context.job.id is not None
         report = purge(
             open_engine(settings),
