@@ -93,9 +93,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(
-        op.f("ix_analysis_refreshes_status_started_at"), table_name="analysis_refreshes"
-    )
+    op.drop_index(op.f("ix_analysis_refreshes_status_started_at"), table_name="analysis_refreshes")
     op.drop_table("analysis_refreshes")
     op.execute("DROP TRIGGER IF EXISTS events_bump_events_version ON events")
     op.execute("DROP FUNCTION IF EXISTS bump_events_version()")
