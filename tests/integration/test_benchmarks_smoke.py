@@ -78,6 +78,18 @@ def test_push_vs_cli_smoke(settings: Settings, tmp_path: Path) -> None:
     admin.drop_database(url)
 
 
+def test_freshness_smoke(settings: Settings, tmp_path: Path) -> None:
+    url = sibling_database_url(settings.database_url, "bench_freshness")
+    env = {"GEOTRANQUIL_BENCH_FRESHNESS_DATABASE_URL": url, "GEOTRANQUIL_BENCH_OUT": str(tmp_path)}
+    stdout = _run("freshness", ["--smoke"], env, timeout=600)
+    last = stdout.strip().splitlines()[-1]
+    match = RESULT.match(last)
+    assert match, last
+    assert match["name"] == "freshness"
+    assert "debounce_s=3 " in last and "pushed=2000 " in last
+    admin.drop_database(url)
+
+
 @pytest.mark.parametrize(
     ("module", "names", "extra"),
     [
