@@ -6,13 +6,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from sqlalchemy import text
 
 from geotranquil.config import Settings
 from geotranquil.db import admin
 from geotranquil.db.engine import make_engine
-from geotranquil.services.demo import DEMO_SOURCES, RecordedProgress, run_demo
+from geotranquil.db.keys import create_key
+from geotranquil.jobs import run_worker
+from geotranquil.services.demo import DEMO_SOURCES, DemoResult, RecordedProgress, run_demo
+from geotranquil.services.demo_partner import prepare_demo_push
+from tests.live_server import live_server
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +35,16 @@ def demo_settings(
     admin.drop_database(url)
 
 
-def test_run_demo_says_each_step_and_loads_every_file(demo_settings: Settings) -> None:
+@pytest.fixture(scope="module")
+def demo_run(demo_settings: Settings) -> tuple[RecordedProgress, DemoResult]:
     first = RecordedProgress()
-    done = run_demo(demo_settings, first, months=12, seed=3, scale=0.02)
+    return first, run_demo(demo_settings, first, months=12, seed=3, scale=0.02)
+
+
+def test_run_demo_says_each_step_and_loads_every_file(
+    demo_settings: Settings, demo_run: tuple[RecordedProgress, DemoResult]
+) -> None:
+    first, done = demo_run
     manifest = json.loads((done.data_dir / "manifest.json").read_text("utf-8"))
     assert [s.source for s in first.summaries] == list(DEMO_SOURCES.values())
     for summary in first.summaries:
@@ -55,4 +67,39 @@ def test_run_demo_says_each_step_and_loads_every_file(demo_settings: Settings) -
     assert events == sum(int(f["valid"]) for f in manifest["files"].values()) + 36
     assert cells == 1
 
+    engine.dispose()
+
+
+def test_the_partner_push_of_the_demo_shows_on_the_map_after_the_refresh(
+    demo_settings: Settings, demo_run: tuple[RecordedProgress, DemoResult]
+) -> None:
+    """What ``geotranquil demo`` pushes once its server is up: the batch goes through the API
+    with the demonstration partner's key, a worker ingests it and refreshes the analyses, and
+    the planted cell is a hot spot of the served run (it was not before)."""
+    settings = demo_settings.model_copy(update={"refresh_debounce_s": 0})
+    engine = make_engine(settings)
+    push = prepare_demo_push(engine, settings, seed=3)
+    with engine.begin() as conn:
+        analyst, _ = create_key(conn=conn, name="demo push test", role="analyst")
+    with live_server(settings) as url, httpx.Client(base_url=url, timeout=120) as http:
+
+        def gi_bin() -> int | None:
+            item = http.get(
+                f"/collections/hotspots/items/{push.cell}", headers={"X-API-Key": analyst}
+            )
+            return int(item.json()["properties"]["gi_bin"]) if item.status_code == 200 else None
+
+        assert gi_bin() != 3
+        answer = http.post(
+            f"/sources/{push.source}/batches",
+            content=push.body,
+            headers={"X-API-Key": push.key, "Content-Type": "application/x-ndjson"},
+        )
+        assert answer.status_code == 202, answer.text
+        run_worker(settings, wait=False)  # the batch, then the refresh it asked for (no debounce)
+        batch = http.get(answer.headers["Location"], headers={"X-API-Key": push.key}).json()
+        assert (batch["state"], batch["counts"]["inserted"]) == ("done", push.events)
+        assert gi_bin() == 3
+        layers = http.get("/freshness").json()["layers"]
+        assert layers["hotspots"]["run"]["up_to_date"] is True
     engine.dispose()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
+import httpx
 import typer
 
 from geotranquil.cli.addresses import print_ban_load
@@ -14,8 +17,10 @@ from geotranquil.cli.geocode import print_geocoding
 from geotranquil.cli.ingest import print_summary
 from geotranquil.cli.progress import Task, bytes_bar, console, steps_bar
 from geotranquil.cli.serve import quiet_unless_set, start_server
+from geotranquil.config import Settings
 from geotranquil.ingest.pipeline import IngestSummary
 from geotranquil.services.addresses import BanLoadSummary
+from geotranquil.services.demo_partner import DemoPush
 from geotranquil.services.geocoding import GeocodeSummary
 
 
@@ -61,9 +66,63 @@ def demo(
     GEOTRANQUIL_ACCESS_LOG est donné.
     """
     from geotranquil.services.demo import run_demo
+    from geotranquil.services.demo_partner import prepare_demo_push
+    from geotranquil.services.engine import open_engine
 
     settings = load_settings()
     console.rule("[bold]geotranquil — démonstration")
     run_demo(settings, ConsoleProgress(), months=months, seed=seed, scale=scale)
+    push = prepare_demo_push(open_engine(settings), settings, seed=seed)
+    base = f"http://{'127.0.0.1' if settings.host == '0.0.0.0' else settings.host}:{settings.port}"
+    console.print(
+        f"7. Un partenaire (bailleur social) pousse {push.events} signalements par l'API ; "
+        f"pour pousser vous-même :\n   curl -X POST -H 'X-API-Key: {push.key}' "
+        "-H 'Content-Type: application/x-ndjson' --data-binary @lot.ndjson "
+        f"{base}/sources/{push.source}/batches",
+        soft_wrap=True,
+        highlight=False,
+    )
     if serve_after:
+        threading.Thread(
+            target=push_when_up, args=(base, push, settings), name="demo-push", daemon=True
+        ).start()
         start_server(quiet_unless_set(settings))
+
+
+def push_when_up(base: str, push: DemoPush, settings: Settings) -> None:
+    """Once the server answers, push the demonstration partner's batch through the API, as a
+    partner would, and say what the worker will do with it."""
+    with httpx.Client(base_url=base, timeout=60) as http:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if http.get("/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                console.print(
+                    "   Le serveur ne répond pas : le lot du partenaire n'est pas poussé."
+                )
+                return
+            time.sleep(0.5)
+        answer = http.post(
+            f"/sources/{push.source}/batches",
+            content=push.body,
+            headers={
+                "X-API-Key": push.key,
+                "Content-Type": "application/x-ndjson",
+                "Idempotency-Key": f"demo-{push.cell}",
+            },
+        )
+    if answer.status_code not in (200, 202):
+        console.print(f"   Lot du partenaire refusé ({answer.status_code}) : {answer.text[:300]}")
+        return
+    console.print(
+        f"   Lot {answer.json()['id']} accepté ({answer.headers['Location']}). Le travailleur "
+        f"l'ingère, puis actualise les analyses {settings.refresh_debounce_s:g} s plus tard : "
+        f"un point chaud apparaît sur la carte près de {push.lat:.4f}, {push.lon:.4f} "
+        f"(hexagone {push.cell}) et la ligne « Données à jour au … » change.",
+        soft_wrap=True,
+        highlight=False,
+    )

@@ -196,3 +196,20 @@ def list_categories(*, conn: Connection) -> list[dict[str, Any]]:
         )
     ).all()
     return [dict(r._mapping) for r in rows]
+
+
+def quietest_land_cell(*, conn: Connection) -> tuple[int, float, float] | None:
+    """The resolution-9 land cell with the fewest events among those nearest the middle of the
+    study area (the 200 closest to the centroid of all land cells): (h3, lon, lat)."""
+    row = conn.execute(
+        text(
+            "WITH land AS (SELECT h3, ST_Centroid(geom) AS p FROM grid_cells "
+            "WHERE resolution = :r AND land_share >= 0.999), "
+            "middle AS (SELECT ST_Centroid(ST_Collect(p)) AS m FROM land), "
+            "near AS (SELECT l.h3, l.p FROM land l, middle ORDER BY l.p <-> middle.m LIMIT 200) "
+            "SELECT n.h3, ST_X(n.p), ST_Y(n.p) FROM near n "
+            "ORDER BY (SELECT count(*) FROM events e WHERE e.h3_r9 = n.h3), n.h3 LIMIT 1"
+        ),
+        {"r": 9},
+    ).first()
+    return None if row is None else (int(row[0]), float(row[1]), float(row[2]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -243,3 +244,20 @@ def worth_analyzing(*, conn: Connection) -> bool:
     ).one()
     reltuples, changed = float(row[0]), int(row[1])
     return reltuples < 0 or changed >= 50 + 0.5 * reltuples
+
+
+def ensure_source(
+    *, conn: Connection, slug: str, name: str, owner: str, mapping: dict[str, Any]
+) -> int:
+    """Create (or rename) the source ``slug`` of a partner that pushes through the API; its id."""
+    return int(
+        conn.execute(
+            text(
+                "INSERT INTO sources (slug, name, kind, owner, mapping) "
+                "VALUES (:s, :n, 'api', :o, CAST(:m AS jsonb)) ON CONFLICT (slug) DO UPDATE "
+                "SET name = EXCLUDED.name, owner = EXCLUDED.owner, mapping = EXCLUDED.mapping, "
+                "updated_at = now() RETURNING id"
+            ),
+            {"s": slug, "n": name, "o": owner, "m": json.dumps(mapping)},
+        ).scalar_one()
+    )

@@ -225,3 +225,15 @@ def demo_keys(*, engine: Engine, actor: Actor | None = None) -> dict[str, str]:
             _audit_key(conn, actor, audit.KEY_CREATED, info)
             out[role] = key
     return out
+
+
+def demo_partner_key(*, engine: Engine, source_id: int, actor: Actor | None = None) -> str:
+    """A fresh partner key of the demonstration, bound to ``source_id``; the previous one is
+    revoked. Both are audited."""
+    name = "démonstration (partner)"
+    with engine.begin() as conn:
+        for revoked in keys.revoke_keys_named(conn=conn, name=name):
+            _audit_key(conn, actor, audit.KEY_REVOKED, revoked)
+        key, info = keys.create_key(conn=conn, name=name, role="partner", source_id=source_id)
+        _audit_key(conn, actor, audit.KEY_CREATED, info)
+    return key
