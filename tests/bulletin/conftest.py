@@ -5,7 +5,6 @@ free text that must never reach the PDF."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -19,15 +18,8 @@ from sqlalchemy import Engine, text
 from geotranquil.config import Settings
 from geotranquil.db.forecasts import ForecastRecord, insert_forecast
 from geotranquil.db.runs import RunRecord, insert_run
-from tests.conftest import (
-    TEST_DATABASE_URL,
-    fresh_engine,
-    load_reference,
-    make_test_settings,
-    sibling_database_url,
-)
+from tests.conftest import database_tier
 
-BULLETIN_DATABASE_URL = sibling_database_url(TEST_DATABASE_URL, "bulletin")
 PARIS = ZoneInfo("Europe/Paris")
 
 #: the planted week, 2026-S45: Monday 2 to Sunday 8 November 2026
@@ -53,21 +45,7 @@ class Planted:
     settings: Settings
 
 
-@pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return make_test_settings(BULLETIN_DATABASE_URL, tmp_path_factory.mktemp("data-bulletin"))
-
-
-@pytest.fixture(scope="session")
-def engine(settings: Settings) -> Iterator[Engine]:
-    eng = fresh_engine(settings)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture(scope="session")
-def loaded_engine(engine: Engine, settings: Settings) -> Engine:
-    return load_reference(engine, settings)
+settings, engine, loaded_engine = database_tier("bulletin")
 
 
 def _cell_of(conn: object, code: str) -> int:
