@@ -138,7 +138,7 @@ def empty(engine: Engine) -> Engine:
         conn.execute(
             text(
                 "TRUNCATE events, ingest_rejections, ingest_batches, sources, hotspot_runs, "
-                "forecast_runs, analysis_refreshes, procrastinate_events, "
+                "forecast_runs, analysis_refreshes, alert_rules, procrastinate_events, "
                 "procrastinate_periodic_defers, procrastinate_jobs, procrastinate_workers "
                 "RESTART IDENTITY CASCADE"
             )

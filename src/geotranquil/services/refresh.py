@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +23,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from geotranquil.config import Settings
+from geotranquil.db import alerts as alert_rules
 from geotranquil.db import refreshes as db
 from geotranquil.db.runs import last_event_day
 from geotranquil.errors import InvalidInput
+from geotranquil.stats.alert_rules import HOTSPOT_CONDITIONS
 from geotranquil.stats.registry import STATISTICS
 
 log = logging.getLogger(__name__)
@@ -153,6 +156,10 @@ def _refresh_locked(
     return RefreshReport(refresh_id, "succeeded", version.version, runs, notes, seconds)
 
 
+#: the most category sets of alert rules a refresh computes runs for, per kind of run
+MAX_RULE_SETS = 5
+
+
 def _compute(
     engine: Engine,
     settings: Settings,
@@ -190,6 +197,24 @@ def _compute(
             continue
         produced(stat, run.run_id)
         progress(f"   {stat} : calcul {run.run_id} ({run.n_cells} cellules)")
+    hot_sets, forecast_sets = rule_category_sets(engine)
+    for cats in hot_sets:  # analysts' alert rules on some categories: their own runs
+        params = HotspotParams(
+            statistic="emerging",
+            resolution=resolution,
+            start=start,
+            end=end,
+            permutations=settings.refresh_permutations,
+            timezone=settings.timezone,
+            categories=cats,
+        )
+        try:
+            run = compute_run(engine, params)
+        except InvalidInput as exc:
+            notes.append(f"emerging ({', '.join(cats)}) : {exc}")
+            continue
+        produced(f"emerging:{','.join(cats)}", run.run_id)
+        progress(f"   emerging ({', '.join(cats)}) : calcul {run.run_id} (règles de veille)")
     overview = settings.data_dir / "overview"
     pictures = write_overview(engine, overview, resolution, timezone=settings.timezone)
     progress(f"   images : {pictures.map_png}, {pictures.weekly_png}")
@@ -202,6 +227,38 @@ def _compute(
     produced("forecast", forecast.run_id)
     forecast_picture(engine, forecast.run_id, overview / "prevision.png")
     progress(f"   prévision {forecast.run_id} pour la semaine du {forecast.origin}")
+    for cats in forecast_sets:
+        try:
+            fc = compute_forecast(engine, settings, resolution=resolution, categories=cats)
+        except InvalidInput as exc:
+            notes.append(f"prévision ({', '.join(cats)}) : {exc}")
+            continue
+        produced(f"forecast:{','.join(cats)}", fc.run_id)
+        progress(f"   prévision ({', '.join(cats)}) : {fc.run_id} (règles de veille)")
+
+
+def rule_category_sets(
+    engine: Engine,
+) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """The category sets of the active alert rules that need runs of their own (a rule on all
+    categories reads the default runs): (for hot-spot conditions, for the forecast's top 1 %),
+    each set sorted, at most :data:`MAX_RULE_SETS` of each (the most used first)."""
+    with engine.connect() as conn:
+        rules = alert_rules.active_rules(conn=conn)
+    hot: Counter[tuple[str, ...]] = Counter()
+    forecast: Counter[tuple[str, ...]] = Counter()
+    for rule in rules:
+        cats = tuple(sorted(set(rule["categories"] or ())))
+        if not cats:
+            continue
+        if rule["condition"] in HOTSPOT_CONDITIONS:
+            hot[cats] += 1
+        elif rule["condition"] == "forecast_top1":
+            forecast[cats] += 1
+    return (
+        [c for c, _ in hot.most_common(MAX_RULE_SETS)],
+        [c for c, _ in forecast.most_common(MAX_RULE_SETS)],
+    )
 
 
 def recent(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
