@@ -129,12 +129,20 @@ def test_rules_are_private_to_their_owner_and_checked_in_french(
         r"https://observatoire\.ville\.test(/alertes/desabonnement/\S+)", plain.get_content()
     )
     assert link is not None
+    # following the link (a mail scanner does) asks, and changes nothing
     page = http.get(link.group(1))
-    assert page.status_code == 200 and "Désabonnement enregistré" in page.text
+    assert page.status_code == 200 and "Me désabonner" in page.text and 'method="post"' in page.text
     assert "Vols du quartier A" in page.text and 'lang="fr"' in page.text
     got = http.get(f"/alerts/rules/{rule['id']}", headers=keys["analyst1"]).json()
+    assert got["active"] is True
+    # the button (or the mail client's one-click, RFC 8058) posts to the same address
+    done = http.post(link.group(1), data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200 and "Désabonnement enregistré" in done.text
+    got = http.get(f"/alerts/rules/{rule['id']}", headers=keys["analyst1"]).json()
     assert got["active"] is False
+    assert "déjà désactivée" in http.get(link.group(1)).text
     assert http.get("/alertes/desabonnement/inconnu").status_code == 404
+    assert http.post("/alertes/desabonnement/inconnu").status_code == 404
 
     assert http.delete(f"/alerts/rules/{rule['id']}", headers=keys["analyst2"]).status_code == 404
     assert http.delete(f"/alerts/rules/{rule['id']}", headers=keys["analyst1"]).status_code == 204

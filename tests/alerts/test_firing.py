@@ -97,6 +97,7 @@ def test_a_cluster_alerts_its_quartier_once_by_mail_and_signed_webhook(
     assert mail["List-Unsubscribe"].startswith(
         "<https://observatoire.ville.test/alertes/desabonnement/"
     )
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail["Subject"] == (
         f"[Veille] Veille {planted.quartier_a} : le nombre de faits de la semaine dépasse ce "
         f"que prévoient les semaines précédentes ({WEEK})"

@@ -152,18 +152,42 @@ _PAGE = (
 )
 
 
+_UNKNOWN = _PAGE.format(
+    title="Lien inconnu",
+    text="Ce lien de désabonnement est inconnu ou la règle a été supprimée : aucune alerte ne "
+    "vous sera envoyée par elle.",
+)
+
+
 @router.get("/alertes/desabonnement/{token}", include_in_schema=False, **access(EVERYONE))
+def unsubscribe_page(
+    token: Annotated[str, Path(max_length=100)], services: ServicesDep
+) -> Response:
+    """The link of the e-mails asks before it acts: mail scanners and link previews follow
+    links (GET), and must not switch a rule off; the button posts to the same address, as
+    the e-mail's one-click ``List-Unsubscribe-Post`` does (RFC 8058)."""
+    try:
+        rule = alerts.rule_of_link(engine=services.engine, token=token)
+    except NotFound:
+        return HTMLResponse(_UNKNOWN, status_code=404)
+    name = html.escape(rule["name"])
+    if not rule["active"]:
+        text = f"La règle « {name} » est déjà désactivée : elle ne vous envoie plus d'alerte."
+    else:
+        text = (
+            f"Ne plus recevoir les alertes de la règle « {name} » ?</p>"
+            '<form method="post"><button type="submit">Me désabonner</button></form><p>'
+            "Vous pourrez la réactiver depuis la carte (panneau « Veille »)."
+        )
+    return HTMLResponse(_PAGE.format(title="Désabonnement", text=text))
+
+
+@router.post("/alertes/desabonnement/{token}", include_in_schema=False, **access(EVERYONE))
 def unsubscribe(token: Annotated[str, Path(max_length=100)], services: ServicesDep) -> Response:
     try:
         rule = alerts.unsubscribe(engine=services.engine, token=token)
     except NotFound:
-        page = _PAGE.format(
-            title="Lien inconnu",
-            text="Ce lien de désabonnement est inconnu "
-            "ou la règle a été supprimée : aucune alerte ne vous sera envoyée "
-            "par elle.",
-        )
-        return HTMLResponse(page, status_code=404)
+        return HTMLResponse(_UNKNOWN, status_code=404)
     page = _PAGE.format(
         title="Désabonnement enregistré",
         text=(

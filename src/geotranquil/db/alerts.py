@@ -103,6 +103,18 @@ def deactivate_by_token(*, conn: Connection, token: str) -> dict[str, Any] | Non
     return dict(row._mapping) if row else None
 
 
+def rule_by_token(*, conn: Connection, token: str) -> dict[str, Any] | None:
+    """The rule of an unsubscribe token (id, name, zone, active), or None if unknown."""
+    row = conn.execute(
+        text(
+            "SELECT id, name, zone_kind, zone_code, active FROM alert_rules "
+            "WHERE unsubscribe_token = :t"
+        ),
+        {"t": token},
+    ).first()
+    return dict(row._mapping) if row else None
+
+
 def active_rules(*, conn: Connection) -> list[dict[str, Any]]:
     """Every active rule, oldest first, with its delivery targets."""
     rows = conn.execute(

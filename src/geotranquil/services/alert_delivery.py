@@ -147,6 +147,7 @@ def email_message(
     msg["To"] = item["target"]
     msg["Message-ID"] = make_msgid(idstring=f"alerte-{item['id']}")
     msg["List-Unsubscribe"] = f"<{links['unsubscribe']}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058: a POST acts
     summary = _summary_fr(item)
     msg.set_content(
         f"Bonjour,\n\nVotre règle de veille « {item['rule_name']} » ({zone}) s'est déclenchée "

@@ -151,6 +151,15 @@ def list_events(
         return db.list_events(conn=conn, owner=_owner_filter(caller), rule_id=rule_id)
 
 
+def rule_of_link(*, engine: Engine, token: str) -> dict[str, Any]:
+    """The rule an unsubscribe link names, changing nothing; NotFound for an unknown token."""
+    with engine.connect() as conn:
+        rule = db.rule_by_token(conn=conn, token=token)
+    if rule is None:
+        raise NotFound("lien de désabonnement inconnu")
+    return rule
+
+
 def unsubscribe(*, engine: Engine, token: str) -> dict[str, Any]:
     """Switch off the rule of an unsubscribe link; NotFound for an unknown token."""
     with engine.begin() as conn:
