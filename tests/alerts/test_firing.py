@@ -5,8 +5,6 @@ rule, condition and week whatever the re-runs; failed deliveries retried, then k
 from __future__ import annotations
 
 import io
-import time
-from collections.abc import Callable
 from datetime import date
 
 import h3
@@ -21,6 +19,7 @@ from geotranquil.services import alerts
 from geotranquil.services.access import Caller
 from geotranquil.services.alert_delivery import deliver_due
 from geotranquil.services.hotspots import HotspotParams, compute_run
+from tests.workers import wait_for
 
 from .conftest import CLUSTER, SECRET, WEEK, Mailbox, Planted, Receiver, png_of, rule_values
 
@@ -41,15 +40,6 @@ def _deliveries(engine: Engine) -> list[tuple[str, str, int]]:
             text("SELECT channel, state, attempts FROM alert_deliveries ORDER BY channel")
         )
         return [tuple(r) for r in rows]  # type: ignore[misc]
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 60) -> object:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return value
 
 
 def test_a_cluster_alerts_its_quartier_once_by_mail_and_signed_webhook(

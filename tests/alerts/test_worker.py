@@ -4,12 +4,9 @@ queued again, the job sends nothing twice."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,60 +21,28 @@ from geotranquil.roles import Role
 from geotranquil.services import alerts
 from geotranquil.services.access import Caller
 from geotranquil.services.jobs import recent_jobs
-from tests.conftest import REPO
+from tests.workers import wait_for, worker_env, worker_processes
 
 from .conftest import SECRET, WEEK, Planted, Receiver, rule_values
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 90) -> object:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return value
 
 
 @pytest.fixture
 def start_worker(
     settings: Settings, tmp_path: Path
 ) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
-    """Start ``geotranquil worker`` processes on the test database (stopped at the end)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GEOTRANQUIL_")}
-    env |= {
-        "PYTHONPATH": str(REPO / "src"),
-        "GEOTRANQUIL_DATABASE_URL": settings.database_url,
-        "GEOTRANQUIL_ALERTS_BACKOFF_S": str(settings.alerts_backoff_s),
-        "GEOTRANQUIL_ALERTS_MAX_ATTEMPTS": str(settings.alerts_max_attempts),
-        "GEOTRANQUIL_SMTP_HOST": str(settings.smtp_host),
-        "GEOTRANQUIL_SMTP_PORT": str(settings.smtp_port),
-        "GEOTRANQUIL_JOBS_HEARTBEAT_S": "0.5",
-        "GEOTRANQUIL_JOBS_STALLED_AFTER_S": "2",
-        "GEOTRANQUIL_LOG_LEVEL": "info",
-    }
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"worker-{len(started)}.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "geotranquil.cli.main", "worker", "--queue", "analyses"],
-            env=env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    """Start ``geotranquil worker --queue analyses`` processes on the test database (stopped at
+    the end); dead workers are noticed after 2 s."""
+    env = worker_env(
+        settings,
+        GEOTRANQUIL_ALERTS_BACKOFF_S=str(settings.alerts_backoff_s),
+        GEOTRANQUIL_ALERTS_MAX_ATTEMPTS=str(settings.alerts_max_attempts),
+        GEOTRANQUIL_SMTP_HOST=str(settings.smtp_host),
+        GEOTRANQUIL_SMTP_PORT=str(settings.smtp_port),
+        GEOTRANQUIL_JOBS_HEARTBEAT_S="0.5",
+        GEOTRANQUIL_JOBS_STALLED_AFTER_S="2",
+    )
+    with worker_processes(tmp_path) as start:
+        yield lambda: start(env, "--queue", "analyses")
 
 
 def _delivery(engine: Engine) -> tuple[str, int] | None:

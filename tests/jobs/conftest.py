@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -15,7 +11,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
-from tests.conftest import REPO, database_tier
+from tests.conftest import database_tier
+from tests.workers import StartWorker, worker_env, worker_processes
 
 #: the job tests plant and purge events: a database of their own, beside the served tier's
 #: (whose tests count every event), as the integration tests have
@@ -60,18 +57,6 @@ class Planted:
     policy: Path
     batch: int
     audit_after: int  # audit rows up to this id predate the test (the trail is append-only)
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 60) -> object:
-    """Poll ``condition`` until it returns something true (its value); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -162,45 +147,13 @@ def cleared(engine: Engine, planted: Planted) -> dict[str, object]:
     return counts | {"audited": [tuple(a) for a in audited]}
 
 
-def worker_env(settings: Settings, policy: Path, **extra: str) -> dict[str, str]:
-    """The environment of a ``geotranquil worker`` process on the test database."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("GEOTRANQUIL_") or k == "GEOTRANQUIL_SHARED_DIR"
-    }
-    return env | {
-        "PYTHONPATH": str(REPO / "src"),
-        "GEOTRANQUIL_DATABASE_URL": settings.database_url,
-        "GEOTRANQUIL_RETENTION_FILE": str(policy),
-        "GEOTRANQUIL_LOG_LEVEL": "info",
-        **extra,
-    }
+def jobs_worker_env(settings: Settings, policy: Path, **extra: str) -> dict[str, str]:
+    """The environment of a ``geotranquil worker`` on the job tests' database and policy."""
+    return worker_env(settings, GEOTRANQUIL_RETENTION_FILE=str(policy), **extra)
 
 
 @pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], subprocess.Popen[bytes]]]:
+def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
     """Start ``geotranquil worker`` processes; any still running at the end is stopped."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"worker-{len(started)}.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "geotranquil.cli.main", "worker"],
-            env=env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with worker_processes(tmp_path) as start:
+        yield start

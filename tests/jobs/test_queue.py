@@ -17,8 +17,9 @@ from geotranquil.cli.main import app as cli
 from geotranquil.config import Settings
 from geotranquil.jobs import RETENTION_PURGE, run_worker
 from geotranquil.services.jobs import recent_jobs
+from tests.workers import wait_for
 
-from .conftest import DAY, OLD, REJECTED, Planted, cleared, wait_for
+from .conftest import DAY, OLD, REJECTED, Planted, cleared
 
 
 def _env(settings: Settings, policy: Path) -> dict[str, str]:

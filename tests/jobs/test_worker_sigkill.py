@@ -13,8 +13,9 @@ from sqlalchemy import Engine, text
 from geotranquil.config import Settings
 from geotranquil.jobs import RETENTION_PURGE, enqueue
 from geotranquil.services.jobs import recent_jobs
+from tests.workers import wait_for
 
-from .conftest import DAY, OLD, REJECTED, Planted, cleared, wait_for, worker_env
+from .conftest import DAY, OLD, REJECTED, Planted, cleared, jobs_worker_env
 
 #: the purge's statement that clears rejected rows, the last one before its audit row
 CLEARING_REJECTS = "UPDATE ingest_rejections SET raw = ''%"
@@ -51,7 +52,7 @@ def test_a_job_killed_mid_way_runs_again_once_to_completion(
     engine: Engine,
     start_worker: Callable[[dict[str, str]], Popen[bytes]],
 ) -> None:
-    env = worker_env(
+    env = jobs_worker_env(
         settings,
         planted.policy,
         GEOTRANQUIL_JOBS_HEARTBEAT_S="0.5",

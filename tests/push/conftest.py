@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +17,6 @@ from geotranquil.ingest.mapping import packaged_mappings
 from geotranquil.ingest.pipeline import upsert_source
 from geotranquil.services.push import spool_dir
 from tests.conftest import (
-    REPO,
     TEST_DATABASE_URL,
     fresh_engine,
     load_reference,
@@ -29,6 +24,7 @@ from tests.conftest import (
     sibling_database_url,
 )
 from tests.live_server import live_server
+from tests.workers import StartWorker, worker_env, worker_processes
 
 PUSH_DATABASE_URL = sibling_database_url(TEST_DATABASE_URL, "push")
 #: the packaged source partner A pushes to, and the one partner B pushes to
@@ -99,53 +95,16 @@ def clean(engine: Engine, settings: Settings) -> Engine:
     return engine
 
 
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 120) -> object:
-    """Poll ``condition`` until it returns something true (its value); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment of a ``geotranquil worker`` process on the test database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GEOTRANQUIL_")}
-    return env | {
-        "PYTHONPATH": str(REPO / "src"),
-        "GEOTRANQUIL_DATABASE_URL": settings.database_url,
-        "GEOTRANQUIL_DATA_DIR": str(settings.data_dir),
-        "GEOTRANQUIL_LOG_LEVEL": "info",
+def push_worker_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a ``geotranquil worker`` on the push tests' database."""
+    return worker_env(
+        settings,
         **extra,
-    }
+    )
 
 
 @pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], subprocess.Popen[bytes]]]:
+def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
     """Start ``geotranquil worker`` processes; any still running at the end is stopped."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"worker-{len(started)}.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "geotranquil.cli.main", "worker"],
-            env=env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with worker_processes(tmp_path) as start:
+        yield start

@@ -12,8 +12,9 @@ from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
 from geotranquil.jobs import run_worker
+from tests.workers import wait_for
 
-from .conftest import SOURCE_A, Keys, wait_for
+from .conftest import SOURCE_A, Keys
 
 
 def _push(server: str, key: str, body: str, media_type: str) -> str:

@@ -22,8 +22,9 @@ from geotranquil.db.ingest import _SOURCE_LOCK
 from geotranquil.jobs.names import INGEST_BATCH
 from geotranquil.services.jobs import recent_jobs
 from geotranquil.services.push import spool_dir
+from tests.workers import wait_for
 
-from .conftest import SOURCE_A, Keys, wait_for, worker_env
+from .conftest import SOURCE_A, Keys, push_worker_env
 
 EVENTS = 20_000
 CHUNK = 1_000  # GEOTRANQUIL_INGEST_CHUNK_ROWS of the workers
@@ -91,7 +92,7 @@ def test_a_worker_killed_mid_batch_resumes_and_stores_each_event_once(
         source_id = conn.execute(
             text("SELECT id FROM sources WHERE slug = :s"), {"s": SOURCE_A}
         ).scalar_one()
-    env = worker_env(
+    env = push_worker_env(
         settings,
         GEOTRANQUIL_INGEST_CHUNK_ROWS=str(CHUNK),
         GEOTRANQUIL_JOBS_HEARTBEAT_S="0.5",

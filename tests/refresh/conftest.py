@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,16 +13,13 @@ from sqlalchemy import Engine, text
 from geotranquil.config import Settings
 from geotranquil.grid.h3ids import cells_from_points, parent_ids
 from tests.conftest import (
-    REPO,
     TEST_DATABASE_URL,
     fresh_engine,
     load_reference,
     make_test_settings,
     sibling_database_url,
 )
-from tests.jobs.conftest import wait_for
-
-__all__ = ["wait_for"]
+from tests.workers import StartWorker, worker_env, worker_processes
 
 #: the refresh tests plant events and runs: a database of their own
 REFRESH_DATABASE_URL = sibling_database_url(TEST_DATABASE_URL, "refresh")
@@ -155,52 +149,18 @@ def refreshes(engine: Engine) -> list[tuple[int, str, str, bool]]:
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
-def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment of a ``geotranquil worker`` process on the refresh tests' database."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("GEOTRANQUIL_") or k == "GEOTRANQUIL_SHARED_DIR"
-    }
-    return env | {
-        "PYTHONPATH": str(REPO / "src"),
-        "GEOTRANQUIL_DATABASE_URL": settings.database_url,
-        "GEOTRANQUIL_DATA_DIR": str(settings.data_dir),
-        "GEOTRANQUIL_REFRESH_PERMUTATIONS": str(settings.refresh_permutations),
-        "GEOTRANQUIL_REFRESH_WEEKS": str(settings.refresh_weeks),
-        "GEOTRANQUIL_LOG_LEVEL": "info",
-        **(
-            {"GEOTRANQUIL_REFERENCE_DIR": str(settings.reference_dir)}
-            if settings.reference_dir
-            else {}
-        ),
+def refresh_worker_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a ``geotranquil worker`` on the refresh tests' database."""
+    return worker_env(
+        settings,
+        GEOTRANQUIL_REFRESH_PERMUTATIONS=str(settings.refresh_permutations),
+        GEOTRANQUIL_REFRESH_WEEKS=str(settings.refresh_weeks),
         **extra,
-    }
+    )
 
 
 @pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], subprocess.Popen[bytes]]]:
+def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
     """Start ``geotranquil worker`` processes; any still running at the end is stopped."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"worker-{len(started)}.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "geotranquil.cli.main", "worker"],
-            env=env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with worker_processes(tmp_path) as start:
+        yield start

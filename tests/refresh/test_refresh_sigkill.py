@@ -17,8 +17,9 @@ from geotranquil.jobs.refresh import queue_manual_refresh
 from geotranquil.services.freshness import freshness
 from geotranquil.services.jobs import recent_jobs
 from geotranquil.stats.registry import STATISTICS
+from tests.workers import wait_for
 
-from .conftest import plant_background, refreshes, wait_for, worker_env
+from .conftest import plant_background, refresh_worker_env, refreshes
 
 #: a cron that never falls during a test (29 February on a Monday)
 NEVER = "0 0 29 2 1"
@@ -50,7 +51,7 @@ def test_a_refresh_killed_mid_way_runs_again_and_leaves_one_consistent_default(
     for running; that request does the work, and the killed job is closed (queued again, it
     would clash with the waiting one's queueing lock, and left running, hold its lock)."""
     plant_background(empty)
-    env = worker_env(
+    env = refresh_worker_env(
         settings,
         GEOTRANQUIL_REFRESH_CRON=NEVER,
         GEOTRANQUIL_REFRESH_CHECK_CRON=NEVER,

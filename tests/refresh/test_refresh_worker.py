@@ -19,8 +19,9 @@ from geotranquil.jobs import (
 )
 from geotranquil.jobs.names import ANALYSES
 from geotranquil.services.jobs import recent_jobs
+from tests.workers import wait_for
 
-from .conftest import land_cells, plant_background, plant_cluster, refreshes, wait_for, worker_env
+from .conftest import land_cells, plant_background, plant_cluster, refresh_worker_env, refreshes
 
 #: a nightly schedule that never falls during a test
 NEVER = "0 0 29 2 1"
@@ -64,7 +65,7 @@ def test_two_quick_requests_give_one_refresh_after_the_debounce(
     first = request_refresh(quick, "data")
     assert first is not None
     assert request_refresh(quick, "data") is None  # folded into the waiting one
-    start_worker(worker_env(settings, GEOTRANQUIL_REFRESH_CRON=NEVER))
+    start_worker(refresh_worker_env(settings, GEOTRANQUIL_REFRESH_CRON=NEVER))
     wait_for(lambda: _succeeded(empty, 1) and _idle(empty), "the refresh", timeout=180)
     [(_, trigger, status, forced)] = refreshes(empty)
     assert (trigger, status, forced) == ("data", "succeeded", False)
@@ -77,7 +78,7 @@ def test_two_quick_requests_give_one_refresh_after_the_debounce(
 def test_changes_outside_a_push_are_noticed_once_and_nothing_else_is_done(
     empty: Engine, settings: Settings, start_worker: Callable[[dict[str, str]], Popen[bytes]]
 ) -> None:
-    env = worker_env(
+    env = refresh_worker_env(
         settings,
         GEOTRANQUIL_REFRESH_CRON=NEVER,
         GEOTRANQUIL_REFRESH_CHECK_CRON="* * * * * *",
@@ -120,7 +121,7 @@ def test_the_nightly_refresh_is_forced(
     quick = settings.model_copy(update={"refresh_debounce_s": 0.0})
     request_refresh(quick, "data")
     # every 5 seconds stands for every night; the check runs every second
-    env = worker_env(
+    env = refresh_worker_env(
         settings,
         GEOTRANQUIL_REFRESH_CRON="* * * * * */5",
         GEOTRANQUIL_REFRESH_CHECK_CRON="* * * * * *",

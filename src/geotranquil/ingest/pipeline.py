@@ -326,34 +326,68 @@ def ingest_file(
                     mapping_sha256=mapping_sha,
                 )
             conn.commit()
-            try:
-                run_chunks(
-                    conn,
-                    path,
-                    mapping,
-                    chunk_rows,
-                    known,
-                    study_area,
-                    source_id,
-                    batch_id,
-                    resume_from,
-                    size,
-                    progress,
-                )
-            except BaseException as exc:
-                conn.rollback()
-                db.fail_batch(conn=conn, batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")
-                conn.commit()
-                raise
-            db.complete_batch(conn=conn, batch_id=batch_id)
-            conn.commit()
-            summary = batch_summary(conn, batch_id, mapping.slug, path.name, "completed")
-            summary.resumed_from = resume_from
-            summary.seconds = time.perf_counter() - started
-            return summary
+            return run_batch(
+                conn,
+                path,
+                mapping,
+                chunk_rows=chunk_rows,
+                known=known,
+                study_area=study_area,
+                source_id=source_id,
+                batch_id=batch_id,
+                resume_from=resume_from,
+                size=size,
+                progress=progress,
+                started=started,
+            )
         finally:
             db.unlock(conn=conn, key=lock_key)
             conn.commit()
+
+
+def run_batch(
+    conn: psycopg.Connection[Any],
+    path: Path,
+    mapping: SourceMapping,
+    *,
+    chunk_rows: int,
+    known: set[str],
+    study_area: BaseGeometry,
+    source_id: int,
+    batch_id: int,
+    resume_from: int,
+    size: int,
+    progress: Progress | None,
+    started: float,
+) -> IngestSummary:
+    """Run the chunks of batch ``batch_id`` after row ``resume_from``, then mark it completed;
+    on any error (even an interrupt) it is marked failed with the error, and the error raised.
+    Its summary, timed from ``started`` (``time.perf_counter``)."""
+    try:
+        run_chunks(
+            conn,
+            path,
+            mapping,
+            chunk_rows,
+            known,
+            study_area,
+            source_id,
+            batch_id,
+            resume_from,
+            size,
+            progress,
+        )
+    except BaseException as exc:
+        conn.rollback()
+        db.fail_batch(conn=conn, batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")
+        conn.commit()
+        raise
+    db.complete_batch(conn=conn, batch_id=batch_id)
+    conn.commit()
+    summary = batch_summary(conn, batch_id, mapping.slug, path.name, "completed")
+    summary.resumed_from = resume_from
+    summary.seconds = time.perf_counter() - started
+    return summary
 
 
 def run_chunks(

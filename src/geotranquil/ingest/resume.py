@@ -22,7 +22,7 @@ from geotranquil.ingest.pipeline import (
     Progress,
     batch_summary,
     load_study_area,
-    run_chunks,
+    run_batch,
 )
 
 
@@ -63,31 +63,20 @@ def ingest_into_batch(
             if resume_from or status == "failed":
                 db.resume_batch(conn=conn, batch_id=batch_id)
             conn.commit()
-            try:
-                run_chunks(
-                    conn,
-                    path,
-                    mapping,
-                    chunk_rows,
-                    known,
-                    study_area,
-                    source_id,
-                    batch_id,
-                    resume_from,
-                    path.stat().st_size,
-                    progress,
-                )
-            except BaseException as exc:
-                conn.rollback()
-                db.fail_batch(conn=conn, batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")
-                conn.commit()
-                raise
-            db.complete_batch(conn=conn, batch_id=batch_id)
-            conn.commit()
-            summary = batch_summary(conn, batch_id, mapping.slug, path.name, "completed")
-            summary.resumed_from = resume_from
-            summary.seconds = time.perf_counter() - started
-            return summary
+            return run_batch(
+                conn,
+                path,
+                mapping,
+                chunk_rows=chunk_rows,
+                known=known,
+                study_area=study_area,
+                source_id=source_id,
+                batch_id=batch_id,
+                resume_from=resume_from,
+                size=path.stat().st_size,
+                progress=progress,
+                started=started,
+            )
         finally:
             db.unlock(conn=conn, key=lock_key)
             conn.commit()
