@@ -6,6 +6,7 @@ queue in PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -115,3 +116,22 @@ def test_a_failing_job_retries_with_exponential_backoff_then_stays_failed(
     assert listed.exit_code == 0, listed.output
     rows = [line.split() for line in listed.output.splitlines()]
     assert [str(job_id), RETENTION_PURGE, "en", "échec", "3"] in [r[:5] for r in rows]
+
+
+def test_a_worker_runs_from_a_thread_where_an_event_loop_runs(
+    planted: Planted, settings: Settings, engine: Engine
+) -> None:
+    """A notebook (or a synchronous Playwright session) has an event loop running in its
+    thread: ``run_worker`` still runs the queue, on a thread and loop of its own."""
+    from geotranquil.jobs import enqueue
+
+    purge_settings = settings.model_copy(update={"retention_file": planted.policy})
+    enqueue(purge_settings, RETENTION_PURGE, day=DAY.isoformat())
+
+    async def inside_a_running_loop() -> None:
+        run_worker(purge_settings, wait=False)
+
+    asyncio.run(inside_a_running_loop())
+    [job] = recent_jobs(engine, task=RETENTION_PURGE)
+    assert job.state == "succeeded"
+    assert cleared(engine, planted)["old"] == OLD

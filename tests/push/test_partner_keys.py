@@ -1,5 +1,6 @@
 """``geotranquil keys create --role partner --source SLUG``: a partner key is bound to one
-source, which it alone may push to; the other roles take none."""
+source, which it alone may push to; a partner key without one (a civic app filing residents'
+reports) pushes nowhere; the other roles take none."""
 
 from __future__ import annotations
 
@@ -22,11 +23,16 @@ def _create(settings: Settings, *args: str) -> tuple[int, str]:
     return out.exit_code, out.output
 
 
-def test_partner_keys_need_a_source_and_only_they_take_one(
+def test_partner_keys_push_to_their_source_only_and_only_they_take_one(
     engine: Engine, settings: Settings, server: str
 ) -> None:
-    code, output = _create(settings, "--role", "partner", "--name", "bailleur")
-    assert code != 0 and "--source" in output and "liée à une source" in output
+    code, output = _create(settings, "--role", "partner", "--name", "appli citoyenne")
+    assert code == 0, output
+    unbound = next(line for line in output.splitlines() if line.startswith("gtq_"))
+    with httpx.Client(base_url=server, headers={"X-API-Key": unbound}) as http:
+        for source in (SOURCE_A, SOURCE_B):
+            refused = http.get(f"/sources/{source}/batches")
+            assert refused.status_code == 403 and "pas liée à cette source" in refused.text
     code, output = _create(settings, "--role", "analyst", "--name", "x", "--source", SOURCE_A)
     assert code != 0 and "seule une clé partner" in output
     code, output = _create(settings, "--role", "partner", "--name", "x", "--source", "nulle")

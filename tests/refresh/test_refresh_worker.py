@@ -3,7 +3,6 @@ push, never when nothing changed, always when the nightly schedule says so."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from subprocess import Popen
 
@@ -16,6 +15,7 @@ from geotranquil.jobs import (
     SEND_ALERTS,
     build_app,
     request_refresh,
+    run_worker,
 )
 from geotranquil.jobs.names import ANALYSES
 from geotranquil.services.jobs import recent_jobs
@@ -142,18 +142,13 @@ def test_alerts_are_queued_after_a_successful_refresh(empty: Engine, settings: S
     """A successful refresh queues ``send_alerts`` with its id (and the worker runs it); a
     skipped refresh queues nothing."""
     app = build_app(settings)
-
-    async def work() -> None:
-        async with app.open_async():
-            await app.run_worker_async(queues=[ANALYSES], wait=False)
-
     plant_background(empty)
     with app.open():
         app.tasks[REFRESH_ANALYSES].defer(trigger="manual", force=False)
-    asyncio.run(work())
+    run_worker(settings, queues=[ANALYSES], wait=False)
     with app.open():
         app.tasks[REFRESH_ANALYSES].defer(trigger="data", force=False)
-    asyncio.run(work())
+    run_worker(settings, queues=[ANALYSES], wait=False)
     [(done, *_), (_, _, status, _)] = refreshes(empty)
     assert status == "skipped"
     with empty.connect() as conn:

@@ -246,3 +246,14 @@ def test_an_adobe_jpeg_is_re_encoded_and_a_truncated_one_refused() -> None:
     original = _encode(_picture((640, 480)), "JPEG")
     with pytest.raises(InvalidInput, match="illisible"):
         clean_photo(original[: len(original) // 2], **LIMITS)
+
+
+def test_building_a_bulletin_leaves_truncated_photos_refused() -> None:
+    """WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported; the bulletin
+    puts it back, so a server that builds a bulletin still refuses a truncated photo."""
+    from geotranquil.bulletin.document import render_pdf
+
+    assert render_pdf("<p>Bulletin</p>").startswith(b"%PDF")
+    original = _encode(_picture((640, 480)), "JPEG")
+    with pytest.raises(InvalidInput, match="illisible"):
+        clean_photo(original[: len(original) // 2], **LIMITS)

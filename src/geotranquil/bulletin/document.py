@@ -9,6 +9,7 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 from string import Template
+from typing import Any
 
 import pandas as pd
 
@@ -123,7 +124,22 @@ def render_html(content: Content) -> str:
 
 def render_pdf(html: str) -> bytes:
     """The PDF of an HTML page (WeasyPrint, imported here: it loads Pango)."""
-    from weasyprint import HTML
-
-    pdf: bytes = HTML(string=html).write_pdf()
+    pdf: bytes = _weasyprint_html()(string=html).write_pdf()
     return pdf
+
+
+def _weasyprint_html() -> Any:
+    """WeasyPrint's ``HTML`` class, Pillow's settings left as they were.
+
+    Importing WeasyPrint sets Pillow's process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES`` to
+    True; in a server that also checks residents' photos, a truncated JPEG would then be
+    accepted. The flag is put back as it was: the bulletin's own images are ours, whole.
+    """
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        from weasyprint import HTML
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return HTML

@@ -24,8 +24,9 @@ def keys_create(
     source: Annotated[
         str | None,
         typer.Option(
-            help="Clé partner : la source (slug) où le partenaire dépose ses lots ; "
-            "obligatoire pour partner, refusée pour les autres rôles."
+            help="Clé partner : la source (slug) où le partenaire dépose ses lots (sans "
+            "source, la clé ne dépose nulle part : appli citoyenne Open311) ; refusée pour "
+            "les autres rôles."
         ),
     ] = None,
 ) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Iterable
 
 import procrastinate
@@ -37,19 +38,47 @@ def run_worker(
     """Run the jobs of ``queues`` (all by default); with ``wait=False``, stop once the queue
     holds nothing to do now. First, jobs left running by dead workers are queued again."""
     app = build_app(settings)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: the worker command, a script
+        asyncio.run(_work(app, settings, queues, wait, signals=True))
+        return
+    # an event loop already runs in this thread (a notebook, a synchronous Playwright session):
+    # the worker gets a thread and a loop of its own (signals are the main thread's)
+    failure: list[BaseException] = []
 
-    async def main() -> None:
-        async with app.open_async():
-            await requeue_stalled(app, settings)
-            watcher = asyncio.create_task(watch_stalled(app, settings))
-            try:
-                if queues is None:
-                    await app.run_worker_async(wait=wait)
-                else:
-                    await app.run_worker_async(queues=list(queues), wait=wait)
-            finally:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+    def target() -> None:
+        try:
+            asyncio.run(_work(app, settings, queues, wait, signals=False))
+        except BaseException as exc:  # handed back to the caller
+            failure.append(exc)
 
-    asyncio.run(main())
+    thread = threading.Thread(target=target, name="geotranquil-worker")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+async def _work(
+    app: procrastinate.App,
+    settings: Settings,
+    queues: Iterable[str] | None,
+    wait: bool,
+    *,
+    signals: bool,
+) -> None:
+    async with app.open_async():
+        await requeue_stalled(app, settings)
+        watcher = asyncio.create_task(watch_stalled(app, settings))
+        try:
+            if queues is None:
+                await app.run_worker_async(wait=wait, install_signal_handlers=signals)
+            else:
+                await app.run_worker_async(
+                    queues=list(queues), wait=wait, install_signal_handlers=signals
+                )
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher

@@ -144,14 +144,10 @@ def create_key(
     """A new key (returned once, stored hashed) and its record; the creation is audited (by
     ``actor``, the operator running this process by default), in the same transaction.
 
-    A ``partner`` key is bound to one ``source`` (its slug), which it alone may push to; the
+    A ``partner`` key bound to a ``source`` (its slug) may push to it alone; a partner key
+    without one pushes nowhere (a civic app filing residents' reports through Open311). The
     other roles take none.
     """
-    if role == Role.PARTNER.value and not source:
-        raise InvalidInput(
-            "une clé partner est liée à une source : donnez --source SLUG (la source où le "
-            "partenaire dépose ses données)"
-        )
     if source and role != Role.PARTNER.value:
         raise InvalidInput(
             f"seule une clé partner est liée à une source ; une clé {role} n'en prend pas "
