@@ -210,11 +210,6 @@ def rejections(*, conn: Connection, ingest_batch_id: int) -> Iterator[tuple[int,
         yield int(row[0]), str(row[1]), str(row[2]), str(row[3])
 
 
-def category_codes(*, conn: Connection) -> list[str]:
-    """The canonical category codes."""
-    return [str(r[0]) for r in conn.execute(text("SELECT code FROM categories ORDER BY code"))]
-
-
 def create_ingest_batch(
     *, conn: Connection, source_id: int, file_name: str, sha256: str, size: int
 ) -> int:

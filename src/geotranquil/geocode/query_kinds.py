@@ -54,16 +54,6 @@ PHRASING_KINDS: Final = (
     "absent_place",
 )
 #: Its kinds that write a real house-number address in a degraded way.
-PHRASING_DEGRADED_KINDS: Final = (
-    "logbook",
-    "free_words",
-    "abbreviation",
-    "type_after",
-    "apostrophe",
-    "neighbour_postcode",
-    "no_postcode",
-    "split_street",
-    "folded_homonym",
-    "country_suffix",
-    "combined",
+PHRASING_DEGRADED_KINDS: Final = tuple(
+    k for k in PHRASING_KINDS if k not in ("clean", "beyond_end", "absent_place")
 )

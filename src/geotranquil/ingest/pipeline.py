@@ -326,85 +326,66 @@ def ingest_file(
                     mapping_sha256=mapping_sha,
                 )
             conn.commit()
-            return run_batch(
-                conn,
+            run = BatchRun(
                 path,
                 mapping,
-                chunk_rows=chunk_rows,
-                known=known,
-                study_area=study_area,
-                source_id=source_id,
-                batch_id=batch_id,
-                resume_from=resume_from,
-                size=size,
-                progress=progress,
-                started=started,
+                chunk_rows,
+                known,
+                study_area,
+                source_id,
+                batch_id,
+                resume_from,
+                size,
+                progress,
             )
+            return run_batch(conn, run, started)
         finally:
             db.unlock(conn=conn, key=lock_key)
             conn.commit()
 
 
-def run_batch(
-    conn: psycopg.Connection[Any],
-    path: Path,
-    mapping: SourceMapping,
-    *,
-    chunk_rows: int,
-    known: set[str],
-    study_area: BaseGeometry,
-    source_id: int,
-    batch_id: int,
-    resume_from: int,
-    size: int,
-    progress: Progress | None,
-    started: float,
-) -> IngestSummary:
-    """Run the chunks of batch ``batch_id`` after row ``resume_from``, then mark it completed;
-    on any error (even an interrupt) it is marked failed with the error, and the error raised.
-    Its summary, timed from ``started`` (``time.perf_counter``)."""
+@dataclass(frozen=True)
+class BatchRun:
+    """One batch to run: its file read with ``mapping`` in chunks of ``chunk_rows``, validated
+    against ``known`` categories and ``study_area``, written to ``batch_id`` of ``source_id``
+    after row ``resume_from`` (the last committed checkpoint)."""
+
+    path: Path
+    mapping: SourceMapping
+    chunk_rows: int
+    known: set[str]
+    study_area: BaseGeometry
+    source_id: int
+    batch_id: int
+    resume_from: int
+    size: int
+    progress: Progress | None
+
+
+def run_batch(conn: psycopg.Connection[Any], run: BatchRun, started: float) -> IngestSummary:
+    """Run the chunks of ``run``, then mark its batch completed; on any error (even an
+    interrupt) it is marked failed with the error, and the error raised. Its summary, timed
+    from ``started`` (``time.perf_counter``)."""
     try:
-        run_chunks(
-            conn,
-            path,
-            mapping,
-            chunk_rows,
-            known,
-            study_area,
-            source_id,
-            batch_id,
-            resume_from,
-            size,
-            progress,
-        )
+        _run_chunks(conn, run)
     except BaseException as exc:
         conn.rollback()
-        db.fail_batch(conn=conn, batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")
+        db.fail_batch(conn=conn, batch_id=run.batch_id, error=f"{type(exc).__name__}: {exc}")
         conn.commit()
         raise
-    db.complete_batch(conn=conn, batch_id=batch_id)
+    db.complete_batch(conn=conn, batch_id=run.batch_id)
     conn.commit()
-    summary = batch_summary(conn, batch_id, mapping.slug, path.name, "completed")
-    summary.resumed_from = resume_from
+    summary = batch_summary(conn, run.batch_id, run.mapping.slug, run.path.name, "completed")
+    summary.resumed_from = run.resume_from
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def run_chunks(
-    conn: psycopg.Connection[Any],
-    path: Path,
-    mapping: SourceMapping,
-    chunk_rows: int,
-    known: set[str],
-    study_area: BaseGeometry,
-    source_id: int,
-    batch_id: int,
-    resume_from: int,
-    size: int,
-    progress: Progress | None,
-) -> None:
+def _run_chunks(conn: psycopg.Connection[Any], run: BatchRun) -> None:
     ctx = ValidationContext(
-        known_categories=known, study_area=study_area, cameras=load_cameras(path, mapping)
+        known_categories=run.known,
+        study_area=run.study_area,
+        cameras=load_cameras(run.path, run.mapping),
     )
     db.create_stage(conn=conn)
     conn.commit()
@@ -413,17 +394,18 @@ def run_chunks(
     producer = threading.Thread(
         target=_produce,
         args=(
-            read_chunks(path, mapping, chunk_rows),
-            mapping,
+            read_chunks(run.path, run.mapping, run.chunk_rows),
+            run.mapping,
             ctx,
             out,
             stop,
-            lambda vc: _new_events_csv(vc.rows, source_id, batch_id),
+            lambda vc: _new_events_csv(vc.rows, run.source_id, run.batch_id),
         ),
         name="ingest-reader",
         daemon=True,
     )
     producer.start()
+    resume_from = run.resume_from
     try:
         while True:
             item = out.get()
@@ -438,10 +420,10 @@ def run_chunks(
                     if len(kept.rows) != len(vc.rows):
                         prepared = None
                     vc = kept
-                _write_chunk(conn, vc, source_id, batch_id, prepared)
+                _write_chunk(conn, vc, run.source_id, run.batch_id, prepared)
                 conn.commit()
-            if progress:
-                progress(vc.last_row, bytes_read, size)
+            if run.progress:
+                run.progress(vc.last_row, bytes_read, run.size)
     finally:
         stop.set()
         producer.join(timeout=5)

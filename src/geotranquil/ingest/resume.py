@@ -18,6 +18,7 @@ from geotranquil.db import ingest as db
 from geotranquil.errors import InvalidInput, NotFound
 from geotranquil.ingest.mapping import SourceMapping
 from geotranquil.ingest.pipeline import (
+    BatchRun,
     IngestSummary,
     Progress,
     batch_summary,
@@ -63,20 +64,19 @@ def ingest_into_batch(
             if resume_from or status == "failed":
                 db.resume_batch(conn=conn, batch_id=batch_id)
             conn.commit()
-            return run_batch(
-                conn,
+            run = BatchRun(
                 path,
                 mapping,
-                chunk_rows=chunk_rows,
-                known=known,
-                study_area=study_area,
-                source_id=source_id,
-                batch_id=batch_id,
-                resume_from=resume_from,
-                size=path.stat().st_size,
-                progress=progress,
-                started=started,
+                chunk_rows,
+                known,
+                study_area,
+                source_id,
+                batch_id,
+                resume_from,
+                path.stat().st_size,
+                progress,
             )
+            return run_batch(conn, run, started)
         finally:
             db.unlock(conn=conn, key=lock_key)
             conn.commit()

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from geotranquil.config import Settings
 from geotranquil.db import push as db
+from geotranquil.db.categories import category_codes
 from geotranquil.db.engine import psycopg_dsn
 from geotranquil.db.maintenance import analyze_tables
 from geotranquil.db.push import SourceRow
@@ -25,7 +26,7 @@ def mapping_for(engine: Engine, source: SourceRow, fmt: str, media_type: str) ->
     """How the batch's file reads: the source's declared mapping, or the canonical schema."""
     if fmt == "canonical":
         with engine.connect() as conn:
-            codes = db.category_codes(conn=conn)
+            codes = sorted(category_codes(conn=conn))
         return canonical_mapping(
             source.slug, source.name, codes, ndjson=MEDIA_FORMATS.get(media_type) == "jsonl"
         )
