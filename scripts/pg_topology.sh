@@ -161,6 +161,11 @@ CONF
       pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" "$REPLICA_NAME" start || true
       for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 -p "$REPLICA_PORT" && break; sleep 0.5; done
     fi
+    # a replay left paused (pg_wal_replay_pause(), e.g. by a test that was killed) resumes
+    if [ "$(replica_sql 'SELECT pg_is_in_recovery() AND pg_is_wal_replay_paused()' 2>/dev/null)" = "t" ]; then
+      say "réplique : reprise du rejeu des WAL (il était en pause)"
+      replica_sql 'SELECT pg_wal_replay_resume()' >/dev/null
+    fi
     if replica_streams; then
       return 0
     fi
