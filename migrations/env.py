@@ -7,7 +7,7 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import Connection
 
 from geotranquil.config import Settings
-from geotranquil.db.engine import make_engine
+from geotranquil.db.engine import make_direct_engine
 from geotranquil.db.jobs import include_object
 from geotranquil.db.models import Base
 
@@ -33,7 +33,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(Settings())
+    engine = make_direct_engine(Settings())
     with engine.connect() as conn:
         _run(conn)
         conn.commit()

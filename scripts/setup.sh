@@ -17,8 +17,10 @@ if [ "${GEOTRANQUIL_SKIP_SYSTEM:-0}" != "1" ]; then
   # wrk: the load generator of benchmarks/serving_workers.py; fonts-dejavu-core: the font the
   # maps' street names are drawn with; libpango-1.0-0, libpangoft2-1.0-0: WeasyPrint (the
   # bulletin's PDF); poppler-utils: pdftotext/pdftoppm read the bulletin in the tests
+  # pgbouncer: the connection pooler in front of PostgreSQL (scripts/pg_topology.sh)
   for pkg in "postgresql-$PG_VERSION" "postgresql-$PG_VERSION-postgis-3" gdal-bin chromium \
-      fonts-dejavu-core redis-server nginx wrk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils; do
+      fonts-dejavu-core redis-server nginx wrk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils \
+      pgbouncer; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   # npm may come with another Node.js package (NodeSource's nodejs carries it): ask Debian for
@@ -58,6 +60,13 @@ if [ "${GEOTRANQUIL_SKIP_SYSTEM:-0}" != "1" ]; then
   if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1; then
     say "mot de passe du rôle postgres local (développement)"
     su postgres -c "psql -q -c \"ALTER ROLE postgres PASSWORD 'postgres'\""
+  fi
+  # PgBouncer on 127.0.0.1:6432 and the streaming read replica on 127.0.0.1:5433 (README,
+  # « Topologie ») ; GEOTRANQUIL_SKIP_REPLICA=1 leaves both alone
+  if [ "${GEOTRANQUIL_SKIP_REPLICA:-0}" != "1" ]; then
+    . scripts/pg_topology.sh
+    setup_pgbouncer
+    setup_replica
   fi
 fi
 

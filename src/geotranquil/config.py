@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/geotranquil"
+#: PgBouncer's port (``db_pooler="auto"`` takes a URL on it for one through PgBouncer)
+PGBOUNCER_PORT = 6432
 
 
 def shared_data_dir() -> Path | None:
@@ -48,6 +51,25 @@ class Settings(BaseSettings):
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL of the PostgreSQL/PostGIS database (psycopg 3 driver).",
+    )
+    direct_database_url: str | None = Field(
+        None,
+        description="URL of the same database without a pooler in between, for what needs a "
+        "session of its own: migrations, the job queue (LISTEN/NOTIFY), the locks held across "
+        "transactions (ingest of a file, refresh, BAN load), COPY. Default: database_url. "
+        "Required when database_url goes through PgBouncer.",
+    )
+    read_database_url: str | None = Field(
+        None,
+        description="URL of a streaming read replica of the database: the read-only API "
+        "(collections, items, tiles, exports, reports, analysis layers) reads there. Default: "
+        "none, everything reads on the primary.",
+    )
+    db_pooler: Literal["auto", "none", "pgbouncer"] = Field(
+        "auto",
+        description="Whether database_url goes through PgBouncer in transaction mode (no "
+        "server-side prepared statements then): ``auto`` says yes when its port is 6432, "
+        "PgBouncer's own.",
     )
     db_pool_size: int = Field(
         10,
@@ -441,6 +463,28 @@ class Settings(BaseSettings):
         description="Web origins allowed to call the API from a browser (CORS), comma-separated, "
         "e.g. https://kepler.gl,https://deck.gl; none by default.",
     )
+
+    @property
+    def through_pooler(self) -> bool:
+        """Whether ``database_url`` goes through PgBouncer (``db_pooler``)."""
+        if self.db_pooler == "auto":
+            return urlsplit(self.database_url).port == PGBOUNCER_PORT
+        return self.db_pooler == "pgbouncer"
+
+    @property
+    def direct_url(self) -> str:
+        """The URL of a connection with a session of its own (``direct_database_url``)."""
+        return self.direct_database_url or self.database_url
+
+    @model_validator(mode="after")
+    def _direct_behind_pooler(self) -> Settings:
+        # through PgBouncer, the job queue's LISTEN and the session locks would break silently
+        if self.through_pooler and self.direct_database_url is None:
+            raise ValueError(
+                "database_url goes through PgBouncer: set direct_database_url "
+                "(GEOTRANQUIL_DIRECT_DATABASE_URL) to the database itself"
+            )
+        return self
 
     @model_validator(mode="after")
     def _heartbeats_before_death(self) -> Settings:

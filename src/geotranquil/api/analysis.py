@@ -7,7 +7,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from geotranquil.api.audit import record_request
-from geotranquil.api.deps import CallerDep, ServicesDep, access
+from geotranquil.api.deps import CallerDep, ReaderDep, ServicesDep, access
 from geotranquil.roles import AGGREGATES, EVERYONE, is_restricted
 from geotranquil.services import audit, cells
 
@@ -19,14 +19,14 @@ router = APIRouter(tags=["Analyses"])
     summary="Canonical categories with their family (restricted roles: public ones only)",
     **access(EVERYONE),
 )
-def categories(services: ServicesDep, caller: CallerDep) -> JSONResponse:
-    rows = cells.categories_for(engine=services.engine, restricted=is_restricted(caller.role))
+def categories(caller: CallerDep, reader: ReaderDep) -> JSONResponse:
+    rows = cells.categories_for(engine=reader.engine, restricted=is_restricted(caller.role))
     return JSONResponse({"categories": rows})
 
 
 @router.get("/runs", summary="Hot-spot and forecast runs, newest first", **access(AGGREGATES))
-def runs(services: ServicesDep) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(cells.runs(engine=services.engine)))
+def runs(reader: ReaderDep) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(cells.runs(engine=reader.engine)))
 
 
 @router.get(
@@ -38,10 +38,12 @@ def runs(services: ServicesDep) -> JSONResponse:
     "Latest events only for the roles that may read raw events.",
     **access(AGGREGATES),
 )
-def cell(hex_id: str, request: Request, services: ServicesDep, caller: CallerDep) -> JSONResponse:
-    _, catalogue = services.catalogue.get()
+def cell(
+    hex_id: str, request: Request, services: ServicesDep, caller: CallerDep, reader: ReaderDep
+) -> JSONResponse:
+    _, catalogue = reader.catalogue.get()
     doc = cells.cell_detail(
-        engine=services.engine,
+        engine=reader.engine,
         catalogue=catalogue,
         hex_id=hex_id,
         query=dict(request.query_params),

@@ -35,20 +35,20 @@ from geotranquil.api import (
     tiles,
     web,
 )
-from geotranquil.api.deps import CallerDep, Services, access
+from geotranquil.api.deps import CallerDep, Reader, Services, access
 from geotranquil.api.errors import install_error_handlers
 from geotranquil.api.guards import install_guards
 from geotranquil.api.openapi_doc import install_openapi
 from geotranquil.api.read_limit import read_limit
 from geotranquil.api.workers import install_headers, install_shared_state
 from geotranquil.config import Settings
-from geotranquil.db.engine import make_engine
+from geotranquil.db.engine import make_engine, make_read_engine
 from geotranquil.roles import EVERYONE, is_restricted
 from geotranquil.services.basemap import BasemapChecker
 from geotranquil.services.catalogue import CatalogueCache
 from geotranquil.services.database import warm_pool
 from geotranquil.services.retention import current_policy
-from geotranquil.services.status import status_of
+from geotranquil.services.status import replication_status, status_of
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         # the pool's connections opened and warmed before the first request, not during it
         try:
             await run_in_threadpool(warm_pool, app.state.engine, settings.db_pool_size)
+            if app.state.read_engine is not app.state.engine:  # the replica's pool too
+                await run_in_threadpool(warm_pool, app.state.read_engine, settings.db_pool_size)
         except (OperationalError, ProgrammingError) as exc:  # served anyway: /health says why
             log.warning("database connections not warmed at start: %s", type(exc).__name__)
         yield
@@ -90,12 +92,25 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     # several workers, one behaviour (api/workers.py): limits, tiles and keys in Redis
     shared = install_shared_state(app, settings, engine)
+    catalogue = CatalogueCache(engine, public_max_resolution=settings.public_max_resolution)
+    # the read-only API reads on the replica when there is one (api/deps.py:get_reader)
+    replica = None if settings.read_database_url is None else make_read_engine(settings)
+    reader = (
+        Reader(engine, catalogue)
+        if replica is None
+        else Reader(
+            replica,
+            CatalogueCache(replica, public_max_resolution=settings.public_max_resolution),
+        )
+    )
+    app.state.read_engine = reader.engine
     app.state.services = Services(
         settings=settings,
         engine=engine,
         keys=shared.keys,
-        catalogue=CatalogueCache(engine, public_max_resolution=settings.public_max_resolution),
+        catalogue=catalogue,
         tiles=shared.tiles,
+        reader=reader,
         basemap=BasemapChecker(settings),
     )
     install_error_handlers(app)
@@ -145,6 +160,7 @@ def create_app(settings: Settings) -> FastAPI:
             "schema_revision": state["revision"],
             "areas": state["areas"],
             "grid_cells": {str(k): v for k, v in state["grid"].items()},
+            "replica": replication_status(engine, replica),
         }
         if not is_restricted(caller.role):  # live counts would tell the public when events arrive
             body["events"] = {

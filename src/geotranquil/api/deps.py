@@ -29,15 +29,31 @@ KEY_HEADER = "X-API-Key"
 SESSION_KEY = "sso"
 
 
+@dataclass(frozen=True)
+class Reader:
+    """Where the read-only API reads: an engine and the catalogue (with the data version that
+    keys the caches) read through that same engine, so that a replica that lags behind never
+    has its older data cached under the primary's newer version."""
+
+    engine: Engine
+    catalogue: CatalogueCache
+
+
 @dataclass
 class Services:
-    """What the routes need, built once by ``create_app``."""
+    """What the routes need, built once by ``create_app``.
+
+    ``engine`` and ``catalogue`` are the primary's: writes, and reads that must see their own
+    writes (push batches, admin, keys, Open311, audit trail). ``reader`` is where the read-only
+    API reads (:func:`get_reader`): the read replica when ``read_database_url`` is set.
+    """
 
     settings: Settings
     engine: Engine
     keys: KeyResolver
     catalogue: CatalogueCache
     tiles: TileCache | SharedTileCache
+    reader: Reader
     sso: TokenVerifier | None = None  # the City's single sign-on, when configured
     basemap: BasemapChecker | None = None  # the optional base map, checked before it is named
 
@@ -45,6 +61,13 @@ class Services:
 def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+def get_reader(request: Request) -> Reader:
+    """The engine of the read-only public and analyst API (collections, items, tiles, exports,
+    polygon reports, analysis layers): the read replica when one is configured, else the
+    primary. The one place where a route's reads are sent to one database or the other."""
+    return get_services(request).reader
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -104,15 +127,16 @@ def get_caller(request: Request) -> Caller:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
+ReaderDep = Annotated[Reader, Depends(get_reader)]
 
 
 def readable_collection(
-    services: Services, caller: Caller, collection_id: str
+    reader: Reader, caller: Caller, collection_id: str
 ) -> tuple[Catalogue, Collection]:
     """The current catalogue and a collection of it the caller may read (401/403/404 else)."""
-    _, catalogue = services.catalogue.get()
+    _, catalogue = reader.catalogue.get()
     found = find_collection(
-        engine=services.engine, catalogue=catalogue, collection_id=collection_id, role=caller.role
+        engine=reader.engine, catalogue=catalogue, collection_id=collection_id, role=caller.role
     )
     return catalogue, found
 

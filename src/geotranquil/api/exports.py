@@ -12,11 +12,19 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, Response, StreamingResponse
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from starlette.background import BackgroundTask
 
 from geotranquil.api.audit import record_request
-from geotranquil.api.deps import CallerDep, Services, ServicesDep, access, readable_collection
+from geotranquil.api.deps import (
+    CallerDep,
+    Reader,
+    ReaderDep,
+    Services,
+    ServicesDep,
+    access,
+    readable_collection,
+)
 from geotranquil.errors import InvalidInput
 from geotranquil.exports.cache import export_cache
 from geotranquil.exports.writers import EXPORT_FORMATS, csv_stream, geojson_stream, write_file
@@ -69,6 +77,7 @@ def _counted_rows(
 def export_response(
     *,
     services: Services,
+    reader: Reader,
     catalogue: Catalogue,
     collection: Collection,
     request: ItemsRequest,
@@ -100,7 +109,7 @@ def export_response(
         cache = export_cache(
             services.settings.data_dir / "export-cache", services.settings.export_cache_entries
         )
-        version, _ = services.catalogue.get()
+        version, _ = reader.catalogue.get()  # the version of the data read
         key = cache.key(
             collection.id,
             repr(request),
@@ -122,7 +131,7 @@ def export_response(
         written = [0]
         if cached is None:
             cached = _write_export(
-                services,
+                reader.engine,
                 collection,
                 request,
                 context,
@@ -151,7 +160,7 @@ def export_response(
             headers=headers,
             background=background,
         )
-    conn = services.engine.connect()
+    conn = reader.engine.connect()
     sent = [0]
 
     headers = {
@@ -193,7 +202,7 @@ def _rows_file(services: Services, key: str) -> Path:
 
 
 def _write_export(
-    services: Services,
+    engine: Engine,
     collection: Collection,
     request: ItemsRequest,
     context: Any,
@@ -209,7 +218,7 @@ def _write_export(
     """Run the export of ``request`` into the file ``path`` (removed if it fails); the rows
     written are counted in ``written[0]``."""
 
-    with services.engine.connect() as conn:
+    with engine.connect() as conn:
         try:
             write_file(
                 _counted_rows(
@@ -236,7 +245,11 @@ def _write_export(
     **access(EVERYONE, per_collection=True),
 )
 def export(
-    collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
+    collection_id: str,
+    request: Request,
+    services: ServicesDep,
+    caller: CallerDep,
+    reader: ReaderDep,
 ) -> Response:
     query = dict(request.query_params)
     csv_geometry = query.pop("geometry", "wkt")
@@ -247,7 +260,7 @@ def export(
     if "limit" in query or "offset" in query:
         raise InvalidInput("l'export contient tous les objets : limit et offset sont pour /items")
     query.setdefault("f", "geojson")
-    catalogue, collection = readable_collection(services, caller, collection_id)
+    catalogue, collection = readable_collection(reader, caller, collection_id)
     checked = checked_request(
         catalogue=catalogue,
         collection=collection,
@@ -257,6 +270,7 @@ def export(
     )
     return export_response(
         services=services,
+        reader=reader,
         catalogue=catalogue,
         collection=collection,
         request=checked,
@@ -289,13 +303,17 @@ def _h3_json(chunks: Iterator[list[dict[str, Any]]], columns: list[str]) -> Iter
     **access(EVERYONE, per_collection=True),
 )
 def h3_rows(
-    collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
+    collection_id: str,
+    request: Request,
+    services: ServicesDep,
+    caller: CallerDep,
+    reader: ReaderDep,
 ) -> Response:
     query = dict(request.query_params)
     fmt = query.pop("f", "json")
     if fmt not in ("json", "csv"):
         raise InvalidInput(f"paramètre f : « {fmt} » inconnu ; json ou csv")
-    catalogue, collection = readable_collection(services, caller, collection_id)
+    catalogue, collection = readable_collection(reader, caller, collection_id)
     if not collection.is_hexagons:
         raise InvalidInput(f"la collection « {collection.id} » n'est pas une couche d'hexagones H3")
     checked = checked_request(
@@ -309,7 +327,7 @@ def h3_rows(
     if "hex_id" not in columns:
         columns.insert(0, "hex_id")
     checked = replace(checked, properties=tuple(columns))
-    conn = services.engine.connect()
+    conn = reader.engine.connect()
 
     def chunks() -> Iterator[list[dict[str, Any]]]:
         try:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from geotranquil import __version__
 from geotranquil.api.audit import record_request
-from geotranquil.api.deps import CallerDep, ServicesDep, access, readable_collection
+from geotranquil.api.deps import CallerDep, ReaderDep, ServicesDep, access, readable_collection
 from geotranquil.api.exports import export_response
 from geotranquil.errors import InvalidInput
 from geotranquil.features.catalogue import Catalogue, Collection
@@ -155,9 +155,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 @router.get("/collections", summary="Collections the caller may read", **access(EVERYONE))
-def collections(request: Request, services: ServicesDep, caller: CallerDep) -> JSONResponse:
+def collections(
+    request: Request, services: ServicesDep, caller: CallerDep, reader: ReaderDep
+) -> JSONResponse:
     base = base_url(request)
-    _, catalogue = services.catalogue.get()
+    _, catalogue = reader.catalogue.get()
     period = visible_time_range(catalogue.time_range, caller.role, services.settings)
     return JSONResponse(
         {
@@ -176,9 +178,13 @@ def collections(request: Request, services: ServicesDep, caller: CallerDep) -> J
     **access(EVERYONE, per_collection=True),
 )
 def collection(
-    collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
+    collection_id: str,
+    request: Request,
+    services: ServicesDep,
+    caller: CallerDep,
+    reader: ReaderDep,
 ) -> JSONResponse:
-    catalogue, found = readable_collection(services, caller, collection_id)
+    catalogue, found = readable_collection(reader, caller, collection_id)
     period = visible_time_range(catalogue.time_range, caller.role, services.settings)
     return JSONResponse(collection_json(found, catalogue, base_url(request), time_range=period))
 
@@ -189,9 +195,9 @@ def collection(
     **access(EVERYONE, per_collection=True),
 )
 def queryables(
-    collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
+    collection_id: str, request: Request, caller: CallerDep, reader: ReaderDep
 ) -> JSONResponse:
-    _catalogue, found = readable_collection(services, caller, collection_id)
+    _catalogue, found = readable_collection(reader, caller, collection_id)
     props: dict[str, Any] = {
         "geometry": {"$ref": f"https://geojson.org/schema/{found.geometry_type}.json"}
     }
@@ -234,12 +240,16 @@ def _page_url(request: Request, offset: int | None = None, after: str | None = N
     **access(EVERYONE, per_collection=True),
 )
 def items(
-    collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
+    collection_id: str,
+    request: Request,
+    services: ServicesDep,
+    caller: CallerDep,
+    reader: ReaderDep,
 ) -> Response:
-    _, catalogue = services.catalogue.get()
+    _, catalogue = reader.catalogue.get()
     query = _single_valued(request)
     result = read_items(
-        engine=services.engine,
+        engine=reader.engine,
         catalogue=catalogue,
         collection_id=collection_id,
         query=query,
@@ -251,6 +261,7 @@ def items(
     if req.format not in ("json", "geojson"):
         return export_response(
             services=services,
+            reader=reader,
             catalogue=catalogue,
             collection=result.collection,
             request=req,
@@ -313,14 +324,15 @@ def item(
     request: Request,
     services: ServicesDep,
     caller: CallerDep,
+    reader: ReaderDep,
 ) -> Response:
-    _, catalogue = services.catalogue.get()
+    _, catalogue = reader.catalogue.get()
     unknown = sorted(set(request.query_params) - {"crs", "f", "api_key"})
     if unknown:
         raise InvalidInput(f"paramètre(s) inconnu(s) : {', '.join(unknown)} ; acceptés : crs, f")
     crs = parse_crs(request.query_params.get("crs"))
     text_ = read_feature(
-        engine=services.engine,
+        engine=reader.engine,
         catalogue=catalogue,
         collection_id=collection_id,
         feature_id=feature_id,
@@ -329,7 +341,7 @@ def item(
         crs=crs,
     )
     found = find_collection(
-        engine=services.engine, catalogue=catalogue, collection_id=collection_id, role=caller.role
+        engine=reader.engine, catalogue=catalogue, collection_id=collection_id, role=caller.role
     )
     if audit.reads_raw_events(found):
         record_request(request, services, caller, audit.READ_EVENTS, rows=1)

@@ -12,7 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from geotranquil.api.deps import CallerDep, ServicesDep, access
+from geotranquil.api.deps import CallerDep, ReaderDep, ServicesDep, access
 from geotranquil.errors import InvalidInput
 from geotranquil.features.crs import parse_crs
 from geotranquil.roles import AGGREGATES
@@ -91,6 +91,7 @@ def _srid(crs: str) -> int:
 def report(
     body: ReportBody,
     services: ServicesDep,
+    reader: ReaderDep,
     f: Literal["json", "csv"] = Query("json", description="json, or csv for the figures"),
 ) -> Response:
     request = ReportRequest(
@@ -104,7 +105,9 @@ def report(
         categories=tuple(body.categories) if body.categories else None,
         bin=body.bin,
     )
-    doc = polygon_report(engine=services.engine, request=request, settings=services.settings)
+    # a saved zone is the caller's own write: read on the primary, where it surely is already
+    engine = services.engine if body.zone_id is not None else reader.engine
+    doc = polygon_report(engine=engine, request=request, settings=services.settings)
     if f == "csv":
         return Response(
             _report_csv(doc),

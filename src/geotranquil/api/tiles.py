@@ -11,7 +11,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from geotranquil.api.audit import record_request
-from geotranquil.api.deps import CallerDep, ServicesDep, access, readable_collection
+from geotranquil.api.deps import (
+    CallerDep,
+    Reader,
+    ReaderDep,
+    ServicesDep,
+    access,
+    readable_collection,
+)
 from geotranquil.api.ogc_features import base_url
 from geotranquil.features.catalogue import Catalogue, Collection
 from geotranquil.roles import EVERYONE, Role
@@ -56,11 +63,19 @@ def _feature_count(etag: str, data: bytes) -> int:
 
 
 def _tile_response(
-    request: Request, services: ServicesDep, caller: CallerDep, layer: str, z: int, x: int, y: int
+    request: Request,
+    services: ServicesDep,
+    caller: CallerDep,
+    reader: Reader,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
 ) -> Response:
-    version, catalogue = services.catalogue.get()
+    # the data version that keys the tile cache comes from the database the tile is cut from
+    version, catalogue = reader.catalogue.get()
     tile = get_tile(
-        engine=services.engine,
+        engine=reader.engine,
         cache=services.tiles,
         version=version,
         catalogue=catalogue,
@@ -118,8 +133,11 @@ def ogc_tile(
     request: Request,
     services: ServicesDep,
     caller: CallerDep,
+    reader: ReaderDep,
 ) -> Response:
-    return _tile_response(request, services, caller, collection_id, tileMatrix, tileCol, tileRow)
+    return _tile_response(
+        request, services, caller, reader, collection_id, tileMatrix, tileCol, tileRow
+    )
 
 
 @router.get(
@@ -137,8 +155,9 @@ def xyz_tile(
     request: Request,
     services: ServicesDep,
     caller: CallerDep,
+    reader: ReaderDep,
 ) -> Response:
-    return _tile_response(request, services, caller, layer, z, x, y)
+    return _tile_response(request, services, caller, reader, layer, z, x, y)
 
 
 def _fields(collection: Collection) -> dict[str, str]:
@@ -193,12 +212,12 @@ def _vector_layers(layer: str, catalogue: Catalogue, collection: Collection | No
     **access(EVERYONE, per_collection=True),
 )
 def tile_json(
-    layer: str, request: Request, services: ServicesDep, caller: CallerDep
+    layer: str, request: Request, services: ServicesDep, caller: CallerDep, reader: ReaderDep
 ) -> JSONResponse:
-    _, catalogue = services.catalogue.get()
+    _, catalogue = reader.catalogue.get()
     collection = None
     if layer != BASEMAP:
-        catalogue, collection = readable_collection(services, caller, layer)
+        catalogue, collection = readable_collection(reader, caller, layer)
     # never the caller's key in the URLs (a client sends it again with each tile, e.g. as a
     # header through MapLibre's transformRequest): a TileJSON is shared, logged, cached
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "api_key"])
@@ -282,9 +301,9 @@ def _tileset(collection: Collection, base: str) -> dict[str, Any]:
     **access(EVERYONE, per_collection=True),
 )
 def tilesets(
-    collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
+    collection_id: str, request: Request, caller: CallerDep, reader: ReaderDep
 ) -> JSONResponse:
-    _catalogue, found = readable_collection(services, caller, collection_id)
+    _catalogue, found = readable_collection(reader, caller, collection_id)
     return JSONResponse({"tilesets": [_tileset(found, base_url(request))]})
 
 
@@ -294,9 +313,9 @@ def tilesets(
     **access(EVERYONE, per_collection=True),
 )
 def tileset(
-    collection_id: str, request: Request, services: ServicesDep, caller: CallerDep
+    collection_id: str, request: Request, caller: CallerDep, reader: ReaderDep
 ) -> JSONResponse:
-    catalogue, found = readable_collection(services, caller, collection_id)
+    catalogue, found = readable_collection(reader, caller, collection_id)
     doc = _tileset(found, base_url(request))
     doc["layers"] = [
         {

@@ -9,9 +9,12 @@ from sqlalchemy import Connection, Engine, create_engine, make_url
 
 from geotranquil.config import Settings
 
-#: The engines built so far, by database URL and pool size.
-_ENGINES: dict[tuple[str, int, int], Engine] = {}
+#: The engines built so far, by database URL, pool size and whether a pooler is in between.
+_ENGINES: dict[tuple[str, int, int, bool], Engine] = {}
 _LOCK = threading.Lock()
+
+#: libpq options of a direct connection: plan every statement for its values
+_DIRECT_OPTIONS = {"options": "-c plan_cache_mode=force_custom_plan"}
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -23,7 +26,11 @@ def make_engine(settings: Settings) -> Engine:
 
     Statements are planned for their values every time (``plan_cache_mode``): psycopg
     prepares repeated statements, and a generic plan of a tile or page statement can be a
-    hundred times slower than the plan for the actual box and period.
+    hundred times slower than the plan for the actual box and period. Directly, libpq's
+    ``options`` say so; through PgBouncer (``settings.through_pooler``), which cannot pass
+    ``options`` on, the database's own setting does (migration 0024), and psycopg prepares
+    nothing (``prepare_threshold=None``): in transaction mode the next statement may run on
+    another server connection, where the prepared statement does not exist.
 
     No ping before each checkout (``pool_pre_ping``): it cost about 0.4 ms of wall time and
     0.17 ms of CPU per checkout, more than the data-version query a request makes with it
@@ -36,20 +43,48 @@ def make_engine(settings: Settings) -> Engine:
     >>> s = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:5432/doc_example")
     >>> make_engine(s) is make_engine(s.model_copy())
     True
+    >>> make_direct_engine(s) is make_engine(s) is make_read_engine(s)
+    True
     >>> forget_engine(s.database_url)
     """
-    url = settings.database_url
-    key = (url, settings.db_pool_size, settings.db_max_overflow)
+    return _engine(settings, settings.database_url, pooled=settings.through_pooler)
+
+
+def make_direct_engine(settings: Settings) -> Engine:
+    """The engine of ``settings.direct_url``: a session of its own, no pooler in between.
+
+    For what outlives a transaction: session advisory locks held across transactions,
+    session temporary tables, LISTEN. The same engine as :func:`make_engine` when there is
+    no pooler.
+    """
+    if settings.direct_url == settings.database_url and not settings.through_pooler:
+        return make_engine(settings)
+    return _engine(settings, settings.direct_url, pooled=False)
+
+
+def make_read_engine(settings: Settings) -> Engine:
+    """The engine of the read replica (``settings.read_database_url``), or else the primary's
+    (:func:`make_engine`). Only for reads that need not see this process's own writes."""
+    if settings.read_database_url is None:
+        return make_engine(settings)
+    return _engine(settings, settings.read_database_url, pooled=False)
+
+
+def _engine(settings: Settings, url: str, *, pooled: bool) -> Engine:
+    key = (url, settings.db_pool_size, settings.db_max_overflow, pooled)
     with _LOCK:
         engine = _ENGINES.get(key)
         if engine is None:
+            connect_args: dict[str, object] = (
+                {"prepare_threshold": None} if pooled else dict(_DIRECT_OPTIONS)
+            )
             engine = _ENGINES[key] = create_engine(
                 url,
                 pool_size=settings.db_pool_size,
                 max_overflow=settings.db_max_overflow,
                 pool_recycle=1800,
                 future=True,
-                connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+                connect_args=connect_args,
             )
         return engine
 

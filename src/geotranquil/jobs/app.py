@@ -18,7 +18,8 @@ class AlreadyQueued(Conflict):
 
 
 def build_app(settings: Settings) -> procrastinate.App:
-    """The queue on ``settings.database_url`` (psycopg 3 pool), with every job registered.
+    """The queue on ``settings.direct_url`` (psycopg 3 pool; LISTEN needs a session of its own,
+    so never through PgBouncer), with every job registered.
 
     Workers send a heartbeat every ``jobs_heartbeat_s`` seconds; a worker silent for
     ``jobs_stalled_after_s`` is taken for dead and its running jobs are queued again

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from geotranquil.config import Settings
 from geotranquil.db import ban as ban_db
-from geotranquil.db.engine import make_engine
+from geotranquil.db.engine import make_direct_engine
 from geotranquil.db.maintenance import analyze_tables
 from geotranquil.errors import InvalidInput
 from geotranquil.geocode.ban import BanRejection, read_ban
@@ -82,7 +82,8 @@ def load_ban(
         raise InvalidInput(f"fichier introuvable : {path}")
     sha = file_sha256(path)
     size = path.stat().st_size
-    engine = make_engine(settings)
+    # a session lock held across the load's transactions, and COPY: a direct connection
+    engine = make_direct_engine(settings)
     with engine.connect() as conn:
         if not ban_db.try_lock(conn=conn):
             raise InvalidInput(

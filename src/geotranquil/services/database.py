@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from geotranquil.config import Settings
 from geotranquil.db import admin
 from geotranquil.db.categories import sync_categories
-from geotranquil.db.engine import make_engine
+from geotranquil.db.engine import make_direct_engine
 from geotranquil.db.maintenance import analyze_tables, warm_connections
 from geotranquil.taxonomy import load_taxonomy
 
@@ -22,9 +22,12 @@ class UpgradeResult:
 
 
 def upgrade_database(settings: Settings, engine: Engine | None = None) -> UpgradeResult:
-    """Create the database if needed, migrate to the latest revision, sync the categories."""
-    created = admin.ensure_database(settings.database_url)
-    engine = engine or make_engine(settings)
+    """Create the database if needed, migrate to the latest revision, sync the categories.
+
+    On the direct connection (``settings.direct_url``): no pooler between the migrations and
+    the database."""
+    created = admin.ensure_database(settings.direct_url)
+    engine = engine or make_direct_engine(settings)
     with engine.begin() as conn:
         admin.upgrade(conn)
         changed = sync_categories(conn=conn, categories=load_taxonomy())

@@ -48,8 +48,9 @@ def ingest(
     The tables' statistics are refreshed afterwards (``ANALYZE``, a sample, about a second), so
     that tiles and pages are planned on the new data at once, not when autovacuum comes by.
     """
+    # the pipeline holds a session lock on the file across its chunks' transactions: direct
     summary = ingest_file(
-        psycopg_dsn(settings.database_url),
+        psycopg_dsn(settings.direct_url),
         path,
         mapping,
         chunk_rows=settings.ingest_chunk_rows,

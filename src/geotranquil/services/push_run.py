@@ -83,7 +83,7 @@ def _run(settings: Settings, engine: Engine, batch_id: int) -> Outcome:
     try:
         mapping = mapping_for(engine, source, row.format, row.media_type)
         summary = ingest_into_batch(
-            psycopg_dsn(settings.database_url),
+            psycopg_dsn(settings.direct_url),  # session lock and staging table: direct
             Path(row.spool_path),
             mapping,
             source_id=source.id,

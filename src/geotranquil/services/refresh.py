@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from geotranquil.config import Settings
 from geotranquil.db import alerts as alert_rules
 from geotranquil.db import refreshes as db
+from geotranquil.db.engine import make_direct_engine
 from geotranquil.db.runs import last_event_day
 from geotranquil.errors import InvalidInput
 from geotranquil.stats.alert_rules import HOTSPOT_CONDITIONS
@@ -84,7 +85,10 @@ def refresh_analyses(
     """
     if trigger not in ("data", "schedule", "manual"):
         raise InvalidInput(f"déclencheur inconnu : {trigger} (data, schedule ou manual)")
-    with engine.connect() as holder:
+    # the lock is held across the refresh's transactions: a session of its own, so not one
+    # lent by PgBouncer for a transaction at a time
+    direct = make_direct_engine(settings) if settings.through_pooler else engine
+    with direct.connect() as holder:
         db.lock(conn=holder)
         holder.commit()
         try:

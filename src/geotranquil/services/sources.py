@@ -38,7 +38,7 @@ def check_source(
 
     The database is only read (categories, study area), on a read-only connection.
     """
-    with psycopg.connect(psycopg_dsn(settings.database_url)) as conn:
+    with psycopg.connect(psycopg_dsn(settings.direct_url)) as conn:
         conn.read_only = True
         known = ingest_db.category_codes(conn=conn)
         mapping = load_mapping(mapping_file, known)
