@@ -30,6 +30,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
+from geotranquil.db.partitions import ensure_event_partitions
 from geotranquil.services.geography import build_cells, load_areas
 from tests.conftest import (
     IN_CI,
@@ -235,6 +236,8 @@ def planted(engine: Engine) -> Planted:
         source = conn.execute(
             text("INSERT INTO sources (slug, name, kind) VALUES ('pm', 'PM', 'file') RETURNING id")
         ).scalar_one()
+        instants = [r["at"] for r in rows]
+        ensure_event_partitions(conn=conn, first=min(instants), last=max(instants))
         conn.execute(
             text(
                 "INSERT INTO events (source_id, external_id, category, occurred_at, geom, "

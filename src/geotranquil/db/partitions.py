@@ -99,8 +99,11 @@ def create_partition_sql(month: date) -> str:
 
     Examples
     --------
-    >>> print(create_partition_sql(date(2024, 12, 1)))
-    CREATE TABLE IF NOT EXISTS events_y2024m12 PARTITION OF events FOR VALUES FROM ('2024-12-01 00:00:00+00') TO ('2025-01-01 00:00:00+00')
+    >>> sql = create_partition_sql(date(2024, 12, 1))
+    >>> sql.split(" FOR ")[0]
+    'CREATE TABLE IF NOT EXISTS events_y2024m12 PARTITION OF events'
+    >>> sql.split(" FROM ")[1]
+    "('2024-12-01 00:00:00+00') TO ('2025-01-01 00:00:00+00')"
     """
     return (
         f"CREATE TABLE IF NOT EXISTS {partition_name(month)} PARTITION OF events "
@@ -123,7 +126,7 @@ def ensure_event_partitions(
 ) -> list[str]:
     """Create the missing monthly partitions of ``events`` covering ``first`` to ``last`` (UTC
     months, both included) in the caller's transaction; the names created (none when they all
-    exist: one catalogue query, no lock)."""
+    exist, or when ``events`` is not partitioned: one catalogue query, no lock)."""
     wanted = {partition_name(m): m for m in months_between(first, last)}
     if not wanted:
         return []
@@ -140,10 +143,14 @@ def ensure_event_partitions(
 
 
 def _missing(raw: psycopg.Connection[Any], wanted: dict[str, date]) -> list[str]:
+    """Those of ``wanted`` that are not partitions of ``events`` yet (none when ``events`` is
+    a plain table: a database not migrated yet)."""
     rows = raw.execute(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'public.events'::regclass AND c.relname = ANY(%s)",
+        "SELECT w.name FROM unnest(CAST(%s AS text[])) AS w(name) "
+        "WHERE EXISTS (SELECT 1 FROM pg_partitioned_table "
+        "              WHERE partrelid = 'public.events'::regclass) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "                WHERE i.inhparent = 'public.events'::regclass AND c.relname = w.name)",
         (list(wanted),),
     )
-    present = {str(r[0]) for r in rows}
-    return sorted(name for name in wanted if name not in present)
+    return sorted(str(r[0]) for r in rows)
