@@ -120,7 +120,11 @@ REFERENCE_FUNCTIONS = (
     CREATE OR REPLACE FUNCTION events_truncated_references() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
-        TRUNCATE event_geocoding;
+        BEGIN
+            TRUNCATE event_geocoding;
+        EXCEPTION WHEN object_in_use THEN  -- the same TRUNCATE statement names it too
+            DELETE FROM event_geocoding;
+        END;
         UPDATE service_requests SET event_id = NULL WHERE event_id IS NOT NULL;
         RETURN NULL;
     END $$

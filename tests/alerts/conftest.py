@@ -228,7 +228,8 @@ def planted(engine: Engine) -> Planted:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE events, ingest_rejections, ingest_batches, sources, alert_rules, "
+                "TRUNCATE events, event_geocoding, service_requests, "
+                "ingest_rejections, ingest_batches, sources, alert_rules, "
                 "hotspot_runs, forecast_runs, procrastinate_events, procrastinate_periodic_defers, "
                 "procrastinate_jobs, procrastinate_workers RESTART IDENTITY CASCADE"
             )

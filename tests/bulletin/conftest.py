@@ -104,7 +104,8 @@ def plant(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE events, ingest_rejections, ingest_batches, sources, hotspot_runs, "
+                "TRUNCATE events, event_geocoding, "
+                "ingest_rejections, ingest_batches, sources, hotspot_runs, "
                 "forecast_runs, service_requests, bulletins RESTART IDENTITY CASCADE"
             )
         )

@@ -81,7 +81,8 @@ def planted(empty_queue: Engine, tmp_path: Path) -> Planted:
     with empty_queue.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE events, ingest_rejections, ingest_batches, sources "
+                "TRUNCATE events, event_geocoding, service_requests, "
+                "ingest_rejections, ingest_batches, sources "
                 "RESTART IDENTITY CASCADE"
             )
         )

@@ -134,7 +134,8 @@ def empty(engine: Engine) -> Engine:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE events, ingest_rejections, ingest_batches, sources, hotspot_runs, "
+                "TRUNCATE events, event_geocoding, service_requests, "
+                "ingest_rejections, ingest_batches, sources, hotspot_runs, "
                 "forecast_runs, analysis_refreshes, alert_rules, procrastinate_events, "
                 "procrastinate_periodic_defers, procrastinate_jobs, procrastinate_workers "
                 "RESTART IDENTITY CASCADE"
