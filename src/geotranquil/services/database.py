@@ -25,13 +25,15 @@ class UpgradeResult:
 
 
 def upgrade_database(settings: Settings, engine: Engine | None = None) -> UpgradeResult:
-    """Create the database if needed, migrate to the latest revision, sync the categories."""
+    """Create the database if needed, migrate to the latest revision, sync the categories and
+    make the partitions of the events for this month and the coming ones."""
     created = admin.ensure_database(settings.database_url)
     engine = engine or make_engine(settings)
     with engine.begin() as conn:
         admin.upgrade(conn)
         changed = sync_categories(conn=conn, categories=load_taxonomy())
         revision = admin.current_revision(conn)
+    prepare_event_partitions(engine, settings.event_partitions_ahead_months)
     if changed:
         with engine.begin() as conn:
             analyze_tables(conn=conn, tables=("categories",))
