@@ -294,6 +294,8 @@ def _add_events(engine: Any) -> None:
     import h3
     from sqlalchemy import text
 
+    from geotranquil.db.partitions import ensure_event_partitions
+
     with engine.begin() as conn:
         codes = conn.execute(text("SELECT code FROM categories ORDER BY code")).scalars().all()
         source = conn.execute(
@@ -318,6 +320,7 @@ def _add_events(engine: Any) -> None:
                     **{f"r{r}": c for r, c in cells.items()},
                 }
             )
+        ensure_event_partitions(conn=conn, first=rows[0]["at"], last=rows[-1]["at"])
         conn.execute(
             text(
                 "INSERT INTO events (source_id, external_id, category, occurred_at, geom, "

@@ -6,7 +6,8 @@ plain ``COPY ... FROM STDIN (FORMAT csv)`` loads the same rows, already in the t
 shape (UTC timestamps, hex EWKB points, H3 ids computed beforehand, untimed), into
 ``bench_copy``, a table made with ``LIKE events INCLUDING ALL`` (same columns, defaults,
 check constraints and indexes; ``LIKE`` copies no foreign keys, so the peer does not pay the
-three referential checks per row that ``events`` does).
+three referential checks per row that ``events`` does), partitioned by month with the same
+partitions as ``events`` (made beforehand for the data's months, for both sides).
 
 Goal: pipeline throughput at least half of ``COPY``'s, and the pipeline's peak resident memory
 under 1.5 GB (it streams). The pipeline runs in a child process so that its memory is measured
@@ -58,6 +59,7 @@ import shapely
 from geotranquil.config import Settings
 from geotranquil.db import admin
 from geotranquil.db.engine import make_engine, psycopg_dsn
+from geotranquil.db.partitions import ensure_event_partitions
 from geotranquil.geography.reference import Geography
 from geotranquil.grid.h3ids import ANALYSIS_RESOLUTIONS, FINE_RESOLUTION, cells_from_points
 from geotranquil.grid.h3ids import parent_ids as h3_parent_ids
@@ -243,7 +245,7 @@ def _index_shapes(conn: psycopg.Connection[Any], table: str) -> list[str]:
     ).fetchall()
     shapes = []
     for (definition,) in rows:
-        shape = re.sub(r"INDEX \S+ ON public\.\S+", "INDEX ON t", str(definition))
+        shape = re.sub(r"INDEX \S+ ON (ONLY )?public\.\S+", "INDEX ON t", str(definition))
         shapes.append(shape)
     return sorted(shapes)
 
@@ -268,10 +270,19 @@ class CopyTable:
 
 
 def create_copy_table(dsn: str) -> CopyTable:
-    """``bench_copy``: same columns, defaults, checks and indexes as ``events``; no FKs."""
+    """``bench_copy``: same columns, defaults, checks and indexes as ``events``, partitioned by
+    month as ``events`` is (the same partitions, ``bench_copy_yYYYYmMM``); no FKs."""
     with psycopg.connect(dsn) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_copy")
-        conn.execute("CREATE TABLE bench_copy (LIKE events INCLUDING ALL)")
+        conn.execute(
+            "CREATE TABLE bench_copy (LIKE events INCLUDING ALL) PARTITION BY RANGE (occurred_at)"
+        )
+        for name, bound in conn.execute(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass"
+        ).fetchall():
+            suffix = str(name).removeprefix("events_")
+            conn.execute(f"CREATE TABLE bench_copy_{suffix} PARTITION OF bench_copy {bound}")
         conn.commit()
         ours, theirs = _index_shapes(conn, "bench_copy"), _index_shapes(conn, "events")
         if ours != theirs:
@@ -480,6 +491,14 @@ def prepare_files(rows: int, seed: int) -> tuple[str, int, float, str]:
     source_id = ensure_source(dsn, mapping)
     _log(f"generating {rows:,} points ({geography.origin})")
     points = make_points(rows, geography, seed)
+    stamps = pd.to_datetime(points["occurred_at"], format=TIME_FORMAT)  # local time: a day more
+    with psycopg.connect(dsn) as conn:  # the months of the data, for both sides
+        ensure_event_partitions(
+            conn=conn,
+            first=stamps.min() - pd.Timedelta(days=1),
+            last=stamps.max() + pd.Timedelta(days=1),
+        )
+        conn.commit()
     write_points_csv(points, POINTS_CSV)
     write_copy_csv(copy_rows(points, source_id), COPY_CSV)
     del points

@@ -204,6 +204,7 @@ def _meta(dsn: str) -> dict[str, Any] | None:
 
 def _copy_events(dsn: str, points: pd.DataFrame, source_id: int) -> None:
     """``points`` (``generate_points``' frame) into ``events`` with one COPY, H3 ids computed."""
+    from geotranquil.db.partitions import ensure_event_partitions
     from geotranquil.grid.h3ids import (
         ANALYSIS_RESOLUTIONS,
         FINE_RESOLUTION,
@@ -227,6 +228,8 @@ def _copy_events(dsn: str, points: pd.DataFrame, source_id: int) -> None:
     )
     statement = f"COPY events ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
     with psycopg.connect(dsn) as conn:
+        occurred = points["occurred_at"]
+        ensure_event_partitions(conn=conn, first=occurred.min(), last=occurred.max())
         with conn.cursor() as cur, cur.copy(statement) as copy:
             for lo in range(0, len(points), COPY_BLOCK_ROWS):
                 part = points.iloc[lo : lo + COPY_BLOCK_ROWS]

@@ -129,11 +129,14 @@ def dsn(settings: Settings) -> str:
 
 @pytest.fixture
 def clean_events(loaded_engine: Engine) -> Engine:
-    """Empty events, sources, batches and rejections before the test."""
+    """Empty events, sources, batches and rejections before the test, and what referenced
+    the events (geocoding rows, residents' reports: triggers, not foreign keys, keep those
+    references since ``events`` is partitioned, so a TRUNCATE no longer cascades to them)."""
     with loaded_engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE events, ingest_rejections, ingest_batches, sources "
+                "TRUNCATE events, event_geocoding, service_requests, "
+                "ingest_rejections, ingest_batches, sources "
                 "RESTART IDENTITY CASCADE"
             )
         )

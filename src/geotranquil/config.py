@@ -264,6 +264,17 @@ class Settings(BaseSettings):
         description="When workers run the retention purge of the day (cron, read in UTC as "
         "procrastinate reads it: 02:15 UTC is 03:15 or 04:15 in Marseille).",
     )
+    event_partitions_cron: str = Field(
+        "45 1 * * *",
+        description="When workers create the coming months' partitions of the events (cron, "
+        "read in UTC).",
+    )
+    event_partitions_ahead_months: int = Field(
+        3,
+        ge=1,
+        le=36,
+        description="Months after the current one whose events' partition is kept ready.",
+    )
     jobs_concurrency: int = Field(
         1, ge=1, le=32, description="Jobs one worker process runs at the same time."
     )
@@ -501,6 +512,7 @@ class Settings(BaseSettings):
         "refresh_check_cron",
         "jobs_stalled_check_cron",
         "retention_cron",
+        "event_partitions_cron",
         "bulletin_cron",
         "alerts_cron",
     )

@@ -30,6 +30,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
+from geotranquil.db.partitions import ensure_event_partitions
 from geotranquil.services.geography import build_cells, load_areas
 from tests.conftest import (
     IN_CI,
@@ -227,7 +228,8 @@ def planted(engine: Engine) -> Planted:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE events, ingest_rejections, ingest_batches, sources, alert_rules, "
+                "TRUNCATE events, event_geocoding, service_requests, "
+                "ingest_rejections, ingest_batches, sources, alert_rules, "
                 "hotspot_runs, forecast_runs, procrastinate_events, procrastinate_periodic_defers, "
                 "procrastinate_jobs, procrastinate_workers RESTART IDENTITY CASCADE"
             )
@@ -235,6 +237,8 @@ def planted(engine: Engine) -> Planted:
         source = conn.execute(
             text("INSERT INTO sources (slug, name, kind) VALUES ('pm', 'PM', 'file') RETURNING id")
         ).scalar_one()
+        instants = [r["at"] for r in rows]
+        ensure_event_partitions(conn=conn, first=min(instants), last=max(instants))
         conn.execute(
             text(
                 "INSERT INTO events (source_id, external_id, category, occurred_at, geom, "

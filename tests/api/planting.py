@@ -8,6 +8,8 @@ from datetime import datetime
 import h3
 from sqlalchemy import Engine, text
 
+from geotranquil.db.partitions import ensure_event_partitions
+
 RESOLUTIONS = (7, 8, 9, 10, 12)
 
 
@@ -28,6 +30,8 @@ def plant(
             text("SELECT count(*) FROM events WHERE h3_r8 = :c"), {"c": cells[8]}
         ).scalar_one()
         assert before == 0, "the planted cell must hold no served event"
+        if instants:
+            ensure_event_partitions(conn=conn, first=min(instants), last=max(instants))
         for i, at in enumerate(instants):
             conn.execute(
                 text(

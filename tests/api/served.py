@@ -137,7 +137,8 @@ def load_served(engine: Engine, database_url: str, workdir: Path) -> Served:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE events, ingest_rejections, ingest_batches, sources, hotspot_runs "
+                "TRUNCATE events, event_geocoding, service_requests, "
+                "ingest_rejections, ingest_batches, sources, hotspot_runs "
                 "RESTART IDENTITY CASCADE"
             )
         )

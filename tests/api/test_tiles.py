@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gzip
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import h3
@@ -18,6 +18,7 @@ import mapbox_vector_tile
 import pytest
 from sqlalchemy import Engine, text
 
+from geotranquil.db.partitions import ensure_event_partitions
 from tests.api.conftest import headers_for
 from tests.api.served import SMALL_TAGS_PUBLISHED, Served
 from tests.integration.ingest_helpers import CHATEAU_GOMBERT, RUE_DE_ROME
@@ -421,6 +422,7 @@ def test_etag_follows_the_data(
     lon, lat = RUE_DE_ROME
     cells = {res: h3.str_to_int(h3.latlng_to_cell(lat, lon, res)) for res in (7, 8, 9, 10, 12)}
     with loaded_engine.begin() as conn:
+        ensure_event_partitions(conn=conn, first=date(2025, 3, 1), last=date(2025, 3, 1))
         new_id = conn.execute(
             text(
                 "INSERT INTO events (source_id, external_id, category, occurred_at, geom, "

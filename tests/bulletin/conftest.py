@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
 from geotranquil.db.forecasts import ForecastRecord, insert_forecast
+from geotranquil.db.partitions import ensure_event_partitions
 from geotranquil.db.runs import RunRecord, insert_run
 from tests.conftest import database_tier
 
@@ -103,7 +104,8 @@ def plant(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE events, ingest_rejections, ingest_batches, sources, hotspot_runs, "
+                "TRUNCATE events, event_geocoding, "
+                "ingest_rejections, ingest_batches, sources, hotspot_runs, "
                 "forecast_runs, service_requests, bulletins RESTART IDENTITY CASCADE"
             )
         )
@@ -123,6 +125,8 @@ def plant(engine: Engine) -> None:
         rows += _events(None, _times(MONDAY, UNLOCATED), "unlocated")
         # the minute after the week (Monday 9 November 00:15, Paris): week S46, not S45
         rows += _events(cells["13201"], [datetime(2026, 11, 9, 0, 15, tzinfo=PARIS)], "after")
+        instants = [r["at"] for r in rows if isinstance(r["at"], datetime)]
+        ensure_event_partitions(conn=conn, first=min(instants), last=max(instants))
         conn.execute(
             text(
                 "INSERT INTO events (source_id, external_id, category, native_category, "

@@ -41,7 +41,8 @@ def planted(
     with loaded_engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE events, ingest_rejections, ingest_batches, sources, hotspot_runs "
+                "TRUNCATE events, event_geocoding, service_requests, "
+                "ingest_rejections, ingest_batches, sources, hotspot_runs "
                 "RESTART IDENTITY CASCADE"
             )
         )

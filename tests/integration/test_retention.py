@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from geotranquil.cli.main import app as cli
 from geotranquil.config import Settings
+from geotranquil.db.partitions import ensure_event_partitions
 from geotranquil.grid.h3ids import cells_from_points, parent_ids
 from geotranquil.services.retention import purge
 
@@ -124,6 +125,7 @@ def _event(
         cells = {"h3_fine": int(fine[0])} | {
             f"h3_r{r}": int(parent_ids(fine, r)[0]) for r in (7, 8, 9, 10)
         }
+    ensure_event_partitions(conn=conn, first=_z(at), last=_z(at))
     return int(
         conn.execute(
             text(

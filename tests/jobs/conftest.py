@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
+from geotranquil.db.partitions import ensure_event_partitions
 from tests.conftest import database_tier
 from tests.workers import StartWorker, worker_env, worker_processes
 
@@ -80,7 +81,8 @@ def planted(empty_queue: Engine, tmp_path: Path) -> Planted:
     with empty_queue.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE events, ingest_rejections, ingest_batches, sources "
+                "TRUNCATE events, event_geocoding, service_requests, "
+                "ingest_rejections, ingest_batches, sources "
                 "RESTART IDENTITY CASCADE"
             )
         )
@@ -90,6 +92,7 @@ def planted(empty_queue: Engine, tmp_path: Path) -> Planted:
                 "RETURNING id"
             )
         ).scalar_one()
+        ensure_event_partitions(conn=conn, first=date(2026, 1, 1), last=date(2026, 6, 30))
         for prefix, n, at in (
             ("old", OLD, "2026-01-10T10:00Z"),
             ("new", RECENT, "2026-06-10T10:00Z"),

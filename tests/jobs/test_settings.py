@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from geotranquil.config import Settings
-from geotranquil.jobs import RETENTION_PURGE, build_app
+from geotranquil.jobs import EVENT_PARTITIONS, RETENTION_PURGE, build_app
 from geotranquil.jobs.common import retry_strategy
 
 
@@ -29,6 +29,18 @@ def test_the_retention_purge_runs_daily_on_its_schedule() -> None:
         p for p in app.periodic_registry.periodic_tasks.values() if p.periodic_id == RETENTION_PURGE
     ]
     assert (periodic.cron, periodic.task.queue) == ("45 1 * * *", "maintenance")
+
+
+def test_the_coming_months_partitions_are_made_daily_on_their_schedule() -> None:
+    app = build_app(Settings(event_partitions_cron="5 0 * * *"))
+    [periodic] = [
+        p
+        for p in app.periodic_registry.periodic_tasks.values()
+        if p.periodic_id == EVENT_PARTITIONS
+    ]
+    assert (periodic.cron, periodic.task.queue) == ("5 0 * * *", "maintenance")
+    with pytest.raises(ValidationError, match="event_partitions_cron"):
+        Settings(event_partitions_cron="chaque nuit")
 
 
 def test_a_malformed_schedule_is_refused_with_its_setting_named() -> None:

@@ -87,7 +87,8 @@ def clean(engine: Engine, settings: Settings) -> Engine:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE events, ingest_rejections, ingest_batches, push_batches, "
+                "TRUNCATE events, event_geocoding, service_requests, "
+                "ingest_rejections, ingest_batches, push_batches, "
                 "procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs, "
                 "procrastinate_workers RESTART IDENTITY CASCADE"
             )

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
+from geotranquil.db.partitions import ensure_event_partitions
 from geotranquil.grid.h3ids import cells_from_points, parent_ids
 from tests.conftest import (
     TEST_DATABASE_URL,
@@ -75,6 +76,8 @@ def plant(
         start = conn.execute(
             text("SELECT count(*) FROM events WHERE external_id LIKE :p"), {"p": f"{prefix}-%"}
         ).scalar_one()
+        if times:
+            ensure_event_partitions(conn=conn, first=min(times), last=max(times))
         conn.execute(
             text(
                 "INSERT INTO events (source_id, external_id, category, occurred_at, geom, "
@@ -131,7 +134,8 @@ def empty(engine: Engine) -> Engine:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE events, ingest_rejections, ingest_batches, sources, hotspot_runs, "
+                "TRUNCATE events, event_geocoding, service_requests, "
+                "ingest_rejections, ingest_batches, sources, hotspot_runs, "
                 "forecast_runs, analysis_refreshes, alert_rules, procrastinate_events, "
                 "procrastinate_periodic_defers, procrastinate_jobs, procrastinate_workers "
                 "RESTART IDENTITY CASCADE"

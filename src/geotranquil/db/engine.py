@@ -28,7 +28,7 @@ def make_engine(settings: Settings) -> Engine:
     prepares repeated statements, and a generic plan of a tile or page statement can be a
     hundred times slower than the plan for the actual box and period. Directly, libpq's
     ``options`` say so; through PgBouncer (``settings.through_pooler``), which cannot pass
-    ``options`` on, the database's own setting does (migration 0024), and psycopg prepares
+    ``options`` on, the database's own setting does (migration 0025), and psycopg prepares
     nothing (``prepare_threshold=None``): in transaction mode the next statement may run on
     another server connection, where the prepared statement does not exist.
 

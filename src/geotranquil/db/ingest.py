@@ -179,6 +179,9 @@ def known_external_ids(*, conn: Conn, source_id: int, external_ids: list[str]) -
     """Those of ``external_ids`` that the source already has."""
     # the identifiers travel as one JSON text: psycopg adapts a 50,000-item list in Python,
     # element by element (about 0.2 s per chunk, holding the GIL)
+    # ``events`` is partitioned by month and (source_id, external_id) is indexed per partition:
+    # this probes every month's index (50,000 ids over 30 months: 2.1 s, against 0.16 s on the
+    # unpartitioned table), a cost that grows with the months stored
     cur = conn.execute(
         "SELECT external_id FROM events WHERE source_id = %s AND external_id = ANY("
         "ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))",

@@ -10,6 +10,8 @@ from typing import Any
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Connection, text
 
+from geotranquil.db.partitions import is_partition_name
+
 #: every table, type, function and index of the queue starts with it
 PREFIX = "procrastinate_"
 
@@ -20,11 +22,17 @@ STATES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborting", "abor
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Alembic's filter: GeoAlchemy2's, and the queue's tables left out (not in our models)."""
-    if type_ == "table" and name is not None and name.startswith(PREFIX):
+    """Alembic's filter: GeoAlchemy2's, with the queue's tables and the monthly partitions of
+    ``events`` left out (not in our models)."""
+    if (
+        type_ == "table"
+        and name is not None
+        and (name.startswith(PREFIX) or is_partition_name(name))
+    ):
         return False
     table = getattr(obj, "table", None)
-    if table is not None and str(getattr(table, "name", "")).startswith(PREFIX):
+    table_name = str(getattr(table, "name", "")) if table is not None else ""
+    if table_name.startswith(PREFIX) or is_partition_name(table_name):
         return False
     return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
 

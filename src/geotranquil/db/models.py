@@ -122,9 +122,20 @@ class IngestRejection(Base):
 
 
 class Event(Base):
+    """One incident. The table is partitioned by RANGE (occurred_at), one partition per UTC
+    month, created by the platform (:mod:`geotranquil.db.partitions`, migration 0024).
+
+    A unique constraint of a partitioned table must hold the partition key, so the primary key
+    is (id, occurred_at) (``id`` alone stays unique: one identity) and (source_id,
+    external_id) is no longer a constraint but a plain index: ingestion keeps it one row per
+    pair (a source's writers are serialised by a transaction lock and split the identifiers
+    already stored from the new ones, see ``db.ingest.known_external_ids``). The references to
+    ``events.id`` (geocoding, residents' reports) are kept by triggers, not foreign keys.
+    """
+
     __tablename__ = "events"
     __table_args__ = (
-        UniqueConstraint("source_id", "external_id"),
+        Index("ix_events_source_id_external_id", "source_id", "external_id"),
         CheckConstraint(_in("location_precision", LOCATION_PRECISIONS), name="location_precision"),
         CheckConstraint("(geom IS NULL) = (h3_fine IS NULL)", name="located_consistently"),
         Index(None, "occurred_at"),
@@ -133,6 +144,7 @@ class Event(Base):
         Index(None, "h3_r10", "occurred_at"),
         Index(None, "geom", postgresql_using="gist"),
         Index("ix_events_unlocated", "source_id", postgresql_where=text("geom IS NULL")),
+        {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -140,7 +152,7 @@ class Event(Base):
     external_id: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(ForeignKey("categories.code", onupdate="CASCADE"))
     native_category: Mapped[str | None] = mapped_column(Text)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     geom: Mapped[Any] = mapped_column(
         Geometry("POINT", srid=4326, spatial_index=False), nullable=True
@@ -440,9 +452,9 @@ class EventGeocoding(Base):
         Index(None, "status"),
     )
 
-    event_id: Mapped[int] = mapped_column(
-        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    )
+    #: an event's id; deleting the event deletes this row (a trigger on ``events``: a foreign
+    #: key cannot reference the partitioned table by id alone)
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     query: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
     score: Mapped[float | None] = mapped_column(Float)
@@ -525,7 +537,9 @@ class ServiceRequest(Base):
     service_request_id: Mapped[str] = mapped_column(Text, unique=True)
     token: Mapped[str] = mapped_column(Text, unique=True)
     service_code: Mapped[str] = mapped_column(ForeignKey("categories.code", onupdate="CASCADE"))
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    #: the report's event; set to NULL when the event is deleted (a trigger on ``events``: a
+    #: foreign key cannot reference the partitioned table by id alone)
+    event_id: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(Text, server_default=text("'open'"))
     state: Mapped[str] = mapped_column(Text, server_default=text("'received'"))
     status_notes: Mapped[str | None] = mapped_column(Text)

@@ -14,6 +14,8 @@ from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import bindparam
 
+from geotranquil.db.partitions import ensure_event_partitions
+
 _POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
 
 #: what any caller may read of a request (no join with contacts or media)
@@ -114,7 +116,8 @@ def find_open_duplicate(
 
 
 def insert_event(*, conn: Connection, event: dict[str, Any]) -> int:
-    """Insert a report's event (placed on the grid); its id."""
+    """Insert a report's event (placed on the grid), its month's partition first; its id."""
+    ensure_event_partitions(conn=conn, first=event["occurred_at"], last=event["occurred_at"])
     return int(
         conn.execute(
             text(

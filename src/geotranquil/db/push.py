@@ -229,12 +229,15 @@ def worth_analyzing(*, conn: Connection) -> bool:
     """Whether the planner's statistics of ``events`` are worth refreshing: never analysed, or
     rows changed since the last ``ANALYZE`` reach half the table (autovacuum's rule, 50 rows +
     a fraction of the table, with 0.5 instead of 0.1: the planner scales its row estimates by
-    the table's current size anyway, and a burst of batches should not analyse after each)."""
+    the table's current size anyway, and a burst of batches should not analyse after each).
+
+    ``events`` is partitioned: rows are written to (and counted in) its monthly partitions,
+    while ``ANALYZE events`` sets the size of the whole table on the parent (-1 before)."""
     row = conn.execute(
         text(
-            "SELECT c.reltuples, coalesce(s.n_mod_since_analyze, 0) FROM pg_class c "
-            "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
-            "WHERE c.oid = 'events'::regclass"
+            "SELECT c.reltuples, coalesce((SELECT sum(s.n_mod_since_analyze) "
+            "FROM pg_partition_tree(c.oid) t JOIN pg_stat_user_tables s ON s.relid = t.relid "
+            "WHERE t.isleaf), 0) FROM pg_class c WHERE c.oid = 'events'::regclass"
         )
     ).one()
     reltuples, changed = float(row[0]), int(row[1])

@@ -32,6 +32,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import transform as shapely_transform
 
 from geotranquil.db import ingest as db
+from geotranquil.db import partitions
 from geotranquil.errors import InvalidInput, NotReady
 from geotranquil.ingest.mapping import SourceMapping
 from geotranquil.ingest.readers import read_chunks
@@ -420,6 +421,12 @@ def _run_chunks(conn: psycopg.Connection[Any], run: BatchRun) -> None:
                     if len(kept.rows) != len(vc.rows):
                         prepared = None
                     vc = kept
+                if len(vc.rows):  # the months the chunk writes (new rows or moved ones)
+                    occurred = vc.rows["occurred_at"]
+                    partitions.ensure_event_partitions(
+                        conn=conn, first=occurred.min(), last=occurred.max()
+                    )
+                    conn.commit()  # apart: creating one locks events exclusively
                 _write_chunk(conn, vc, run.source_id, run.batch_id, prepared)
                 conn.commit()
             if run.progress:

@@ -9,6 +9,7 @@ the CLI and the API call jobs, never the reverse.
 from geotranquil.jobs.app import AlreadyQueued, build_app, enqueue
 from geotranquil.jobs.names import (
     BUILD_BULLETIN,
+    EVENT_PARTITIONS,
     INGEST_BATCH,
     REFRESH_ANALYSES,
     REFRESH_CHECK,
@@ -21,6 +22,7 @@ from geotranquil.jobs.worker import run_worker
 
 __all__ = [
     "BUILD_BULLETIN",
+    "EVENT_PARTITIONS",
     "INGEST_BATCH",
     "REFRESH_ANALYSES",
     "REFRESH_CHECK",

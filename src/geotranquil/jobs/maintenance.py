@@ -1,4 +1,5 @@
-"""Maintenance jobs: the retention purge, and the periodic recovery of dead workers' jobs."""
+"""Maintenance jobs: the retention purge, the coming months' partitions of the events, and the
+periodic recovery of dead workers' jobs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from procrastinate import JobContext
 
 from geotranquil.config import Settings
 from geotranquil.jobs.common import JobActor, requeue_stalled, retry_strategy
-from geotranquil.jobs.names import HOUSEKEEPING, MAINTENANCE, RETENTION_PURGE, RETRY_STALLED
+from geotranquil.jobs.names import (
+    EVENT_PARTITIONS,
+    HOUSEKEEPING,
+    MAINTENANCE,
+    RETENTION_PURGE,
+    RETRY_STALLED,
+)
+from geotranquil.services.database import prepare_event_partitions
 from geotranquil.services.engine import open_engine
 from geotranquil.services.retention import purge, today
 
@@ -39,6 +47,22 @@ def register(app: procrastinate.App, settings: Settings) -> None:
             actor=JobActor(RETENTION_PURGE, context.job.id),
         )
         return report.total
+
+    @app.periodic(cron=settings.event_partitions_cron, periodic_id=EVENT_PARTITIONS)
+    @app.task(
+        name=EVENT_PARTITIONS,
+        queue=MAINTENANCE,
+        retry=retry_strategy(settings),
+        lock=EVENT_PARTITIONS,
+        queueing_lock=EVENT_PARTITIONS,
+    )
+    def event_partitions(timestamp: int | None = None) -> int:
+        """Create the missing partitions of ``events`` from this month to
+        ``event_partitions_ahead_months`` ahead; how many were created."""
+        created = prepare_event_partitions(
+            open_engine(settings), settings.event_partitions_ahead_months
+        )
+        return len(created)
 
     @app.periodic(cron=settings.jobs_stalled_check_cron, periodic_id=RETRY_STALLED)
     @app.task(

@@ -6,6 +6,8 @@ jobs only need these constants, not the module that registers the job.
 
 #: the retention purge of one local day (``services.retention.purge``)
 RETENTION_PURGE = "retention_purge"
+#: creating the coming months' partitions of ``events`` (``services.partitions``)
+EVENT_PARTITIONS = "event_partitions"
 #: the periodic check that queues again the jobs of dead workers
 RETRY_STALLED = "retry_stalled_jobs"
 #: ingesting a batch pushed by a partner (``POST /sources/{source}/batches``)

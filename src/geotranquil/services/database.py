@@ -1,8 +1,10 @@
-"""Prepare the database: create it, migrate it, synchronise the taxonomy."""
+"""Prepare the database: create it, migrate it, synchronise the taxonomy, keep the coming
+months' partitions of the events ready."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
@@ -11,6 +13,7 @@ from geotranquil.db import admin
 from geotranquil.db.categories import sync_categories
 from geotranquil.db.engine import make_direct_engine
 from geotranquil.db.maintenance import analyze_tables, warm_connections
+from geotranquil.db.partitions import add_months, ensure_event_partitions, month_of
 from geotranquil.taxonomy import load_taxonomy
 
 
@@ -22,7 +25,8 @@ class UpgradeResult:
 
 
 def upgrade_database(settings: Settings, engine: Engine | None = None) -> UpgradeResult:
-    """Create the database if needed, migrate to the latest revision, sync the categories.
+    """Create the database if needed, migrate to the latest revision, sync the categories and
+    make the partitions of the events for this month and the coming ones.
 
     On the direct connection (``settings.direct_url``): no pooler between the migrations and
     the database."""
@@ -32,6 +36,7 @@ def upgrade_database(settings: Settings, engine: Engine | None = None) -> Upgrad
         admin.upgrade(conn)
         changed = sync_categories(conn=conn, categories=load_taxonomy())
         revision = admin.current_revision(conn)
+    prepare_event_partitions(engine, settings.event_partitions_ahead_months)
     if changed:
         with engine.begin() as conn:
             analyze_tables(conn=conn, tables=("categories",))
@@ -42,3 +47,15 @@ def warm_pool(engine: Engine, count: int) -> int:
     """Open and warm ``count`` pooled connections (:func:`~geotranquil.db.maintenance.
     warm_connections`) so that a server's first requests do not pay for them."""
     return warm_connections(engine, count)
+
+
+def prepare_event_partitions(
+    engine: Engine, ahead_months: int, today: date | None = None
+) -> list[str]:
+    """Create the partitions of ``events`` for the current UTC month (of ``today``) and the
+    ``ahead_months`` after it, those missing; the names created."""
+    this_month = month_of(today or datetime.now(UTC))
+    with engine.begin() as conn:
+        return ensure_event_partitions(
+            conn=conn, first=this_month, last=add_months(this_month, ahead_months)
+        )

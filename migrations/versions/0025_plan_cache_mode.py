@@ -5,16 +5,16 @@ connection (see ``db/engine.py``). PgBouncer in transaction mode cannot pass ``o
 (its server connections are shared by every client): the setting then comes from the database
 itself, for every session that connects to it (issue 18 §1). In place and safe to re-run.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0024"
-down_revision = "0023"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,428 @@
+"""``events`` partitioned by month: the migration converts a loaded database in place (and back)
+without losing a row, the planner prunes, every write path creates the months it writes, and
+what the foreign keys to ``events.id`` did is still done."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+
+from geotranquil.config import Settings
+from geotranquil.db import admin
+from geotranquil.db.categories import sync_categories
+from geotranquil.db.engine import make_engine, psycopg_dsn
+from geotranquil.db.open311 import insert_event
+from geotranquil.db.partitions import ensure_event_partitions, event_partitions
+from geotranquil.geography.reference import load_geography
+from geotranquil.ingest.mapping import packaged_mappings
+from geotranquil.ingest.pipeline import ingest_file
+from geotranquil.services.database import prepare_event_partitions
+from geotranquil.services.demo import DEMO_SOURCES
+from geotranquil.services.geography import load_areas
+from geotranquil.synth import generate
+from geotranquil.taxonomy import load_taxonomy
+from tests.conftest import OFFICIAL_DIR, sibling_database_url
+
+#: every column of every row, in id order, as one checksum
+EVENTS_SUMMARY = (
+    "SELECT count(*), min(id), max(id), md5(string_agg(e::text, '' ORDER BY id)) FROM events e"
+)
+GEOCODING_SUMMARY = (
+    "SELECT count(*), md5(string_agg(g::text, '' ORDER BY event_id)) FROM event_geocoding g"
+)
+
+
+def _relkind(conn: Connection) -> str:
+    return str(
+        conn.execute(
+            text("SELECT relkind FROM pg_class WHERE oid = 'events'::regclass")
+        ).scalar_one()
+    )
+
+
+def _summary(engine: Engine) -> tuple[Any, ...]:
+    with engine.connect() as conn:
+        return (
+            tuple(conn.execute(text(EVENTS_SUMMARY)).one()),
+            tuple(conn.execute(text(GEOCODING_SUMMARY)).one()),
+            conn.execute(text("SELECT nextval(pg_get_serial_sequence('events', 'id'))")).scalar(),
+        )
+
+
+@pytest.fixture(scope="module")
+def loaded_0023(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Engine, int]]:
+    """A database at revision 0023 (plain ``events``) loaded by the project's own ingestion
+    with the four synthetic silos (6 months, 1/10 of the demo's volume), a third of its events
+    with a geocoding row; and how many events."""
+    url = sibling_database_url(settings.database_url, "partconv")
+    admin.drop_database(url)
+    admin.ensure_database(url)
+    engine = make_engine(Settings(database_url=url))
+    with engine.begin() as conn:
+        admin.upgrade(conn, "0023")
+        sync_categories(conn=conn, categories=load_taxonomy())
+    reference = OFFICIAL_DIR if OFFICIAL_DIR.is_dir() else None
+    load_areas(engine, reference)
+    out = tmp_path_factory.mktemp("synth-partition")
+    generate(load_geography(reference), out, months=6, seed=11, scale=0.1)
+    mappings = packaged_mappings({c.code for c in load_taxonomy()})
+    ingested = 0
+    for file_name, slug in DEMO_SOURCES.items():
+        summary = ingest_file(psycopg_dsn(url), out / file_name, mappings[slug], chunk_rows=2000)
+        assert summary.status == "completed"
+        ingested += summary.inserted
+    with engine.begin() as conn:
+        assert _relkind(conn) == "r"
+        conn.execute(
+            text(
+                "INSERT INTO event_geocoding (event_id, query, status, geocoder) "
+                "SELECT id, 'adresse ' || id, 'placed', 'ban' FROM events WHERE id % 3 = 0"
+            )
+        )
+    try:
+        yield engine, ingested
+    finally:
+        engine.dispose()
+        admin.drop_database(url)
+
+
+def test_the_migration_converts_a_loaded_database_in_place_and_back(
+    loaded_0023: tuple[Engine, int],
+) -> None:
+    engine, ingested = loaded_0023
+    before = _summary(engine)
+    (count, first_id, last_id, _), (geocoded, _), next_id = before
+    assert count == ingested > 1000
+    assert (first_id, last_id, next_id) == (1, ingested, ingested + 1)
+    assert geocoded == ingested // 3
+    with engine.connect() as conn:
+        oldest, newest = conn.execute(
+            text("SELECT min(occurred_at), max(occurred_at) FROM events")
+        ).one()
+    with engine.begin() as conn:
+        started = time.perf_counter()
+        admin.upgrade(conn, "0024")
+        seconds = time.perf_counter() - started
+    print(f"migration 0024 on {count} events: {seconds:.2f} s")
+    after = _summary(engine)
+    # same rows, ids and columns; the sequence goes on after the old one (which gave one more)
+    assert after[:2] == before[:2]
+    assert after[2] == next_id + 1
+    with engine.connect() as conn:
+        assert _relkind(conn) == "p"
+        names = event_partitions(conn=conn)
+        keys = (
+            conn.execute(
+                text(
+                    "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = 'events'::regclass AND contype IN ('p', 'u')"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        rows_outside = conn.execute(
+            text("SELECT count(*) FROM ONLY events")  # a partitioned table holds no row itself
+        ).scalar_one()
+    this_month = datetime.now(UTC).date().replace(day=1)
+    first = min(oldest.astimezone(UTC).date().replace(day=1), this_month)
+    months = (this_month.year - first.year) * 12 + this_month.month - first.month + 4
+    assert len(names) == months  # oldest event's month to three months ahead of now
+    assert names[0] == f"events_y{first.year:04d}m{first.month:02d}"
+    assert newest.astimezone(UTC).strftime("events_y%Ym%m") in names
+    assert keys == ["PRIMARY KEY (id, occurred_at)"]
+    assert rows_outside == 0
+
+    with engine.begin() as conn:
+        admin.downgrade(conn, "0023")
+    back = _summary(engine)
+    assert back[:2] == before[:2]
+    with engine.connect() as conn:
+        assert _relkind(conn) == "r"
+        assert event_partitions(conn=conn) == []
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM pg_constraint WHERE confrelid = 'events'::regclass")
+            ).scalar_one()
+            == 2
+        )  # event_geocoding's and service_requests' keys are back
+    with engine.begin() as conn:
+        admin.upgrade(conn, "0024")
+    assert _summary(engine)[:2] == before[:2]
+
+
+def test_the_planner_reads_only_the_months_asked(clean_events: Engine) -> None:
+    _plant_months(
+        clean_events, [date(2025, 1, 15), date(2025, 2, 15), date(2025, 2, 20), date(2025, 3, 15)]
+    )
+    query = (
+        "SELECT count(*) FROM events WHERE occurred_at >= '2025-02-01T00:00:00Z' "
+        "AND occurred_at < '2025-03-01T00:00:00Z'"
+    )
+    with clean_events.connect() as conn:
+        plan = conn.execute(text(f"EXPLAIN (FORMAT JSON) {query}")).scalar_one()
+        assert conn.execute(text(query)).scalar_one() == 2
+    assert _relations(plan) == {"events_y2025m02"}
+
+    # with bound parameters and a generic plan (what a pooled prepared statement gets), the
+    # other months are pruned when the statement runs
+    with clean_events.connect() as conn:
+        conn.execute(text("SET plan_cache_mode = force_generic_plan"))
+        conn.execute(
+            text(
+                "PREPARE months(timestamptz, timestamptz) AS SELECT count(*) FROM events "
+                "WHERE occurred_at >= $1 AND occurred_at < $2"
+            )
+        )
+        plan = conn.execute(
+            text(
+                "EXPLAIN (ANALYZE, FORMAT JSON) "
+                "EXECUTE months('2025-03-01T00:00:00Z', '2025-04-01T00:00:00Z')"
+            )
+        ).scalar_one()
+        partitions = len(event_partitions(conn=conn))
+        conn.execute(text("DEALLOCATE months"))
+    executed = _relations(plan, executed_only=True)
+    assert executed == {"events_y2025m03"}
+    assert _subplans_removed(plan) == partitions - 1
+
+
+def test_ingestion_creates_the_months_it_writes_and_keeps_one_row_per_identifier(
+    clean_events: Engine, dsn: str, tmp_path: Path
+) -> None:
+    _drop_months(clean_events, "events_y2019m%")
+    mapping = packaged_mappings({c.code for c in load_taxonomy()})["habitants"]
+    first = _reports(
+        tmp_path / "first.json", {1: "2019-03-02T22:14:05+01:00", 2: "2019-05-10T08:00:00+02:00"}
+    )
+    summary = ingest_file(dsn, first, mapping)
+    assert (summary.inserted, summary.updated) == (2, 0)
+    assert _months_of(clean_events, "events_y2019m%") == [
+        "events_y2019m03",
+        "events_y2019m04",
+        "events_y2019m05",
+    ]
+    first.write_text(first.read_text("utf-8") + "\n", "utf-8")  # another file, same reports
+    again = ingest_file(dsn, first, mapping)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    with clean_events.begin() as conn:
+        event_id = conn.execute(text("SELECT id FROM events WHERE external_id = '1'")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO event_geocoding (event_id, query, status, geocoder) "
+                "VALUES (:e, 'q', 'placed', 'ban')"
+            ),
+            {"e": event_id},
+        )
+    # report 1 moves to August 2019, a month without a partition yet
+    moved = _reports(
+        tmp_path / "moved.json", {1: "2019-08-20T12:00:00+02:00", 2: "2019-05-10T08:00:00+02:00"}
+    )
+    summary = ingest_file(dsn, moved, mapping)
+    assert (summary.inserted, summary.updated, summary.unchanged) == (0, 1, 1)
+    with clean_events.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT external_id, count(*), min(id), min(tableoid::regclass::text), "
+                "min(occurred_at) FROM events GROUP BY source_id, external_id "
+                "ORDER BY external_id"
+            )
+        ).all()
+        geocoded = conn.execute(text("SELECT event_id FROM event_geocoding")).scalars().all()
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        ("1", 1, "events_y2019m08"),
+        ("2", 1, "events_y2019m05"),
+    ]
+    assert rows[0][2] == event_id  # the moved event kept its id...
+    assert rows[0][4] == datetime(2019, 8, 20, 10, tzinfo=UTC)
+    assert geocoded == [event_id]  # ...and its geocoding row (a move is no delete)
+    assert _months_of(clean_events, "events_y2019m%")[-1] == "events_y2019m08"
+
+
+def test_an_open311_report_creates_its_month(clean_events: Engine) -> None:
+    _drop_months(clean_events, "events_y2018m07")
+    at = datetime(2018, 7, 14, 9, 30, tzinfo=UTC)
+    with clean_events.begin() as conn:
+        source = conn.execute(
+            text("INSERT INTO sources (slug, name, kind) VALUES ('h', 'H', 'open311') RETURNING id")
+        ).scalar_one()
+        event_id = insert_event(
+            conn=conn,
+            event={
+                "source_id": source,
+                "external_id": "open311:R1",
+                "category": "depot_sauvage",
+                "native_category": "open311:depot_sauvage",
+                "occurred_at": at,
+                "reported_at": at,
+                "lon": 5.3745,
+                "lat": 43.2951,
+                "h3_fine": 1,
+                "h3_r7": 1,
+                "h3_r8": 1,
+                "h3_r9": 1,
+                "h3_r10": 1,
+                "location_precision": "exact",
+                "address": None,
+                "attributes": {},
+            },
+        )
+    with clean_events.connect() as conn:
+        where = conn.execute(
+            text("SELECT tableoid::regclass::text FROM events WHERE id = :i"), {"i": event_id}
+        ).scalar_one()
+    assert where == "events_y2018m07"
+
+
+def test_deleting_or_truncating_events_does_what_the_foreign_keys_did(
+    clean_events: Engine,
+) -> None:
+    ids = _plant_months(clean_events, [date(2025, 5, 3), date(2025, 6, 3), date(2025, 6, 4)])
+    with clean_events.begin() as conn:
+        conn.execute(text("TRUNCATE service_requests CASCADE"))
+        for event_id in ids:
+            conn.execute(
+                text(
+                    "INSERT INTO event_geocoding (event_id, query, status, geocoder) "
+                    "VALUES (:e, 'q', 'placed', 'ban')"
+                ),
+                {"e": event_id},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO service_requests (service_request_id, token, service_code, "
+                    "event_id, geom, location_precision) VALUES (:r, :r, 'depot_sauvage', :e, "
+                    "ST_SetSRID(ST_MakePoint(5.37, 43.29), 4326), 'exact')"
+                ),
+                {"r": f"R{event_id}", "e": event_id},
+            )
+    with clean_events.begin() as conn:
+        deleted = conn.execute(
+            text("DELETE FROM events WHERE occurred_at >= '2025-06-01T00:00:00Z'")
+        ).rowcount
+    assert deleted == 2
+    with clean_events.connect() as conn:
+        assert conn.execute(text("SELECT event_id FROM event_geocoding")).scalars().all() == [
+            ids[0]
+        ]
+        linked = conn.execute(
+            text("SELECT service_request_id, event_id FROM service_requests ORDER BY 1")
+        ).all()
+    assert sorted(linked, key=lambda r: str(r[0])) == sorted(
+        [(f"R{ids[0]}", ids[0]), (f"R{ids[1]}", None), (f"R{ids[2]}", None)],
+        key=lambda r: str(r[0]),
+    )
+    with clean_events.begin() as conn:
+        conn.execute(text("TRUNCATE events"))
+    with clean_events.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM event_geocoding")).scalar_one() == 0
+        assert conn.execute(
+            text("SELECT count(*), count(event_id) FROM service_requests")
+        ).one() == (3, 0)
+    with clean_events.begin() as conn:
+        conn.execute(text("TRUNCATE service_requests CASCADE"))
+
+
+def test_the_coming_months_are_prepared_once(clean_events: Engine) -> None:
+    _drop_months(clean_events, "events_y2031m%")
+    _drop_months(clean_events, "events_y2030m12")
+    created = prepare_event_partitions(clean_events, 3, today=date(2030, 12, 31))
+    assert created == ["events_y2030m12", "events_y2031m01", "events_y2031m02", "events_y2031m03"]
+    assert prepare_event_partitions(clean_events, 3, today=date(2030, 12, 31)) == []
+    with clean_events.begin() as conn:  # an empty range creates nothing
+        assert (
+            ensure_event_partitions(conn=conn, first=date(2031, 3, 9), last=date(2031, 1, 1)) == []
+        )
+    _drop_months(clean_events, "events_y2031m%")
+    _drop_months(clean_events, "events_y2030m12")
+
+
+def _plant_months(engine: Engine, days: list[date]) -> list[int]:
+    """One event per day (noon UTC), their months' partitions first; their ids."""
+    with engine.begin() as conn:
+        ensure_event_partitions(conn=conn, first=min(days), last=max(days))
+        source = conn.execute(
+            text("INSERT INTO sources (slug, name, kind) VALUES ('p', 'P', 'file') RETURNING id")
+        ).scalar_one()
+        return [
+            int(
+                conn.execute(
+                    text(
+                        "INSERT INTO events (source_id, external_id, category, occurred_at, "
+                        "location_precision) VALUES (:s, :x, 'vol', :at, 'area') RETURNING id"
+                    ),
+                    {
+                        "s": source,
+                        "x": f"p{i}",
+                        "at": datetime(d.year, d.month, d.day, 12, tzinfo=UTC),
+                    },
+                ).scalar_one()
+            )
+            for i, d in enumerate(days)
+        ]
+
+
+def _drop_months(engine: Engine, pattern: str) -> None:
+    """Drop the (empty) partitions whose name is LIKE ``pattern``: the month is new again."""
+    with engine.begin() as conn:
+        for name in _months_of(engine, pattern):
+            conn.execute(text(f"DROP TABLE {name}"))
+
+
+def _months_of(engine: Engine, pattern: str) -> list[str]:
+    with engine.connect() as conn:
+        return [n for n in event_partitions(conn=conn) if _like(n, pattern)]
+
+
+def _like(name: str, pattern: str) -> bool:
+    prefix = pattern.rstrip("%")
+    return name.startswith(prefix) if pattern.endswith("%") else name == pattern
+
+
+def _reports(path: Path, created: dict[int, str]) -> Path:
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "report_id": number,
+                    "created": at,
+                    "category": "bruit",
+                    "location": {"lat": 43.2951, "lon": 5.3745},
+                }
+                for number, at in created.items()
+            ]
+        ),
+        "utf-8",
+    )
+    return path
+
+
+def _walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def _relations(plan: Any, executed_only: bool = False) -> set[str]:
+    return {
+        str(n["Relation Name"])
+        for n in _walk(plan)
+        if "Relation Name" in n and (not executed_only or n.get("Actual Loops", 1) > 0)
+    }
+
+
+def _subplans_removed(plan: Any) -> int:
+    return sum(int(n.get("Subplans Removed", 0)) for n in _walk(plan))
