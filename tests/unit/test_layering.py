@@ -15,8 +15,9 @@ PKG = Path(__file__).resolve().parents[2] / "src" / "geotranquil"
 #: package -> packages it must never import
 FORBIDDEN: dict[str, set[str]] = {
     "grid": {"db", "services", "api", "cli", "ingest", "synth", "stats", "forecast"},
-    "stats": {"db", "services", "api", "cli", "ingest"},
-    "forecast": {"db", "services", "api", "cli", "ingest"},
+    "stats": {"db", "services", "api", "cli", "ingest", "distributed"},
+    "forecast": {"db", "services", "api", "cli", "ingest", "distributed"},
+    "distributed": {"db", "services", "api", "cli", "ingest", "jobs"},
     "synth": {"db", "services", "api", "cli", "ingest"},
     "charts": {"db", "services", "api", "cli", "ingest", "synth"},
     "geography": {"db", "services", "api", "cli", "ingest", "synth"},

@@ -193,7 +193,7 @@ def space_time_gi_star(
     if time_lags < 0:
         raise ValueError("time_lags must be >= 0")
     a = _as_csr(spatial)
-    n_cells, n_bins = x.shape
+    n_cells = x.shape[0]
     if a.shape[0] != n_cells:
         raise ValueError(f"spatial weights are for {a.shape[0]} cells, the cube has {n_cells}")
     if not np.isfinite(x).all():
