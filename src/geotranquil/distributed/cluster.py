@@ -93,7 +93,7 @@ def run_tasks(
     n = total if total is not None else len(futures)
     results: dict[int, Any] = {}
     index = {f.key: i for i, f in enumerate(futures)}
-    for done, future in enumerate(as_completed(futures), start=1):
+    for done, future in enumerate(as_completed(futures, loop=client.loop), start=1):
         results[index[future.key]] = future.result()
         future.release()
         if progress is not None:
