@@ -90,9 +90,7 @@ def test_gi_star_with_permutations_is_the_single_process_one(
     assert set(dist.gi_bin[planted.hot].tolist()) == {3}
 
 
-def test_local_moran_is_the_single_process_one(
-    dask_cluster: DaskCluster, planted: Planted
-) -> None:
+def test_local_moran_is_the_single_process_one(dask_cluster: DaskCluster, planted: Planted) -> None:
     local = local_moran(planted.y, planted.w, permutations=199, seed=11, fdr=True)
     dist = local_moran_on_cluster(
         dask_cluster.client,
@@ -118,9 +116,7 @@ def test_local_moran_is_the_single_process_one(
 
 def test_emerging_is_the_single_process_one(dask_cluster: DaskCluster, planted: Planted) -> None:
     local = emerging_hot_spots(planted.cube, planted.w)
-    dist = emerging_on_cluster(
-        dask_cluster.client, planted.cube, planted.w, planted.cells, PARENT
-    )
+    dist = emerging_on_cluster(dask_cluster.client, planted.cube, planted.w, planted.cells, PARENT)
     np.testing.assert_allclose(dist.z, local.z, rtol=0, atol=1e-12)
     np.testing.assert_allclose(dist.trend_z, local.trend_z, rtol=0, atol=1e-12)
     assert np.array_equal(dist.significant, local.significant)  # FDR over the whole cube
