@@ -106,7 +106,7 @@ def test_cli_modules_stay_small() -> None:
 
 
 #: Packages of pure computation: importing any of their modules loads no database code.
-PURE = ("grid", "stats", "forecast", "geography", "charts", "synth", "bulletin")
+PURE = ("grid", "stats", "forecast", "geography", "charts", "synth", "bulletin", "distributed")
 #: Top-level modules a pure package must not load, even indirectly.
 NOT_IN_PURE = ("sqlalchemy", "psycopg", "geoalchemy2", "alembic")
 #: geotranquil packages a pure package must not load, even indirectly.
