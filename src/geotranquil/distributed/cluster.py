@@ -17,6 +17,8 @@ from geotranquil.errors import NotReady
 
 __all__ = ["ClusterOptions", "ClusterUnavailable", "TaskProgress", "cluster_client", "run_tasks"]
 
+#: payloads sent to the workers per round trip
+SCATTER_BATCH = 16
 #: ``progress(done, total)`` after each task
 TaskProgress = Callable[[int, int], None]
 
@@ -86,10 +88,20 @@ def run_tasks(
     from distributed import as_completed
 
     shared_f = client.scatter(shared, broadcast=True, hash=False)
-    futures = []
+    futures: list[Any] = []
+    batch: list[Any] = []
+
+    def submit() -> None:  # a few payloads per round trip; the driver keeps none of them
+        for data_f in client.scatter(batch, hash=False):
+            futures.append(client.submit(func, data_f, shared_f, pure=False))
+        batch.clear()
+
     for payload in payloads:
-        [data_f] = client.scatter([payload], hash=False)
-        futures.append(client.submit(func, data_f, shared_f, pure=False))
+        batch.append(payload)
+        if len(batch) == SCATTER_BATCH:
+            submit()
+    if batch:
+        submit()
     n = total if total is not None else len(futures)
     results: dict[int, Any] = {}
     index = {f.key: i for i, f in enumerate(futures)}
