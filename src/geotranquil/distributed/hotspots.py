@@ -24,10 +24,10 @@ from geotranquil.errors import InvalidInput
 from geotranquil.stats.emerging import (
     EmergingBlock,
     EmergingResult,
-    _as_csr,
     cube_globals,
     emerging_block,
     emerging_result,
+    spatial_csr,
 )
 from geotranquil.stats.getis_ord import (
     GetisOrdGiStar,
@@ -230,7 +230,7 @@ def emerging_on_cluster(
     x = np.asarray(cube, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"cube must be (n_cells, n_bins), got shape {x.shape}")
-    a = _as_csr(spatial)
+    a = spatial_csr(spatial)
     if a.shape[0] != x.shape[0]:
         raise ValueError(f"spatial weights are for {a.shape[0]} cells, the cube has {x.shape[0]}")
     if not np.isfinite(x).all():

@@ -84,6 +84,7 @@ __all__ = [
     "emerging_result",
     "space_time_block",
     "space_time_gi_star",
+    "spatial_csr",
 ]
 
 #: pattern names; a pattern code is an index into this tuple
@@ -131,8 +132,14 @@ PATTERN_LABELS_FR: dict[str, str] = {
 _CODE = {name: np.int8(i) for i, name in enumerate(PATTERNS)}
 
 
-def _as_csr(spatial: SpatialWeights | sp.spmatrix | sp.sparray) -> sp.csr_matrix:
-    """The binary spatial neighbour matrix, with the diagonal (self) set to 1."""
+def spatial_csr(spatial: SpatialWeights | sp.spmatrix | sp.sparray) -> sp.csr_matrix:
+    """The binary spatial neighbour matrix, with the diagonal (self) set to 1.
+
+    Examples
+    --------
+    >>> spatial_csr(sp.csr_matrix([[0, 2], [1, 0]])).toarray().tolist()
+    [[1.0, 1.0], [1.0, 1.0]]
+    """
     if isinstance(spatial, SpatialWeights):
         spatial = spatial.sparse
     elif not sp.issparse(spatial):
@@ -192,7 +199,7 @@ def space_time_gi_star(
         raise ValueError(f"cube must be (n_cells, n_bins), got shape {x.shape}")
     if time_lags < 0:
         raise ValueError("time_lags must be >= 0")
-    a = _as_csr(spatial)
+    a = spatial_csr(spatial)
     n_cells = x.shape[0]
     if a.shape[0] != n_cells:
         raise ValueError(f"spatial weights are for {a.shape[0]} cells, the cube has {n_cells}")
