@@ -51,6 +51,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import h3.api.basic_int as h3i
 import numpy as np
@@ -197,6 +198,8 @@ class Outcome:
     worker_peak_rss_mb: dict[str, float]
     planted: dict[str, int]
     found: dict[str, int]
+    task_compute_s: dict[str, float]
+    load_average: list[float]
 
     @property
     def passed(self) -> bool:
@@ -221,6 +224,18 @@ def _timed(func: Callable[[], EmergingResult]) -> tuple[EmergingResult, float, f
     return result, seconds, peak
 
 
+def _compute_seconds(stream: list[dict[str, Any]]) -> float:
+    """Seconds the workers spent computing tasks (not waiting, not transferring)."""
+    return float(
+        sum(
+            e["stop"] - e["start"]
+            for task in stream
+            for e in task["startstops"]
+            if e["action"] == "compute"
+        )
+    )
+
+
 def _same(a: EmergingResult, b: EmergingResult) -> tuple[float, bool, bool]:
     diff = float(np.abs(a.z - b.z).max())
     same_sig = bool(np.array_equal(a.significant, b.significant))
@@ -232,7 +247,7 @@ def _same(a: EmergingResult, b: EmergingResult) -> tuple[float, bool, bool]:
 
 
 def run(n_cells: int, weeks: int, parent_resolution: int, seed: int) -> Outcome:
-    from distributed import Client
+    from distributed import Client, get_task_stream
 
     cells = study_cells(n_cells)
     w = SpatialWeights.from_h3(cells, k=1)
@@ -245,6 +260,7 @@ def run(n_cells: int, weeks: int, parent_resolution: int, seed: int) -> Outcome:
     )
     tracemalloc.start()
     peaks: dict[str, float] = {}
+    load = [os.getloadavg()[0]]
     single, single_s, peaks["single"] = _timed(lambda: emerging_hot_spots(cube, w))
     print(f"single process: {single_s:.2f} s", flush=True)
 
@@ -277,8 +293,13 @@ def run(n_cells: int, weeks: int, parent_resolution: int, seed: int) -> Outcome:
                 warm()
 
                 def on_cluster() -> EmergingResult:
-                    return emerging_on_cluster(client, cube, w, cells, parent_resolution)
+                    with get_task_stream(client=client) as stream:
+                        result = emerging_on_cluster(client, cube, w, cells, parent_resolution)
+                    task_s.append(_compute_seconds(stream.data))
+                    return result
 
+                task_s: list[float] = []
+                load.append(os.getloadavg()[0])
                 one, one_s, peaks["one_worker"] = _timed(on_cluster)
                 print(f"one worker: {one_s:.2f} s", flush=True)
                 _same(single, one)
@@ -286,7 +307,9 @@ def run(n_cells: int, weeks: int, parent_resolution: int, seed: int) -> Outcome:
                 start("worker-1", *_worker_args(address, 1, tmp))
                 client.wait_for_workers(2, timeout=180)
                 warm()
+                load.append(os.getloadavg()[0])
                 two, two_s, peaks["two_workers"] = _timed(on_cluster)
+                load.append(os.getloadavg()[0])
                 print(f"two workers: {two_s:.2f} s", flush=True)
                 diff, same_sig, same_pat = _same(single, two)
                 del two
@@ -319,6 +342,8 @@ def run(n_cells: int, weeks: int, parent_resolution: int, seed: int) -> Outcome:
         worker_peak_rss_mb={str(k): round(float(v), 1) for k, v in workers.items()},
         planted=planted,
         found=found,
+        task_compute_s={"one_worker": round(task_s[0], 2), "two_workers": round(task_s[1], 2)},
+        load_average=[round(v, 2) for v in load],
     )
 
 
@@ -341,6 +366,11 @@ def print_table(o: Outcome) -> None:
         f"{o.same_significance}; same patterns: {o.same_patterns}"
     )
     print(f"planted 2-rings: {o.planted}; cells found: {o.found}")
+    print(
+        f"tasks' compute seconds summed over the workers: {o.task_compute_s} (equal sums: the "
+        f"second worker had a core of its own); 1-min load average before and between the runs "
+        f"on {os.cpu_count()} cores: {o.load_average}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
