@@ -438,6 +438,19 @@ class Settings(BaseSettings):
     oidc_timeout_s: float = Field(
         10.0, gt=0, description="Timeout of calls to the provider (discovery, keys, tokens)."
     )
+    # --- analytics on a Dask cluster (issue 18 §2) ---
+    dask_parent_resolution: int = Field(
+        6,
+        ge=0,
+        le=10,
+        description="H3 resolution of the parents that split the cells into a Dask cluster's "
+        "tasks (--cluster): 6 is about 36 km², 343 cells at resolution 9 per task.",
+    )
+    dask_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds to wait for a Dask scheduler (--cluster), then for a first worker.",
+    )
     # --- several workers, one behaviour: shared state in Redis, proxies, read limit, CORS ---
     redis_url: str = Field(
         "redis://127.0.0.1:6379/0",

@@ -95,6 +95,7 @@ def test_freshness_smoke(settings: Settings, tmp_path: Path) -> None:
     [
         ("gistar_vs_esda", ["gistar_warm", "gistar_cold"], ["--repeat", "1"]),
         ("emerging_vs_peers", ["emerging_vs_peers"], []),
+        ("emerging_dask", ["emerging_dask"], []),  # starts its own scheduler and workers
     ],
 )
 def test_statistics_benchmarks_smoke(

@@ -15,8 +15,9 @@ PKG = Path(__file__).resolve().parents[2] / "src" / "geotranquil"
 #: package -> packages it must never import
 FORBIDDEN: dict[str, set[str]] = {
     "grid": {"db", "services", "api", "cli", "ingest", "synth", "stats", "forecast"},
-    "stats": {"db", "services", "api", "cli", "ingest"},
-    "forecast": {"db", "services", "api", "cli", "ingest"},
+    "stats": {"db", "services", "api", "cli", "ingest", "distributed"},
+    "forecast": {"db", "services", "api", "cli", "ingest", "distributed"},
+    "distributed": {"db", "services", "api", "cli", "ingest", "jobs"},
     "synth": {"db", "services", "api", "cli", "ingest"},
     "charts": {"db", "services", "api", "cli", "ingest", "synth"},
     "geography": {"db", "services", "api", "cli", "ingest", "synth"},
@@ -105,7 +106,7 @@ def test_cli_modules_stay_small() -> None:
 
 
 #: Packages of pure computation: importing any of their modules loads no database code.
-PURE = ("grid", "stats", "forecast", "geography", "charts", "synth", "bulletin")
+PURE = ("grid", "stats", "forecast", "geography", "charts", "synth", "bulletin", "distributed")
 #: Top-level modules a pure package must not load, even indirectly.
 NOT_IN_PURE = ("sqlalchemy", "psycopg", "geoalchemy2", "alembic")
 #: geotranquil packages a pure package must not load, even indirectly.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 import typer
@@ -16,6 +16,9 @@ from typer.core import TyperGroup, TyperOption
 from geotranquil.cli.progress import console, prepare_console
 from geotranquil.config import Settings
 from geotranquil.errors import GeotranquilError
+
+if TYPE_CHECKING:
+    from geotranquil.distributed.cluster import ClusterOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -127,3 +130,22 @@ def load_settings() -> Settings:
 def split_codes(value: str | None) -> tuple[str, ...] | None:
     """``"a, b"`` → ``("a", "b")``; ``None`` stays ``None``."""
     return tuple(c.strip() for c in value.split(",") if c.strip()) if value else None
+
+
+CLUSTER_HELP = (
+    "Calcule sur un cluster Dask (adresse du scheduler, ex. tcp://hote:8786), par hexagone "
+    "parent (GEOTRANQUIL_DASK_PARENT_RESOLUTION) ; sans cette option, calcul local."
+)
+
+
+def cluster_options(settings: Settings, address: str | None) -> ClusterOptions | None:
+    """The Dask cluster of ``--cluster`` with the settings' partitioning, or None (local)."""
+    from geotranquil.distributed.cluster import ClusterOptions
+
+    if not address:
+        return None
+    return ClusterOptions(
+        address=address,
+        parent_resolution=settings.dask_parent_resolution,
+        timeout_s=settings.dask_timeout_s,
+    )

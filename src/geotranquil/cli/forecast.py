@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from geotranquil.cli.app import friendly, load_settings, new_app, number, split_codes
+from geotranquil.cli.app import (
+    CLUSTER_HELP,
+    cluster_options,
+    friendly,
+    load_settings,
+    new_app,
+    number,
+    split_codes,
+)
 from geotranquil.cli.forecast_file import forecast_file
 from geotranquil.cli.progress import console, steps_bar
 
@@ -86,6 +94,7 @@ def forecast_backtest(
     categories: Annotated[
         str | None, typer.Option("--categories", help="Codes séparés par des virgules.")
     ] = None,
+    cluster: Annotated[str | None, typer.Option("--cluster", help=CLUSTER_HELP)] = None,
 ) -> None:
     """Compare toutes les méthodes en prévoyant chaque période passée avec ce qui la précédait."""
     from geotranquil.forecast.registry import METHODS
@@ -96,8 +105,9 @@ def forecast_backtest(
     chosen = split_codes(methods) or tuple(METHODS)
     with steps_bar("Backtest", origins * len(chosen)) as bar:
 
-        def progress(name: str, _done: int, _total: int) -> None:
-            bar.update(description=f"Backtest : {name}", advance=1)
+        def progress(name: str, done: int, total: int) -> None:
+            what = f"tâches {done}/{total}" if cluster else name
+            bar.update(description=f"Backtest : {what}", advance=1)
 
         result, picture = run_backtest(
             open_engine(settings),
@@ -109,6 +119,7 @@ def forecast_backtest(
             progress=progress,
             period=period,
             categories=split_codes(categories),
+            cluster=cluster_options(settings, cluster),
         )
     console.print(result.format_table(), soft_wrap=True)
     if picture is not None:

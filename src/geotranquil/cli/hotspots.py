@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from geotranquil.cli.app import friendly, load_settings, number, split_codes
+from geotranquil.cli.app import (
+    CLUSTER_HELP,
+    cluster_options,
+    friendly,
+    load_settings,
+    number,
+    split_codes,
+)
 from geotranquil.cli.progress import console, steps_bar
 from geotranquil.errors import InvalidInput
 from geotranquil.stats.registry import DEFAULT_STATISTIC, STATISTICS
@@ -84,6 +91,7 @@ def hotspots(
         ),
     ] = 0,
     seed: Annotated[int, typer.Option(help="Graine des permutations.")] = 42,
+    cluster: Annotated[str | None, typer.Option("--cluster", help=CLUSTER_HELP)] = None,
 ) -> None:
     """Calcule et enregistre une analyse de points chauds (statistiques : voir --statistic)."""
     from geotranquil.services.engine import open_engine
@@ -110,8 +118,16 @@ def hotspots(
         timezone=settings.timezone,
     )
     with steps_bar(f"Analyse {statistic}", len(STAGES)) as bar:
+
+        def tasks(done: int, total: int) -> None:
+            bar.update(description=f"Analyse : partitions {done}/{total}")
+
         summary = compute_run(
-            engine, params, lambda name: bar.update(description=f"Analyse : {name}", advance=1)
+            engine,
+            params,
+            lambda name: bar.update(description=f"Analyse : {name}", advance=1),
+            cluster=cluster_options(settings, cluster),
+            task_progress=tasks,
         )
     table = Table(
         "classe",

@@ -23,7 +23,16 @@ import pandas as pd
 from geotranquil.forecast import metrics
 from geotranquil.forecast.base import FloatArray, ForecastData, Forecaster
 
-__all__ = ["BacktestResult", "origins_of", "rolling_origin"]
+__all__ = [
+    "BacktestPlan",
+    "BacktestResult",
+    "OriginScore",
+    "assemble",
+    "origins_of",
+    "plan_backtest",
+    "rolling_origin",
+    "score_origin",
+]
 
 #: columns of :attr:`BacktestResult.scores`
 SCORE_COLUMNS = ("method", "origin", "period_start", "metric", "value")
@@ -231,6 +240,42 @@ def rolling_origin(
     >>> round(float(res.summary().loc["fixed", "pai_20"]), 3)  # top cell = 1/4 of the area
     2.0
     """
+    plan = plan_backtest(
+        data, methods, first_origin=first_origin, n_origins=n_origins, horizon=horizon, step=step
+    )
+    scores: list[OriginScore] = []
+    for i, t in enumerate(plan.origins):
+        for make in plan.factories:
+            scores.append(score_origin(data, make, t, horizon=horizon, area=area))
+            if progress is not None:
+                progress(scores[-1].name, i + 1, len(plan.origins))
+    return assemble(plan, scores)
+
+
+@dataclass(frozen=True)
+class BacktestPlan:
+    """The independent units of a backtest: every origin times every method (by factory)."""
+
+    origins: list[int]
+    factories: list[Callable[[], Forecaster]]
+    names: list[str]
+
+    @property
+    def units(self) -> list[tuple[int, int]]:
+        """``(origin, method index)`` of every unit, in the order of the scores."""
+        return [(t, k) for t in self.origins for k in range(len(self.factories))]
+
+
+def plan_backtest(
+    data: ForecastData,
+    methods: Sequence[MethodSpec],
+    *,
+    first_origin: int,
+    n_origins: int | None = None,
+    horizon: int = 1,
+    step: int = 1,
+) -> BacktestPlan:
+    """The origins, a factory per method and the methods' (distinct) names."""
     origins = origins_of(
         data.n_periods, first_origin=first_origin, n_origins=n_origins, horizon=horizon, step=step
     )
@@ -239,40 +284,88 @@ def rolling_origin(
             f"no origin: first_origin={first_origin}, horizon={horizon}, T={data.n_periods}"
         )
     factories = [_factory(m) for m in methods]
+    names: list[str] = []
+    for make in factories:
+        name = str(make().name)
+        if name in names:
+            raise ValueError(f"two methods named {name!r}")
+        names.append(name)
+    return BacktestPlan(origins, factories, names)
+
+
+@dataclass(frozen=True)
+class OriginScore:
+    """One method fitted at one origin: its score rows and its coverage curve."""
+
+    name: str
+    origin: int
+    rows: list[tuple[str, int, Any, str, float]]
+    shares: FloatArray
+    hits: FloatArray
+
+
+def score_origin(
+    data: ForecastData,
+    make: Callable[[], Forecaster],
+    origin: int,
+    *,
+    horizon: int = 1,
+    area: FloatArray | None = None,
+) -> OriginScore:
+    """Fit a fresh method on the periods before ``origin``, forecast and score (one unit).
+
+    Examples
+    --------
+    >>> from datetime import date, timedelta
+    >>> class Fixed:
+    ...     name = "fixed"
+    ...     def fit(self, data): return self
+    ...     def predict(self, horizon=1): return np.array([1.0, 0.5, 0.0, 0.0])
+    >>> counts = np.tile([[2], [1], [0], [1]], 12)
+    >>> data = ForecastData(np.arange(4), np.zeros(4), np.zeros(4), counts,
+    ...                     [date(2024, 1, 1) + timedelta(7 * k) for k in range(12)], 7,
+    ...                     pd.DataFrame({"t": [], "x": [], "y": [], "cell": []}))
+    >>> unit = score_origin(data, Fixed, 10)
+    >>> unit.name, unit.origin, [r[3] for r in unit.rows][-3:]
+    ('fixed', 10, ['deviance', 'fit_s', 'predict_s'])
+    """
+    past = data.until(origin)
+    actual = data.target(origin, horizon)
+    start = data.periods[origin]
+    model = make()
+    name = str(model.name)
+    t0 = time.perf_counter()
+    fitted = model.fit(past)
+    t1 = time.perf_counter()
+    risk = np.asarray(fitted.predict(horizon), dtype=np.float64)
+    t2 = time.perf_counter()
+    if risk.shape != (data.n_cells,):
+        raise ValueError(f"{name}: predicted shape {risk.shape}, not ({data.n_cells},)")
+    rows: list[tuple[str, int, Any, str, float]] = []
+    table = metrics.score_table(risk, actual, area=area)
+    for metric, value in table.items():
+        rows.append((name, origin, start, metric, float(value)))
+    rows.append((name, origin, start, "deviance", float(metrics.poisson_deviance(risk, actual))))
+    rows.append((name, origin, start, "fit_s", t1 - t0))
+    rows.append((name, origin, start, "predict_s", t2 - t1))
+    shares, hits = metrics.coverage_curve(risk, actual, area=area)
+    return OriginScore(
+        name,
+        origin,
+        rows,
+        np.asarray(shares, dtype=np.float64),
+        np.asarray(hits, dtype=np.float64),
+    )
+
+
+def assemble(plan: BacktestPlan, scores: Sequence[OriginScore]) -> BacktestResult:
+    """The backtest result from the units' scores, given in the order of ``plan.units``."""
     rows: list[tuple[str, int, Any, str, float]] = []
     curves: dict[str, list[tuple[FloatArray, FloatArray]]] = {}
-    names: list[str] = []
-    for i, t in enumerate(origins):
-        past = data.until(t)
-        actual = data.target(t, horizon)
-        start = data.periods[t]
-        for k, make in enumerate(factories):
-            model = make()
-            name = str(model.name)
-            if i == 0:
-                if name in names:
-                    raise ValueError(f"two methods named {name!r}")
-                names.append(name)
-            elif name != names[k]:  # pragma: no cover - a factory changing names
-                raise ValueError(f"method {k} changed its name to {name!r}")
-            t0 = time.perf_counter()
-            fitted = model.fit(past)
-            t1 = time.perf_counter()
-            risk = np.asarray(fitted.predict(horizon), dtype=np.float64)
-            t2 = time.perf_counter()
-            if risk.shape != (data.n_cells,):
-                raise ValueError(f"{name}: predicted shape {risk.shape}, not ({data.n_cells},)")
-            table = metrics.score_table(risk, actual, area=area)
-            for metric, value in table.items():
-                rows.append((name, t, start, metric, float(value)))
-            rows.append((name, t, start, "deviance", float(metrics.poisson_deviance(risk, actual))))
-            rows.append((name, t, start, "fit_s", t1 - t0))
-            rows.append((name, t, start, "predict_s", t2 - t1))
-            shares, hits = metrics.coverage_curve(risk, actual, area=area)
-            curves.setdefault(name, []).append(
-                (np.asarray(shares, dtype=np.float64), np.asarray(hits, dtype=np.float64))
-            )
-            if progress is not None:
-                progress(name, i + 1, len(origins))
-    scores = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
-    return BacktestResult(scores=scores, curves=curves, methods=names)
+    for (t, k), unit in zip(plan.units, scores, strict=True):
+        if unit.name != plan.names[k] or unit.origin != t:  # pragma: no cover - a bad factory
+            raise ValueError(f"method {k} changed its name to {unit.name!r}")
+        rows.extend(unit.rows)
+        curves.setdefault(unit.name, []).append((unit.shares, unit.hits))
+    scores_frame = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+    return BacktestResult(scores=scores_frame, curves=curves, methods=list(plan.names))

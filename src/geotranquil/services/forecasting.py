@@ -29,6 +29,8 @@ from geotranquil.db.forecasts import (
     located_days,
 )
 from geotranquil.db.maintenance import analyze_tables
+from geotranquil.distributed.backtest import rolling_origin_on_cluster
+from geotranquil.distributed.cluster import ClusterOptions, cluster_client
 from geotranquil.errors import InvalidInput
 from geotranquil.forecast.backtest import BacktestResult, rolling_origin
 from geotranquil.forecast.base import ForecastData
@@ -241,24 +243,38 @@ def backtest_data(
     *,
     out_dir: Path | None = None,
     progress: Any = None,
+    client: Any = None,
 ) -> tuple[BacktestResult, Path | None]:
     """Rolling-origin backtest of ``methods`` over the last ``n_origins`` periods of ``data``
     (cells weighted by ``data.area_m2`` when known); the coverage curves as a PNG in
-    ``out_dir`` when given."""
+    ``out_dir`` when given. With a Dask ``client``, every (origin, method) is a task on its
+    cluster (the same scores)."""
     first = data.n_periods - n_origins
     if n_origins < 1 or first < 8:
         raise InvalidInput(
             f"pas assez de périodes de données ({data.n_periods}) pour {n_origins} origines "
             "(il en faut au moins 8 avant la première)"
         )
-    result = rolling_origin(
-        data,
-        [METHODS[m][1] for m in methods],
-        first_origin=first,
-        n_origins=n_origins,
-        area=data.area_m2,
-        progress=progress,
-    )
+    specs = [METHODS[m][1] for m in methods]
+    if client is None:
+        result = rolling_origin(
+            data,
+            specs,
+            first_origin=first,
+            n_origins=n_origins,
+            area=data.area_m2,
+            progress=progress,
+        )
+    else:
+        result = rolling_origin_on_cluster(
+            client,
+            data,
+            specs,
+            first_origin=first,
+            n_origins=n_origins,
+            area=data.area_m2,
+            progress=progress,
+        )
     picture = None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -279,13 +295,20 @@ def run_backtest(
     progress: Any = None,
     period: str = "week",
     categories: tuple[str, ...] | None = None,
+    cluster: ClusterOptions | None = None,
 ) -> tuple[BacktestResult, Path | None]:
-    """Rolling-origin backtest of ``methods`` over the last ``n_origins`` periods of data."""
+    """Rolling-origin backtest of ``methods`` over the last ``n_origins`` periods of data;
+    with ``cluster``, its units run as tasks on that Dask cluster."""
     check_methods(methods)
     data = load_forecast_data(
         engine, settings, resolution=resolution, period=period, categories=categories
     )
-    return backtest_data(data, methods, n_origins, out_dir=out_dir, progress=progress)
+    if cluster is None:
+        return backtest_data(data, methods, n_origins, out_dir=out_dir, progress=progress)
+    with cluster_client(cluster) as client:
+        return backtest_data(
+            data, methods, n_origins, out_dir=out_dir, progress=progress, client=client
+        )
 
 
 def forecast_picture(engine: Engine, run_id: int, path: Path) -> Path:

@@ -29,6 +29,8 @@ from geotranquil.db import runs as db_runs
 from geotranquil.db.counts import CountCube, CountQuery, count_cube
 from geotranquil.db.maintenance import analyze_tables
 from geotranquil.db.runs import RunRecord, insert_run
+from geotranquil.distributed.cluster import ClusterOptions, TaskProgress, cluster_client
+from geotranquil.distributed.hotspots import run_statistic
 from geotranquil.errors import InvalidInput
 from geotranquil.stats.rates import empirical_bayes_rate, raw_rate
 from geotranquil.stats.registry import DEFAULT_STATISTIC, StatisticInput, statistic
@@ -177,10 +179,32 @@ def default_period(
 
 
 def compute_run(
-    engine: Engine, params: HotspotParams, progress: Callable[[str], None] | None = None
+    engine: Engine,
+    params: HotspotParams,
+    progress: Callable[[str], None] | None = None,
+    *,
+    cluster: ClusterOptions | None = None,
+    task_progress: TaskProgress | None = None,
 ) -> RunSummary:
-    """Aggregate, compute the statistic on land cells, store the run; return its summary."""
+    """Aggregate, compute the statistic on land cells, store the run; return its summary.
+
+    With ``cluster``, the statistic is computed by H3 parent on that Dask cluster (the same
+    results, the same stored run; ``task_progress(done, total)`` follows its tasks); the
+    counts are read from PostGIS here, once, and each task receives its partition's slice.
+    """
     params.check()
+    if cluster is not None:
+        with cluster_client(cluster) as client:
+            return _compute(engine, params, progress, (client, cluster, task_progress))
+    return _compute(engine, params, progress, None)
+
+
+def _compute(
+    engine: Engine,
+    params: HotspotParams,
+    progress: Callable[[str], None] | None,
+    on_cluster: tuple[Any, ClusterOptions, TaskProgress | None] | None,
+) -> RunSummary:
     timer = Timer()
 
     def stage(name: str, func: Callable[[], Any]) -> Any:
@@ -202,7 +226,16 @@ def compute_run(
         fdr=params.fdr,
         time_lags=params.time_lags,
     )
-    result = stage("statistic", lambda: stat.run(data))
+    if on_cluster is None:
+        result = stage("statistic", lambda: stat.run(data))
+    else:
+        client, options, tasks = on_cluster
+        result = stage(
+            "statistic",
+            lambda: run_statistic(
+                params.statistic, data, cube.cells, client, options.parent_resolution, tasks
+            ),
+        )
     cells = pd.DataFrame({"h3": cube.cells, "value": data.total, **result.columns})
     run_id = store(engine, params, cube, cells, timer, window)
     return RunSummary(run_id, params.statistic, len(cube.cells), result.classes, timer.stages)

@@ -73,10 +73,18 @@ Int8Array = npt.NDArray[np.int8]
 __all__ = [
     "PATTERNS",
     "PATTERN_LABELS_FR",
+    "CubeGlobals",
+    "EmergingBlock",
     "EmergingResult",
     "classify_patterns",
+    "cube_globals",
+    "emerging_block",
+    "emerging_block_of",
     "emerging_hot_spots",
+    "emerging_result",
+    "space_time_block",
     "space_time_gi_star",
+    "spatial_csr",
 ]
 
 #: pattern names; a pattern code is an index into this tuple
@@ -124,8 +132,14 @@ PATTERN_LABELS_FR: dict[str, str] = {
 _CODE = {name: np.int8(i) for i, name in enumerate(PATTERNS)}
 
 
-def _as_csr(spatial: SpatialWeights | sp.spmatrix | sp.sparray) -> sp.csr_matrix:
-    """The binary spatial neighbour matrix, with the diagonal (self) set to 1."""
+def spatial_csr(spatial: SpatialWeights | sp.spmatrix | sp.sparray) -> sp.csr_matrix:
+    """The binary spatial neighbour matrix, with the diagonal (self) set to 1.
+
+    Examples
+    --------
+    >>> spatial_csr(sp.csr_matrix([[0, 2], [1, 0]])).toarray().tolist()
+    [[1.0, 1.0], [1.0, 1.0]]
+    """
     if isinstance(spatial, SpatialWeights):
         spatial = spatial.sparse
     elif not sp.issparse(spatial):
@@ -185,17 +199,75 @@ def space_time_gi_star(
         raise ValueError(f"cube must be (n_cells, n_bins), got shape {x.shape}")
     if time_lags < 0:
         raise ValueError("time_lags must be >= 0")
-    a = _as_csr(spatial)
-    n_cells, n_bins = x.shape
+    a = spatial_csr(spatial)
+    n_cells = x.shape[0]
     if a.shape[0] != n_cells:
         raise ValueError(f"spatial weights are for {a.shape[0]} cells, the cube has {n_cells}")
     if not np.isfinite(x).all():
         raise ValueError("cube must not contain NaN or infinite values")
-    n = float(x.size)
-    mean = float(x.mean())
-    std = float(x.std())
-    lag = np.asarray(a @ _window_sums(x, time_lags))
-    k = np.asarray(a.sum(axis=1)).ravel()
+    return space_time_block(x, a, cube_globals(x), time_lags=time_lags)
+
+
+@dataclass(frozen=True)
+class CubeGlobals:
+    """What every bin's space-time Gi* needs from the whole cube: its size, mean and
+    population standard deviation."""
+
+    size: int
+    mean: float
+    std: float
+
+
+def cube_globals(cube: npt.ArrayLike) -> CubeGlobals:
+    """Size, mean and population standard deviation of the whole cube.
+
+    Examples
+    --------
+    >>> cube_globals([[0.0, 2.0], [2.0, 0.0]])
+    CubeGlobals(size=4, mean=1.0, std=1.0)
+    """
+    x = np.asarray(cube, dtype=np.float64)
+    return CubeGlobals(size=int(x.size), mean=float(x.mean()), std=float(x.std()))
+
+
+def space_time_block(
+    x_local: FloatArray, rows: sp.csr_matrix, g: CubeGlobals, *, time_lags: int = 1
+) -> FloatArray:
+    """Space-time Gi* z-scores of the core cells of a block of the cube.
+
+    Parameters
+    ----------
+    x_local : ndarray, shape (n_local, n_bins)
+        The cube's rows of the block's cells (core and halo: every spatial neighbour of a core
+        cell), all the bins, in increasing global order.
+    rows : scipy.sparse.csr_matrix, shape (n_core, n_local)
+        The spatial neighbours of the core cells (self included, binary), columns the block's
+        cells.
+    g : CubeGlobals
+        The whole cube's size, mean and standard deviation (:func:`cube_globals`).
+    time_lags : int
+        Previous bins in the neighbourhood.
+
+    Returns
+    -------
+    ndarray, shape (n_core, n_bins)
+        The z-scores of :func:`space_time_gi_star` for the core cells.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> a = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1.0]]))
+    >>> cube = np.array([[0, 0], [0, 1], [0, 9.0]])
+    >>> z = space_time_block(cube[1:], a[[2]][:, [1, 2]], cube_globals(cube))
+    >>> round(float(z[0, 1]), 3)  # cell 2 computed with its neighbour 1 only
+    0.799
+    """
+    n_bins = x_local.shape[1]
+    n = float(g.size)
+    mean = g.mean
+    std = g.std
+    lag = np.asarray(rows @ _window_sums(x_local, time_lags))
+    k = np.asarray(rows.sum(axis=1)).ravel()
     steps = np.minimum(np.arange(n_bins), time_lags) + 1.0
     w = k[:, np.newaxis] * steps[np.newaxis, :]
     den = std * np.sqrt((n * w - w * w) / (n - 1.0)) if n > 1 else np.zeros_like(w)
@@ -384,20 +456,78 @@ def emerging_hot_spots(
         raise ValueError("alpha must be in (0, 1)")
     t_alpha = alpha if trend_alpha is None else float(trend_alpha)
     z = space_time_gi_star(cube, spatial, time_lags=time_lags)
+    block = emerging_block_of(z, trend_alpha=t_alpha)
+    return emerging_result(block, alpha=alpha, fdr=fdr, trend_alpha=t_alpha, time_lags=time_lags)
+
+
+@dataclass(frozen=True)
+class EmergingBlock:
+    """Space-time z-scores and trend tests of some cells (a block), before the significance
+    of the bins (FDR over the whole cube)."""
+
+    z: FloatArray
+    trend_z: FloatArray
+    trend_p: FloatArray
+    tau: FloatArray
+    trend_s: FloatArray
+
+
+def emerging_block_of(z: FloatArray, *, trend_alpha: float) -> EmergingBlock:
+    """The Mann-Kendall test of each cell's z-score series (one row a cell).
+
+    Examples
+    --------
+    >>> b = emerging_block_of(np.array([[0.0, 1.0, 2.0, 3.0]]), trend_alpha=0.05)
+    >>> b.trend_s.tolist()
+    [6.0]
+    """
+    mk = mann_kendall(z, alpha=trend_alpha)
+    return EmergingBlock(z=z, trend_z=mk.z, trend_p=mk.p, tau=mk.tau, trend_s=mk.s)
+
+
+def emerging_block(
+    x_local: FloatArray,
+    rows: sp.csr_matrix,
+    g: CubeGlobals,
+    *,
+    time_lags: int = 1,
+    trend_alpha: float = 0.05,
+) -> EmergingBlock:
+    """Space-time z-scores (:func:`space_time_block`) and trends of a block's core cells.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> a = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1.0]]))
+    >>> cube = np.array([[0, 0, 1], [0, 1, 2], [0, 9, 9.0]])
+    >>> b = emerging_block(cube[1:], a[[2]][:, [1, 2]], cube_globals(cube))
+    >>> b.z.shape, b.trend_s.tolist()
+    ((1, 3), [3.0])
+    """
+    z = space_time_block(x_local, rows, g, time_lags=time_lags)
+    return emerging_block_of(z, trend_alpha=trend_alpha)
+
+
+def emerging_result(
+    block: EmergingBlock, *, alpha: float, fdr: bool, trend_alpha: float, time_lags: int
+) -> EmergingResult:
+    """The emerging result of all the cells (one block of them all): significance of every
+    bin (FDR over the whole cube, done once) and the patterns."""
+    z = block.z
+    t_alpha = trend_alpha
     p = 2.0 * ndtr(-np.abs(z))
     sig_mask = _significance(p, alpha, fdr)
     significant = (np.sign(z) * sig_mask).astype(np.int8)
-    mk = mann_kendall(z, alpha=t_alpha)
-    codes = classify_patterns(significant, mk.p, mk.z, t_alpha)
+    codes = classify_patterns(significant, block.trend_p, block.trend_z, t_alpha)
     return EmergingResult(
         z=z,
         p=p,
         significant=significant,
         pattern_code=codes,
-        trend_z=mk.z,
-        trend_p=mk.p,
-        tau=mk.tau,
-        trend_s=mk.s,
+        trend_z=block.trend_z,
+        trend_p=block.trend_p,
+        tau=block.tau,
+        trend_s=block.trend_s,
         n_hot=(significant == 1).sum(axis=1).astype(np.int64),
         n_cold=(significant == -1).sum(axis=1).astype(np.int64),
         alpha=float(alpha),

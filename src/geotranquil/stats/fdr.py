@@ -81,10 +81,26 @@ def benjamini_hochberg(p: npt.ArrayLike, alpha: float = 0.05) -> npt.NDArray[np.
     [True, False, False, False]
     >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.5], alpha=0.10).tolist()
     [True, True, True, False]
+
+    Only the p-values ``<= alpha`` can be rejected (``p * m / rank >= p``), and they are the
+    smallest ones, ranked among themselves as among all: so only they are sorted, with ``m``
+    still the number of all the tests. The decisions are exactly those of
+    ``fdr_adjust(p) <= alpha`` (the same operations on the same ranks), at the cost of sorting
+    a few percent of the p-values (a cube of 156 million bins, for emerging hot spots).
     """
-    adj = fdr_adjust(p)
+    arr = np.asarray(p, dtype=np.float64)
+    flat = arr.ravel()
+    m = int(flat.shape[0] - np.count_nonzero(np.isnan(flat)))
+    out = np.zeros(flat.shape, dtype=bool)
     with np.errstate(invalid="ignore"):
-        return np.asarray(adj <= alpha, dtype=bool) & ~np.isnan(adj)
+        candidates = np.flatnonzero(flat <= alpha)  # NaN is never a candidate
+    if candidates.size:
+        pv = flat[candidates]
+        order = np.argsort(pv, kind="stable")
+        ranked = pv[order] * m / np.arange(1, candidates.size + 1)
+        ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+        out[candidates[order]] = np.minimum(ranked, 1.0) <= alpha
+    return out.reshape(arr.shape)
 
 
 def confidence_level(p: npt.ArrayLike, fdr: bool = True) -> npt.NDArray[np.int8]:

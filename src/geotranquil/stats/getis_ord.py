@@ -49,12 +49,22 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 from scipy.special import ndtr
 
 from geotranquil.stats.fdr import fdr_adjust
 from geotranquil.stats.weights import SpatialWeights
 
-__all__ = ["GI_BIN_LABELS_FR", "GetisOrdGiStar", "gi_star"]
+__all__ = [
+    "GI_BIN_LABELS_FR",
+    "GetisOrdGiStar",
+    "GiBlock",
+    "GiGlobals",
+    "gi_globals",
+    "gi_star",
+    "gi_star_block",
+    "gi_star_result",
+]
 
 #: Gi_Bin -> French label (ArcGIS Pro's confidence bins)
 GI_BIN_LABELS_FR: dict[int, str] = {
@@ -112,8 +122,17 @@ def conditional_null(
     observed: FloatArray,
     permutations: int,
     seed: int | None,
+    *,
+    max_cardinality: int | None = None,
 ) -> NullCounts:
     """Conditional-randomisation null of the neighbour sums ``sum_{j in N(i)} y_j`` (self excluded).
+
+    The random draws are one shared matrix of cell indices, a function of ``(seed, n,
+    permutations, max_cardinality)`` only: a cell's null depends on its global index and the
+    seed, never on which other cells are computed with it. So computing a subset of the cells
+    (cardinality 0 elsewhere, ``max_cardinality`` the maximum over *all* cells) gives those
+    cells exactly the numbers of the whole computation: this is how a partition of the cells
+    computed apart (:mod:`geotranquil.distributed`) agrees with one process.
 
     Parameters
     ----------
@@ -127,10 +146,14 @@ def conditional_null(
         Number of random draws ``P``.
     seed : int or None
         Seed of ``numpy.random.default_rng``; the result is reproducible for a given seed.
+    max_cardinality : int, optional
+        Maximum cardinality over all the cells (default: ``max(cardinality)``); give it when
+        ``cardinality`` is 0 outside a subset of the cells.
 
     Returns
     -------
     NullCounts
+        Zeros for the cells of cardinality 0.
 
     Examples
     --------
@@ -147,6 +170,8 @@ def conditional_null(
     s1 = np.zeros(n)
     s2 = np.zeros(n)
     cmax = int(card.max()) if n else 0
+    if max_cardinality is not None:
+        cmax = int(max_cardinality) if n else 0
     if cmax == 0 or permutations <= 0:
         return NullCounts(ge, le, s1, s2, permutations)
     m = min(cmax + 1, n)
@@ -332,49 +357,164 @@ def gi_star(
     n = yv.shape[0]
     if n != w.n:
         raise ValueError(f"{n} values for weights over {w.n} observations")
+    ws = w.with_self().sparse
+    g = gi_globals(yv, ws)
+    every = np.arange(n, dtype=np.int64)
+    block = gi_star_block(
+        yv, ws, every, g, permutations=permutations, seed=seed, core_global=every, y_all=yv
+    )
+    return gi_star_result(block, permutations=permutations, seed=seed, fdr=fdr, inference=inference)
+
+
+@dataclass(frozen=True)
+class GiGlobals:
+    """What every cell's Gi* needs from all the cells: ``n``, the sum, mean and population
+    variance of the values, and the largest number of neighbours (self excluded)."""
+
+    n: int
+    total: float
+    mean: float
+    var: float
+    max_others: int
+
+
+def gi_globals(y: npt.ArrayLike, ws: sp.csr_matrix) -> GiGlobals:
+    """The global quantities of Gi* over values ``y`` and weights ``ws`` (self included).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> gi_globals([1.0, 3.0], sp.csr_matrix([[1, 1], [1, 1]]))
+    GiGlobals(n=2, total=4.0, mean=2.0, var=1.0, max_others=1)
+    """
+    yv = np.asarray(y, dtype=np.float64).ravel()
+    n = yv.shape[0]
     total = yv.sum()
     if not total > 0:
         raise ValueError("Gi* needs values with a positive sum")
-    ws = w.with_self().sparse
-    lag = ws @ yv
-    card = np.diff(ws.indptr).astype(np.int64)
-    gs = lag / total
-    # esda G_Local(star=True, transform="B").calc(), same operation order
     mean = total / n
     mean_sq = (yv**2).sum() / n
-    var = mean_sq - mean**2
+    card = np.diff(ws.indptr)
+    return GiGlobals(
+        n=n,
+        total=float(total),
+        mean=float(mean),
+        var=float(mean_sq - mean**2),
+        max_others=int(card.max()) - 1 if n else 0,
+    )
+
+
+@dataclass(frozen=True)
+class GiBlock:
+    """Gi* of some cells (a block), before the confidence bins (which need all the cells)."""
+
+    Gs: FloatArray
+    EGs: FloatArray
+    VGs: FloatArray
+    z: FloatArray
+    p_norm: FloatArray
+    p_sim: FloatArray | None
+    z_sim: FloatArray | None
+    p_z_sim: FloatArray | None
+    cardinalities: IntArray
+
+
+def gi_star_block(
+    y_local: FloatArray,
+    rows: sp.csr_matrix,
+    core_local: IntArray,
+    g: GiGlobals,
+    *,
+    permutations: int = 0,
+    seed: int | None = None,
+    core_global: IntArray | None = None,
+    y_all: FloatArray | None = None,
+) -> GiBlock:
+    """Gi* of the core cells of a block: its cells and their neighbours (the halo).
+
+    Parameters
+    ----------
+    y_local : ndarray of float
+        Values of the block's cells (core and halo), in increasing global order.
+    rows : scipy.sparse.csr_matrix
+        The weights' rows of the core cells (self included), columns the block's cells.
+    core_local : ndarray of int
+        Position of each core cell in ``y_local``.
+    g : GiGlobals
+        Global quantities (:func:`gi_globals` over all the cells).
+    permutations, seed : int, int or None
+        Conditional permutations, as :func:`gi_star`.
+    core_global, y_all : ndarray, optional
+        Global index of each core cell and all the values: needed for the permutations.
+
+    Returns
+    -------
+    GiBlock
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> line = sp.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(6, 6), format="csr")
+    >>> y = np.array([0, 0, 1, 1, 9, 9.0])
+    >>> g = gi_globals(y, line)
+    >>> cells = np.array([3, 4, 5])  # block: cells 4 and 5, with cell 3 as halo
+    >>> b = gi_star_block(y[cells], line[[4, 5]][:, cells], np.array([1, 2]), g)
+    >>> b.z.round(3).tolist()  # as gi_star over all six cells
+    [1.666, 2.225]
+    """
+    lag = rows @ y_local
+    card = np.diff(rows.indptr).astype(np.int64)
+    n = g.n
+    gs = lag / g.total
+    # esda G_Local(star=True, transform="B").calc(), same operation order
     egs = card / n
     vgs = card * (n - card) / (n - 1.0)
     vgs = vgs * (1.0 / n**2)
-    vgs = vgs * (var / mean**2)
+    vgs = vgs * (g.var / g.mean**2)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (gs - egs) / np.sqrt(vgs)
     p_norm = 2.0 * ndtr(-np.abs(z))
 
     p_sim = z_sim = p_z_sim = None
     if permutations > 0:
+        if core_global is None or y_all is None:
+            raise ValueError("permutations need core_global and y_all")
+        own = y_local[core_local]
         others = card - 1
-        null = conditional_null(yv, others, lag - yv, permutations, seed)
-        p_sim = folded_p(null.ge, null.le, permutations)
+        others_all = np.zeros(n, dtype=np.int64)
+        others_all[core_global] = others
+        observed_all = np.zeros(n)
+        observed_all[core_global] = lag - own
+        null = conditional_null(
+            y_all, others_all, observed_all, permutations, seed, max_cardinality=g.max_others
+        )
+        p_sim = folded_p(null.ge[core_global], null.le[core_global], permutations)
         p_sim[others == 0] = 1.0  # islands: nothing to permute
         with np.errstate(divide="ignore", invalid="ignore"):
-            z_sim = (lag - yv - null.mean) / null.std
+            z_sim = (lag - own - null.mean[core_global]) / null.std[core_global]
         p_z_sim = ndtr(-np.abs(z_sim))
-    p_used = p_norm if inference == "norm" else p_sim
+    return GiBlock(gs, egs, vgs, z, p_norm, p_sim, z_sim, p_z_sim, card)
+
+
+def gi_star_result(
+    block: GiBlock, *, permutations: int, seed: int | None, fdr: bool, inference: str
+) -> GetisOrdGiStar:
+    """The Gi* result of all the cells (one block of them all): FDR and bins, done once."""
+    p_used = block.p_norm if inference == "norm" else block.p_sim
     assert p_used is not None
-    p_fdr, gi_bin = _bins(z, p_used, fdr)
+    p_fdr, gi_bin = _bins(block.z, p_used, fdr)
     return GetisOrdGiStar(
-        Gs=gs,
-        EGs=egs,
-        VGs=vgs,
-        z=z,
-        p_norm=p_norm,
-        p_sim=p_sim,
-        z_sim=z_sim,
-        p_z_sim=p_z_sim,
+        Gs=block.Gs,
+        EGs=block.EGs,
+        VGs=block.VGs,
+        z=block.z,
+        p_norm=block.p_norm,
+        p_sim=block.p_sim,
+        z_sim=block.z_sim,
+        p_z_sim=block.p_z_sim,
         p_fdr=p_fdr,
         gi_bin=gi_bin,
-        cardinalities=card,
+        cardinalities=block.cardinalities,
         permutations=permutations,
         seed=seed,
         fdr=fdr,

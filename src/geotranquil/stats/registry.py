@@ -23,9 +23,9 @@ import numpy as np
 import numpy.typing as npt
 
 from geotranquil.errors import InvalidInput
-from geotranquil.stats.emerging import PATTERN_LABELS_FR, emerging_hot_spots
-from geotranquil.stats.getis_ord import GI_BIN_LABELS_FR, gi_star
-from geotranquil.stats.moran import local_moran
+from geotranquil.stats.emerging import PATTERN_LABELS_FR, EmergingResult, emerging_hot_spots
+from geotranquil.stats.getis_ord import GI_BIN_LABELS_FR, GetisOrdGiStar, gi_star
+from geotranquil.stats.moran import LocalMoran, local_moran
 from geotranquil.stats.weights import SpatialWeights
 
 __all__ = [
@@ -36,6 +36,10 @@ __all__ = [
     "Statistic",
     "StatisticInput",
     "StatisticResult",
+    "emerging_columns",
+    "gi_star_columns",
+    "local_moran_columns",
+    "moran_permutations",
     "register",
     "served_outputs",
     "statistic",
@@ -132,7 +136,11 @@ class Statistic:
 
         A column given as None (an output this run did not produce) is left out.
         """
-        result = self.compute(data)
+        return self.checked(self.compute(data), data.values.shape[0])
+
+    def checked(self, result: StatisticResult, n: int) -> StatisticResult:
+        """``result`` without its None columns, after checking its outputs (declared, one
+        value per cell of the ``n``); for results computed elsewhere too (a Dask cluster)."""
         columns: dict[str, npt.ArrayLike] = {
             k: v for k, v in result.columns.items() if v is not None
         }
@@ -140,7 +148,6 @@ class Statistic:
         unknown = sorted(set(columns) - known)
         if unknown:
             raise ValueError(f"{self.name}: undeclared outputs {unknown}")
-        n = data.values.shape[0]
         for name, column in columns.items():
             if np.ndim(column) != 1 or len(np.asarray(column)) != n:
                 raise ValueError(f"{self.name}: output {name} has not one value per cell")
@@ -210,10 +217,8 @@ def statistic(name: str) -> Statistic:
 # --- the built-in statistics -------------------------------------------------------------------
 
 
-def _gi_star(data: StatisticInput) -> StatisticResult:
-    g = gi_star(
-        data.total, data.weights, permutations=data.permutations, seed=data.seed, fdr=data.fdr
-    )
+def gi_star_columns(g: GetisOrdGiStar) -> StatisticResult:
+    """The per-cell columns and classes of a Gi* result (wherever it was computed)."""
     return StatisticResult(
         {
             "z": g.z,
@@ -226,14 +231,13 @@ def _gi_star(data: StatisticInput) -> StatisticResult:
     )
 
 
-def _local_moran(data: StatisticInput) -> StatisticResult:
-    m = local_moran(
-        data.total,
-        data.weights,
-        permutations=data.permutations or 999,  # LISA needs permutations
-        seed=data.seed,
-        fdr=data.fdr,
-    )
+def moran_permutations(data: StatisticInput) -> int:
+    """Permutations of a Local Moran run: LISA needs some (999 when none are asked)."""
+    return data.permutations or 999
+
+
+def local_moran_columns(m: LocalMoran) -> StatisticResult:
+    """The per-cell columns and classes of a Local Moran result."""
     names, counts = np.unique(m.cluster, return_counts=True)
     return StatisticResult(
         {
@@ -247,8 +251,8 @@ def _local_moran(data: StatisticInput) -> StatisticResult:
     )
 
 
-def _emerging(data: StatisticInput) -> StatisticResult:
-    e = emerging_hot_spots(data.values, data.weights, time_lags=data.time_lags, fdr=data.fdr)
+def emerging_columns(e: EmergingResult) -> StatisticResult:
+    """The per-cell columns and classes of an emerging hot spot result."""
     return StatisticResult(
         {
             "z": e.z[:, -1],
@@ -261,6 +265,31 @@ def _emerging(data: StatisticInput) -> StatisticResult:
             "cold_bins": e.n_cold,
         },
         {k: v for k, v in e.counts().items() if v},
+    )
+
+
+def _gi_star(data: StatisticInput) -> StatisticResult:
+    return gi_star_columns(
+        gi_star(
+            data.total, data.weights, permutations=data.permutations, seed=data.seed, fdr=data.fdr
+        )
+    )
+
+
+def _local_moran(data: StatisticInput) -> StatisticResult:
+    m = local_moran(
+        data.total,
+        data.weights,
+        permutations=moran_permutations(data),
+        seed=data.seed,
+        fdr=data.fdr,
+    )
+    return local_moran_columns(m)
+
+
+def _emerging(data: StatisticInput) -> StatisticResult:
+    return emerging_columns(
+        emerging_hot_spots(data.values, data.weights, time_lags=data.time_lags, fdr=data.fdr)
     )
 
 

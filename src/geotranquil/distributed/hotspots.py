@@ -1,0 +1,324 @@
+"""Gi*, Local Moran and emerging hot spots computed by partition on a Dask cluster.
+
+Each statistic is the same code as in one process (:mod:`geotranquil.stats`): its global
+quantities are computed once here and broadcast, each task computes a partition's core cells
+from the core and halo values (the cube's rows for emerging hot spots, all the bins), and the
+driver merges the blocks in the cells' order and decides once over all the cells (false
+discovery rate, classes). Workers receive their slice of the values: the counts are read from
+PostGIS once, by the driver, as in one process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from geotranquil.distributed.cluster import TaskProgress, run_tasks
+from geotranquil.distributed.partition import Partition, block_rows, plan_partitions
+from geotranquil.errors import InvalidInput
+from geotranquil.stats.emerging import (
+    EmergingBlock,
+    EmergingResult,
+    cube_globals,
+    emerging_block,
+    emerging_result,
+    spatial_csr,
+)
+from geotranquil.stats.getis_ord import (
+    GetisOrdGiStar,
+    GiBlock,
+    gi_globals,
+    gi_star_block,
+    gi_star_result,
+)
+from geotranquil.stats.moran import (
+    LocalMoran,
+    MoranBlock,
+    local_moran_block,
+    local_moran_result,
+    moran_globals,
+)
+from geotranquil.stats.registry import (
+    StatisticInput,
+    StatisticResult,
+    emerging_columns,
+    gi_star_columns,
+    local_moran_columns,
+    moran_permutations,
+    statistic,
+)
+from geotranquil.stats.weights import SpatialWeights
+
+__all__ = [
+    "DISTRIBUTED_STATISTICS",
+    "emerging_on_cluster",
+    "gi_star_on_cluster",
+    "local_moran_on_cluster",
+    "merge_blocks",
+    "run_statistic",
+]
+
+FloatArray = npt.NDArray[np.float64]
+B = TypeVar("B")
+
+
+def merge_blocks(n: int, parts: Sequence[Partition], blocks: Sequence[B]) -> B:
+    """One block of all ``n`` cells from the partitions' blocks (rows put at their cores).
+
+    Examples
+    --------
+    >>> from geotranquil.stats.emerging import EmergingBlock
+    >>> p0 = Partition(0, np.array([0, 2]), np.array([0, 2]), np.array([0, 1]))
+    >>> p1 = Partition(1, np.array([1]), np.array([1]), np.array([0]))
+    >>> col = lambda *v: np.array(v, dtype=float)
+    >>> b0 = EmergingBlock(col([1], [3]), col(1, 3), col(1, 3), col(1, 3), col(1, 3))
+    >>> b1 = EmergingBlock(col([2]), col(2), col(2), col(2), col(2))
+    >>> merge_blocks(3, [p0, p1], [b0, b1]).trend_z.tolist()
+    [1.0, 2.0, 3.0]
+    """
+    first = blocks[0]
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(first):  # type: ignore[arg-type]
+        value = getattr(first, f.name)
+        if value is None:
+            fields[f.name] = None
+            continue
+        value = np.asarray(value)
+        out = np.empty((n, *value.shape[1:]), dtype=value.dtype)
+        for part, block in zip(parts, blocks, strict=True):
+            out[part.core] = getattr(block, f.name)
+        fields[f.name] = out
+    return type(first)(**fields)
+
+
+# --- tasks (run on the workers) ------------------------------------------------------------
+
+
+def _gi_task(payload: tuple[Any, ...], shared: tuple[Any, ...]) -> GiBlock:
+    core, y_local, rows, core_local = payload
+    g, permutations, seed, y_all = shared
+    return gi_star_block(
+        y_local,
+        rows,
+        core_local,
+        g,
+        permutations=permutations,
+        seed=seed,
+        core_global=core,
+        y_all=y_all,
+    )
+
+
+def _moran_task(payload: tuple[Any, ...], shared: tuple[Any, ...]) -> MoranBlock:
+    core, y_local, rows, core_local = payload
+    g, permutations, seed, y_all = shared
+    return local_moran_block(
+        y_local,
+        rows,
+        core_local,
+        g,
+        permutations=permutations,
+        seed=seed,
+        core_global=core,
+        y_all=y_all,
+    )
+
+
+def _emerging_task(payload: tuple[Any, ...], shared: tuple[Any, ...]) -> EmergingBlock:
+    x_local, rows = payload
+    g, time_lags, trend_alpha = shared
+    return emerging_block(x_local, rows, g, time_lags=time_lags, trend_alpha=trend_alpha)
+
+
+def _vector_payloads(
+    y: FloatArray, matrix: sp.csr_matrix, parts: Sequence[Partition]
+) -> Iterator[tuple[Any, ...]]:
+    for part in parts:
+        yield part.core, y[part.local], block_rows(matrix, part), part.core_local
+
+
+# --- runners (on the driver) ---------------------------------------------------------------
+
+
+def gi_star_on_cluster(
+    client: Any,
+    y: npt.ArrayLike,
+    w: SpatialWeights,
+    cells: npt.ArrayLike,
+    parent_resolution: int,
+    *,
+    permutations: int = 0,
+    seed: int | None = None,
+    fdr: bool = True,
+    inference: str = "norm",
+    progress: TaskProgress | None = None,
+) -> GetisOrdGiStar:
+    """:func:`geotranquil.stats.getis_ord.gi_star` computed by H3 parent on ``client``."""
+    if inference not in ("norm", "sim") or (inference == "sim" and permutations <= 0):
+        raise ValueError("inference must be 'norm', or 'sim' with permutations > 0")
+    yv = np.asarray(y, dtype=np.float64).ravel()
+    if yv.shape[0] != w.n:
+        raise ValueError(f"{yv.shape[0]} values for weights over {w.n} observations")
+    ws = w.with_self().sparse
+    g = gi_globals(yv, ws)
+    parts = plan_partitions(cells, ws, parent_resolution)
+    shared = (g, permutations, seed, yv if permutations > 0 else None)
+    blocks = run_tasks(
+        client, _gi_task, _vector_payloads(yv, ws, parts), shared, progress, len(parts)
+    )
+    block = merge_blocks(g.n, parts, blocks)
+    return gi_star_result(block, permutations=permutations, seed=seed, fdr=fdr, inference=inference)
+
+
+def local_moran_on_cluster(
+    client: Any,
+    y: npt.ArrayLike,
+    w: SpatialWeights,
+    cells: npt.ArrayLike,
+    parent_resolution: int,
+    *,
+    permutations: int = 999,
+    seed: int | None = None,
+    alpha: float = 0.05,
+    fdr: bool = False,
+    progress: TaskProgress | None = None,
+) -> LocalMoran:
+    """:func:`geotranquil.stats.moran.local_moran` computed by H3 parent on ``client``."""
+    yv = np.asarray(y, dtype=np.float64).ravel()
+    if yv.shape[0] != w.n:
+        raise ValueError(f"{yv.shape[0]} values for weights over {w.n} observations")
+    b = w.without_self().sparse
+    g = moran_globals(yv, b)
+    parts = plan_partitions(cells, b, parent_resolution)
+    shared = (g, permutations, seed, yv if permutations > 0 else None)
+    blocks = run_tasks(
+        client, _moran_task, _vector_payloads(yv, b, parts), shared, progress, len(parts)
+    )
+    block = merge_blocks(g.n, parts, blocks)
+    return local_moran_result(block, alpha=alpha, fdr=fdr, permutations=permutations, seed=seed)
+
+
+def emerging_on_cluster(
+    client: Any,
+    cube: npt.ArrayLike,
+    spatial: SpatialWeights | sp.csr_matrix,
+    cells: npt.ArrayLike,
+    parent_resolution: int,
+    *,
+    time_lags: int = 1,
+    alpha: float = 0.05,
+    fdr: bool = True,
+    trend_alpha: float | None = None,
+    progress: TaskProgress | None = None,
+) -> EmergingResult:
+    """:func:`geotranquil.stats.emerging.emerging_hot_spots` computed by H3 parent.
+
+    Each task receives its cells' and halo's rows of the cube (all the bins) and returns the
+    z-scores and trend tests of its cells; the significance of the bins (FDR over the whole
+    cube) and the patterns are decided here, once.
+    """
+    if not 0.0 < alpha < 1.0:
+        raise ValueError("alpha must be in (0, 1)")
+    if time_lags < 0:
+        raise ValueError("time_lags must be >= 0")
+    t_alpha = alpha if trend_alpha is None else float(trend_alpha)
+    x = np.asarray(cube, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"cube must be (n_cells, n_bins), got shape {x.shape}")
+    a = spatial_csr(spatial)
+    if a.shape[0] != x.shape[0]:
+        raise ValueError(f"spatial weights are for {a.shape[0]} cells, the cube has {x.shape[0]}")
+    if not np.isfinite(x).all():
+        raise ValueError("cube must not contain NaN or infinite values")
+    g = cube_globals(x)
+    parts = plan_partitions(cells, a, parent_resolution)
+
+    def payloads() -> Iterator[tuple[Any, ...]]:
+        for part in parts:
+            yield x[part.local], block_rows(a, part)
+
+    blocks = run_tasks(
+        client, _emerging_task, payloads(), (g, time_lags, t_alpha), progress, len(parts)
+    )
+    block = merge_blocks(x.shape[0], parts, blocks)
+    del blocks
+    return emerging_result(block, alpha=alpha, fdr=fdr, trend_alpha=t_alpha, time_lags=time_lags)
+
+
+def _gi_star(
+    client: Any, data: StatisticInput, cells: Any, res: int, progress: TaskProgress | None
+) -> StatisticResult:
+    g = gi_star_on_cluster(
+        client,
+        data.total,
+        data.weights,
+        cells,
+        res,
+        permutations=data.permutations,
+        seed=data.seed,
+        fdr=data.fdr,
+        progress=progress,
+    )
+    return gi_star_columns(g)
+
+
+def _local_moran(
+    client: Any, data: StatisticInput, cells: Any, res: int, progress: TaskProgress | None
+) -> StatisticResult:
+    m = local_moran_on_cluster(
+        client,
+        data.total,
+        data.weights,
+        cells,
+        res,
+        permutations=moran_permutations(data),
+        seed=data.seed,
+        fdr=data.fdr,
+        progress=progress,
+    )
+    return local_moran_columns(m)
+
+
+def _emerging(
+    client: Any, data: StatisticInput, cells: Any, res: int, progress: TaskProgress | None
+) -> StatisticResult:
+    e = emerging_on_cluster(
+        client,
+        data.values,
+        data.weights,
+        cells,
+        res,
+        time_lags=data.time_lags,
+        fdr=data.fdr,
+        progress=progress,
+    )
+    return emerging_columns(e)
+
+
+#: statistic name -> its runner on a cluster (the registry's options, the same columns)
+DISTRIBUTED_STATISTICS = {"gi_star": _gi_star, "local_moran": _local_moran, "emerging": _emerging}
+
+
+def run_statistic(
+    name: str,
+    data: StatisticInput,
+    cells: npt.ArrayLike,
+    client: Any,
+    parent_resolution: int,
+    progress: TaskProgress | None = None,
+) -> StatisticResult:
+    """The registered statistic ``name`` on a cluster: the columns of ``statistic(name).run``."""
+    stat = statistic(name)
+    runner = DISTRIBUTED_STATISTICS.get(name)
+    if runner is None:
+        raise InvalidInput(
+            f"la statistique « {name} » ne se calcule pas sur un cluster Dask : "
+            f"{', '.join(DISTRIBUTED_STATISTICS)}"
+        )
+    result = runner(client, data, cells, parent_resolution, progress)
+    return stat.checked(result, data.values.shape[0])
