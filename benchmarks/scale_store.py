@@ -37,10 +37,9 @@ measures run on it, each against its bare peer in the same run:
     with the most events, over the whole data window, against its statement
     (``db/sql/report.sql``) bound by the service's own :func:`prepare_report` and run bare
     through psycopg; warm, alternately, median of ``--report-runs``. Goal: ratio at most 1.3 and
-    the service under 2 s. The service refuses periods longer than
-    :data:`geotranquil.services.reports.MAX_PERIOD_DAYS` (three years): the benchmark then lifts
-    that limit in its own process only (the API still refuses), says so, and the line gives the
-    window's length (``window_days``).
+    the service under 2 s. The service accepts ``GEOTRANQUIL_REPORT_MAX_YEARS`` (ten years by
+    default, the window the store is built with); the line gives the window's length
+    (``window_days``).
 
 ``tile``
     The z12 tile with the most events, of the ``events`` collection (below zoom 14 the map draws
@@ -775,9 +774,12 @@ def measure_ingest(record: dict[str, Any], args: argparse.Namespace) -> dict[str
 
 def measure_report(record: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     from geotranquil.db.reports import report_sql
-    from geotranquil.errors import InvalidInput
-    from geotranquil.services import reports as report_service
-    from geotranquil.services.reports import ReportRequest, polygon_report, prepare_report
+    from geotranquil.services.reports import (
+        ReportRequest,
+        max_period_days,
+        polygon_report,
+        prepare_report,
+    )
 
     database_url = bench_database_url()
     settings = Settings(database_url=database_url)
@@ -785,21 +787,10 @@ def measure_report(record: dict[str, Any], args: argparse.Namespace) -> dict[str
     first = date.fromisoformat(record["counts"]["first_day"])
     last = date.fromisoformat(record["counts"]["last_day"])
     engine = make_engine(settings)
-    refused = None
-    limit = report_service.MAX_PERIOD_DAYS
     try:
         request = ReportRequest(area_kind="quartier", area_code=code, start=first, end=last)
         with engine.connect() as conn:
-            try:
-                query = prepare_report(conn=conn, request=request, settings=settings)
-            except InvalidInput as exc:  # longer than the service's longest period
-                refused = str(exc)
-                report_service.MAX_PERIOD_DAYS = (last - first).days + 1
-                _log(
-                    f"report: the service refuses {first} to {last} ({refused}, at most "
-                    f"{limit} days); its limit is lifted in this process to measure the window"
-                )
-                query = prepare_report(conn=conn, request=request, settings=settings)
+            query = prepare_report(conn=conn, request=request, settings=settings)
         sql, params = to_psycopg(report_sql(), query.params)
         service: list[float] = []
         bare: list[float] = []
@@ -830,7 +821,6 @@ def measure_report(record: dict[str, Any], args: argparse.Namespace) -> dict[str
                 )
     finally:
         engine.dispose()
-        report_service.MAX_PERIOD_DAYS = limit
     bare_doc = json.loads(raw) if isinstance(raw, str) else raw
     same = [x["n"] for x in doc["by_category"]] == [x["n"] for x in bare_doc["by_category"]]
     service_s = statistics.median(service)
@@ -843,8 +833,7 @@ def measure_report(record: dict[str, Any], args: argparse.Namespace) -> dict[str
         "end": request.end.isoformat(),
         "window_days": (request.end - request.start).days + 1,
         "data_window": [first.isoformat(), last.isoformat()],
-        "service_limit_days": limit,
-        "refused_by_service": refused,
+        "service_limit_days": max_period_days(settings),
         "events_in_window": int(doc["totals"]["n"]),
         "service_s": service_s,
         "sql_s": sql_s,
@@ -1095,12 +1084,6 @@ def print_table(out: dict[str, Any]) -> None:
             f"({r['window_days']} days; data {r['data_window'][0]} to {r['data_window'][1]}): "
             f"{r['events_in_window']:,} events"
         )
-        if r["refused_by_service"]:
-            print(
-                f"  the service refuses it ({r['refused_by_service']}, at most "
-                f"{r['service_limit_days']} days): its limit was lifted in the benchmark's "
-                "process only; the API still refuses such a report"
-            )
         print(
             f"  service median {r['service_s']:.3f} s, bare SQL median {r['sql_s']:.3f} s, "
             f"ratio {r['ratio']:.3f} (goal <= {r['goal']}, service < {r['limit_s']} s); "

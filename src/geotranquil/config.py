@@ -137,6 +137,13 @@ class Settings(BaseSettings):
     report_max_vertices: int = Field(
         10_000, ge=4, description="Most vertices accepted in a report or zone polygon."
     )
+    report_max_years: int = Field(
+        10,
+        ge=1,
+        le=100,
+        description="Longest period of a polygon report, in years (ten years of history for "
+        "the trends; the report reads the monthly partitions of the period only).",
+    )
     report_max_area_km2: float = Field(
         1_000.0, gt=0, description="Largest polygon area (km²) accepted for a report or zone."
     )

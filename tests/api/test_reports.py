@@ -210,6 +210,16 @@ def test_too_large_and_badly_specified_requests(
         http, api_keys, {"geometry": POLYGON, "start": "2025-03-01", "end": "2025-02-01"}
     )
     assert reversed_period.status_code == 400
+    # ten years of history is the longest period (GEOTRANQUIL_REPORT_MAX_YEARS), not one day more
+    ten_years = _post(
+        http, api_keys, {"geometry": POLYGON, "start": "2015-01-01", "end": "2024-12-31"}
+    )
+    assert ten_years.status_code == 200, ten_years.text
+    too_long = _post(
+        http, api_keys, {"geometry": POLYGON, "start": "2013-01-01", "end": "2024-12-31"}
+    )
+    assert too_long.status_code == 400
+    assert "10 ans au plus" in too_long.json()["description"]
 
 
 def test_saved_zones_lifecycle_and_their_reports(

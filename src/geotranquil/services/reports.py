@@ -29,7 +29,6 @@ from geotranquil.stats.emerging import PATTERN_LABELS_FR
 from geotranquil.stats.getis_ord import GI_BIN_LABELS_FR
 
 AREA_KINDS = ("commune", "arrondissement", "quartier")
-MAX_PERIOD_DAYS = 3 * 366
 #: the dates a report may name (its previous period lies before ``start``)
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
@@ -180,6 +179,17 @@ def _zone(
     return {"kind": request.area_kind, "code": area[1], "name": area[2]}, area[0], None
 
 
+def max_period_days(settings: Settings) -> int:
+    """The longest period of a report, in days (``report_max_years`` leap years).
+
+    Examples
+    --------
+    >>> max_period_days(Settings(report_max_years=10))
+    3660
+    """
+    return 366 * settings.report_max_years
+
+
 def _period(conn: Connection, request: ReportRequest, settings: Settings) -> tuple[date, date]:
     """``[start, end)`` in local dates; by default the last 52 whole weeks of data."""
     for day in (request.start, request.end):  # 9999-12-31 + 1 day would overflow
@@ -197,8 +207,9 @@ def _period(conn: Connection, request: ReportRequest, settings: Settings) -> tup
     start = request.start or end - timedelta(weeks=52)
     if end <= start:
         raise InvalidInput(f"période vide ou inversée : du {start} au {end - timedelta(days=1)}")
-    if (end - start).days > MAX_PERIOD_DAYS:
-        raise InvalidInput("période trop longue : trois ans au plus")
+    if (end - start).days > max_period_days(settings):
+        years = settings.report_max_years
+        raise InvalidInput(f"période trop longue : {years} an{'s' if years > 1 else ''} au plus")
     return start, end
 
 
