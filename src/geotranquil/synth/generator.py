@@ -16,7 +16,7 @@ from geotranquil.geocode.ban import write_ban_csv
 from geotranquil.geography.reference import Geography
 from geotranquil.synth import vocab
 from geotranquil.synth.area import StudyArea, to_l93, to_wgs84
-from geotranquil.synth.ban import BAN_FILE, ban_frame
+from geotranquil.synth.ban import BAN_FILE, PLACES, ban_frame
 from geotranquil.synth.cameras import build_cameras, camera_count
 from geotranquil.synth.intensity import (
     CITY_CENTRE,
@@ -511,6 +511,27 @@ def _simulate_chunk(
     return pool.take(now).sorted(), pool.take(~now)
 
 
+def _write_ban_in_parts(network: pd.DataFrame, names: dict[str, str], path: Path) -> None:
+    """The synthetic BAN of a large network, written a few communes at a time (bounded
+    memory): Marseille's arrondissements with its named places, then the other communes.
+
+    Ids begin with the INSEE code, so parts in code order make a file sorted by id.
+    """
+    codes = sorted(set(network["arrondissement_code"]))
+    marseille = [c for c in codes if c.startswith("132")]
+    others = [c for c in codes if not c.startswith("132")]
+    groups = [marseille] + [others[k : k + 15] for k in range(0, len(others), 15)]
+    part = path.with_name(path.name + ".part")
+    with path.open("wb") as out:
+        for g, group in enumerate(g for g in groups if g):
+            sub = network[network["arrondissement_code"].isin(group)]
+            places = PLACES if g == 0 and marseille else ()
+            write_ban_csv(ban_frame(sub, places, commune_names=names), part)
+            data = part.read_bytes()
+            out.write(data if g == 0 else data[data.index(b"\n") + 1 :])
+    part.unlink()
+
+
 def _file_name(name: str, label: str) -> str:
     stem, dot, ext = name.partition(".")
     return f"{stem}_{label}{dot}{ext}"
@@ -588,10 +609,10 @@ def generate_metropole(
     specs = (*SPECS, *planted_specs(metropole))
     model = _build(geography, seed, start, n_months, 1.0, streets=True, specs=specs)
     area, grid = model.area, model.grid
-    per_year = _expected_per_scale(model) / (grid.n_days / 365.25)
-    scale = facteur * METROPOLE_EVENTS_PER_YEAR / per_year
+    per_scale = _expected_per_scale(model)  # the items' excess is linear in the scale
+    scale = facteur * METROPOLE_EVENTS_PER_YEAR / (per_scale / (grid.n_days / 365.25))
     model.items = place_items(area, model.spatial, grid, scale, specs)
-    expected = round(_expected_per_scale(model) * scale)
+    expected = round(per_scale * scale)
     if announce is not None:
         announce(
             MetropolePlan(
@@ -618,9 +639,7 @@ def generate_metropole(
     )
     _, cam_sha = write_cameras(cameras, out_dir)
     names = dict(zip(metropole.communes["code"], metropole.communes["name"], strict=True))
-    write_ban_csv(
-        ban_frame(network_frame(area, model.streets), commune_names=names), out_dir / BAN_FILE
-    )
+    _write_ban_in_parts(network_frame(area, model.streets), names, out_dir / BAN_FILE)
     addresser = Addresser(model.streets)
     cx, cy = to_l93(*CITY_CENTRE)
 
