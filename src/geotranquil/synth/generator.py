@@ -609,9 +609,16 @@ def generate_metropole(
     specs = (*SPECS, *planted_specs(metropole))
     model = _build(geography, seed, start, n_months, 1.0, streets=True, specs=specs)
     area, grid = model.area, model.grid
-    per_scale = _expected_per_scale(model)  # the items' excess is linear in the scale
+    per_scale = _expected_per_scale(model)
     scale = facteur * METROPOLE_EVENTS_PER_YEAR / (per_scale / (grid.n_days / 365.25))
-    model.items = place_items(area, model.spatial, grid, scale, specs)
+    model.items = [  # expected counts are linear in the scale
+        replace(
+            it,
+            expected_background=it.expected_background * scale,
+            expected_excess=it.expected_excess * scale,
+        )
+        for it in model.items
+    ]
     expected = round(per_scale * scale)
     if announce is not None:
         announce(
