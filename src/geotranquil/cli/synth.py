@@ -25,13 +25,13 @@ def synth_generate(
     out: Annotated[Path, typer.Option("--out", help="Dossier où écrire les fichiers des silos.")],
     months: Annotated[
         int | None,
-        typer.Option(
-            "--months", "--mois", help="Nombre de mois simulés (ville : 24 par défaut)."
-        ),
+        typer.Option("--months", "--mois", help="Nombre de mois simulés (ville : 24 par défaut)."),
     ] = None,
     years: Annotated[
         int | None,
-        typer.Option("--years", "--annees", help="Nombre d'années simulées (métropole : 10 par défaut)."),
+        typer.Option(
+            "--years", "--annees", help="Nombre d'années simulées (métropole : 10 par défaut)."
+        ),
     ] = None,
     seed: Annotated[
         int,

@@ -103,7 +103,9 @@ class StudyArea:
             lat = arr["centre_lat"].astype(float).to_numpy()
             cx, cy = to_l93(np.nan_to_num(lon), np.nan_to_num(lat))
             missing = np.isnan(lon) | np.isnan(lat)
-            centres = np.column_stack([np.where(missing, np.nan, cx), np.where(missing, np.nan, cy)])
+            centres = np.column_stack(
+                [np.where(missing, np.nan, cx), np.where(missing, np.nan, cy)]
+            )
             communes = tuple(str(c) for c in arr["commune"])
         return cls(
             unit_centres=centres,

@@ -10,6 +10,7 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from geotranquil.errors import InvalidInput
 from geotranquil.geocode.ban import write_ban_csv
@@ -477,7 +478,9 @@ def _chunk_items(items: list[PlacedItem], grid: TimeGrid, chunk: TimeGrid) -> li
         whole = grid.expected(it.spec.profile, 1.0, it.window)
         part = grid.expected(it.spec.profile, 1.0, (lo, hi))
         share = part / whole if whole > 0 else 0.0
-        out.append(replace(it, window=(lo - d0, hi - d0), expected_excess=it.expected_excess * share))
+        out.append(
+            replace(it, window=(lo - d0, hi - d0), expected_excess=it.expected_excess * share)
+        )
     return out
 
 
@@ -649,6 +652,13 @@ def generate_metropole(
     _write_ban_in_parts(network_frame(area, model.streets), names, out_dir / BAN_FILE)
     addresser = Addresser(model.streets)
     cx, cy = to_l93(*CITY_CENTRE)
+    far_x, far_y = to_l93(*np.array([p[1:] for p in vocab.FAR_PLACES]).T)
+    wide = area.commune_l93.buffer(5_000.0)
+    far_places = tuple(  # Aix-en-Provence and Aubagne are in the Métropole: not far
+        p
+        for p, x, y in zip(vocab.FAR_PLACES, far_x, far_y, strict=True)
+        if not wide.contains(shapely.Point(x, y))
+    )
 
     files: dict[str, FileEntry] = {}
     truth_files: dict[str, str] = {}
@@ -709,6 +719,7 @@ def generate_metropole(
             commune_name=geography.commune_name,
             id_tag=f"{i + 1:03d}-",
             report_base=80000 + 10_000_000 * i,
+            far_places=far_places,
         )
         for s, source in enumerate(vocab.SOURCES):
             idx = np.flatnonzero(silo == s)

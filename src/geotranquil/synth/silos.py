@@ -335,6 +335,8 @@ class SiloContext:
     id_tag: str = ""
     #: First residents' report number (before the gaps).
     report_base: int = 80000
+    #: Places outside the study area, for the rows planted outside it (name, lon, lat).
+    far_places: tuple[tuple[str, float, float], ...] = vocab.FAR_PLACES
 
 
 def police_fields(
@@ -510,7 +512,7 @@ def services_defect(
     elif reason == vocab.INVALID_COORDINATES:
         row["coordinates"] = (f'["n/a", {y}]', f"[null, {y}]")[k % 2]
     elif reason == vocab.OUTSIDE_STUDY_AREA:
-        _, lon, lat = vocab.FAR_PLACES[k % len(vocab.FAR_PLACES)]
+        _, lon, lat = ctx.far_places[k % len(ctx.far_places)]
         fx, fy = to_l93(lon, lat)
         row["coordinates"] = f"[{float(fx):.1f}, {float(fy):.1f}]"
     elif reason == vocab.MISSING_ID:
@@ -570,7 +572,7 @@ def habitants_defect(
         bad = ('"n/a"', "null", '""')[k % 3]
         row["location"] = f'{{"lat": {lat}, "lon": {bad}}}'
     elif reason == vocab.OUTSIDE_STUDY_AREA:
-        _, lon, la = vocab.FAR_PLACES[k % len(vocab.FAR_PLACES)]
+        _, lon, la = ctx.far_places[k % len(ctx.far_places)]
         row["location"] = f'{{"lat": {la:.6f}, "lon": {lon:.6f}}}'
     elif reason == vocab.MISSING_ID:
         row["report_id"] = "null"
