@@ -222,7 +222,7 @@ def test_same_seed_same_files(
 
 def test_memory_does_not_grow_with_the_period(builtin: Geography, tmp_path: Path) -> None:
     """Month by month by construction: what is allocated after the first month does not grow
-    with the number of months (a generator holding the whole period would make it 2.5 times larger)."""
+    with the number of months (holding the whole period would make it 2.5 times larger)."""
     peaks = {}
     for months in (2, 5):
         started = False

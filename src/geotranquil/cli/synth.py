@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +14,7 @@ from geotranquil.cli.progress import console, steps_bar
 app = new_app("Données synthétiques réalistes (démonstration, essais).")
 
 
-class Echelle(str, Enum):
+class Echelle(StrEnum):
     ville = "ville"
     metropole = "metropole"
 

@@ -12,9 +12,9 @@ text: nothing is dropped silently.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import io
-import functools
 import math
 import re
 import unicodedata

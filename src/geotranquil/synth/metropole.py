@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -249,7 +250,7 @@ def build_metropole(marseille: Geography, seed: int = 42) -> Metropole:
     cells = shapely.voronoi_polygons(
         shapely.multipoints(seeds), extend_to=shapely.box(*outline.buffer(10_000).bounds)
     )
-    polys = list(cells.geoms)
+    polys = list(getattr(cells, "geoms", []))
     geoms: list[MultiPolygon] = []
     for x, y in seeds:
         cell = next(p for p in polys if p.contains(shapely.Point(x, y)))
@@ -373,7 +374,7 @@ def write_geography(metropole: Metropole, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     geo = metropole.geography
 
-    def collection(features: list[dict[str, object]]) -> str:
+    def collection(features: Sequence[Mapping[str, object]]) -> str:
         return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
 
     commune = {
