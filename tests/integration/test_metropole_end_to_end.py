@@ -24,6 +24,7 @@ from geotranquil.ingest.mapping import packaged_mappings
 from geotranquil.ingest.pipeline import ingest_file
 from geotranquil.services.addresses import load_ban
 from geotranquil.services.database import upgrade_database
+from geotranquil.services.demo import generated_files
 from geotranquil.services.geography import build_cells, load_areas
 from geotranquil.services.hotspots import HotspotParams, compute_run
 from geotranquil.services.placing import place_batch
@@ -90,8 +91,12 @@ def test_metropole_end_to_end(metropole: Loaded) -> None:
     dsn = psycopg_dsn(settings.database_url)
     load_ban(settings, out / BAN_FILE)
     police = []
-    for name, entry in sorted(manifest.files.items()):
-        summary = ingest_file(dsn, out / name, mappings[entry.source], chunk_rows=5000)
+    files = generated_files(out)
+    assert len(files) == 8  # four silos, two years
+    for path, slug in files:
+        name, entry = path.name, manifest.files[path.name]
+        assert entry.source == slug
+        summary = ingest_file(dsn, path, mappings[slug], chunk_rows=5000)
         assert summary.status == "completed", name
         assert summary.rows_read == entry.rows, name
         assert summary.inserted == entry.valid, name

@@ -256,3 +256,24 @@ def test_size_estimate_is_announced(
     assert abs(plan.expected_events / 0.01 * 12 * 10 - 50_000_000) < 2_500_000
     assert np.isclose(manifest.scale, plan.scale)
     assert set(SOURCES) == {f.source for f in manifest.files.values()}
+
+
+def test_command_line(tmp_path: Path) -> None:
+    """The French names of the brief and the English ones; size estimate, then progress."""
+    from typer.testing import CliRunner
+
+    from geotranquil.cli.main import app
+
+    env = {"COLUMNS": "200", "GEOTRANQUIL_DATA_DIR": str(tmp_path / "var")}
+    args = ["synth", "generate", "--echelle", "metropole", "--out", str(tmp_path / "m")]
+    result = CliRunner().invoke(
+        app, [*args, "--mois", "1", "--graine", "4", "--facteur", "0.001", "--builtin"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "Métropole synthétique : 92 communes" in result.output
+    assert "Estimation :" in result.output
+    manifest = Manifest.load(tmp_path / "m")
+    assert manifest.seed == 4 and manifest.months == 1
+    assert (tmp_path / "m" / "geographie" / "commune.geojson").is_file()
+    help_text = CliRunner().invoke(app, ["synth", "generate", "--help"], env=env).output
+    assert "--extent" in help_text and "--years" in help_text

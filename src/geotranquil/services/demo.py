@@ -94,6 +94,17 @@ def generate_metropole_data(
     return SynthResult(out, manifest.totals.rows, reused=False)
 
 
+def generated_files(directory: Path) -> list[tuple[Path, str]]:
+    """The silo files of a generated directory (city or Métropole) with the slug of the source
+    whose packaged mapping reads each, from its ``manifest.json``: a Métropole set has one file
+    per silo and per year, ingested one by one like the city's."""
+    manifest = json.loads((directory / "manifest.json").read_text("utf-8"))
+    return [
+        (directory / str(entry["file"]), str(entry["source"]))
+        for _, entry in sorted(manifest["files"].items())
+    ]
+
+
 # --- the whole demonstration, without the command line (issue 15 §1) --------------------------
 
 
