@@ -277,3 +277,29 @@ def test_command_line(tmp_path: Path) -> None:
     assert (tmp_path / "m" / "geographie" / "commune.geojson").is_file()
     help_text = CliRunner().invoke(app, ["synth", "generate", "--help"], env=env).output
     assert "--extent" in help_text and "--years" in help_text
+
+
+def test_a_large_month_is_written_in_parts(builtin: Geography, tmp_path: Path) -> None:
+    """Memory is bounded whatever the volume: a month expecting more than ``chunk_events``
+    events is simulated and written in parts, with ids still unique."""
+    stages: list[tuple[str, int, int]] = []
+    manifest = generate_metropole(
+        builtin,
+        tmp_path,
+        months=1,
+        seed=9,
+        facteur=0.01,
+        chunk_events=1500,
+        progress=lambda stage, done, total: stages.append((stage, done, total)),
+    )
+    n = len(stages)
+    assert n >= 3 and stages == [("2016-01", k, n) for k in range(1, n + 1)]
+    assert sum(f.valid for f in manifest.files.values()) == manifest.totals.events
+    text = (tmp_path / "police_municipale_main_courante_2016.csv").read_bytes().decode("cp1252")
+    ids = [r[0] for r in csv.reader(io.StringIO(text), delimiter=";")][1:]
+    duplicates = len(
+        manifest.files["police_municipale_main_courante_2016.csv"].rejections["duplicate_id"]
+    )
+    assert len([i for i in ids if i]) - len(set(i for i in ids if i)) == duplicates
+    prefixes = {i.split("-")[2] for i in ids if i.count("-") == 3}
+    assert prefixes == {f"{k:03d}" for k in range(1, n + 1)}
