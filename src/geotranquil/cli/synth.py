@@ -14,7 +14,9 @@ from geotranquil.cli.progress import console, steps_bar
 app = new_app("Données synthétiques réalistes (démonstration, essais).")
 
 
-class Echelle(StrEnum):
+class Extent(StrEnum):
+    """The extent of a synthetic data set (values in French, as the command line)."""
+
     ville = "ville"
     metropole = "metropole"
 
@@ -48,15 +50,15 @@ def synth_generate(
             "métropole : 1 = environ 5 millions d'événements par an).",
         ),
     ] = 1.0,
-    echelle: Annotated[
-        Echelle,
+    extent: Annotated[
+        Extent,
         typer.Option(
             "--extent",
             "--echelle",
             help="ville : Marseille ; metropole : zone d'étude plausible de la taille de la "
             "Métropole Aix-Marseille-Provence (synthétique, pas la limite officielle).",
         ),
-    ] = Echelle.ville,
+    ] = Extent.ville,
     builtin: Annotated[
         bool, typer.Option("--builtin", help="Géographie intégrée simplifiée.")
     ] = False,
@@ -66,7 +68,7 @@ def synth_generate(
     from geotranquil.synth import MetropolePlan
 
     settings = load_settings()
-    if echelle is Echelle.metropole:
+    if extent is Extent.metropole:
         n_months = months if months is not None else 12 * (years if years is not None else 10)
 
         def announce(plan: MetropolePlan) -> None:
