@@ -12,6 +12,7 @@ text: nothing is dropped silently.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import io
 import math
@@ -449,6 +450,8 @@ def write_ban_csv(frame: pd.DataFrame, path: Path) -> Path:
     writer = csv.writer(buf, delimiter=";", lineterminator="\n")
     writer.writerow(BAN_HEADER)
     cols = {c: frame[c].tolist() for c in ADDRESS_COLUMNS}
+    upper = functools.lru_cache(maxsize=65536)(ascii_upper)  # names repeat on every number
+    routing = functools.lru_cache(maxsize=4096)(_acheminement)
     for i in range(len(frame)):
         nom_voie = _text(cols["nom_voie"][i])
         code_insee = _text(cols["code_insee"][i])
@@ -472,8 +475,8 @@ def write_ban_csv(frame: pd.DataFrame, path: Path) -> Path:
                 _text(cols["type_position"][i]),
                 _text(cols["alias"][i]),
                 _text(cols["nom_ld"][i]),
-                _acheminement(code_insee, nom_commune),
-                ascii_upper(nom_voie),
+                routing(code_insee, nom_commune),
+                upper(nom_voie),
                 _text(cols["source_position"][i]) or "commune",
                 "commune",
                 1,

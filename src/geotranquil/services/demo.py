@@ -17,7 +17,7 @@ from geotranquil.ingest.pipeline import IngestSummary
 from geotranquil.services.addresses import BanLoadSummary
 from geotranquil.services.geocoding import GeocodeSummary
 from geotranquil.stats.registry import STATISTICS
-from geotranquil.synth import GENERATOR_VERSION, generate
+from geotranquil.synth import GENERATOR_VERSION, MetropolePlan, generate, generate_metropole
 
 #: Files written by the generator, and the packaged mapping that reads each one.
 DEMO_SOURCES: dict[str, str] = {
@@ -66,6 +66,43 @@ def generate_synthetic(
     geography = load_geography(None if builtin else settings.reference_dir)
     generate(geography, out, months=months, seed=seed, scale=scale, progress=progress)
     return SynthResult(out, _total_rows(manifest_path), reused=False)
+
+
+def generate_metropole_data(
+    settings: Settings,
+    out: Path,
+    *,
+    months: int,
+    seed: int,
+    facteur: float,
+    builtin: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+    announce: Callable[[MetropolePlan], None] | None = None,
+) -> SynthResult:
+    """Write the Métropole-scale data set into ``out`` (see
+    :func:`geotranquil.synth.generate_metropole`), Marseille's geography from the settings."""
+    geography = load_geography(None if builtin else settings.reference_dir)
+    manifest = generate_metropole(
+        geography,
+        out,
+        months=months,
+        seed=seed,
+        facteur=facteur,
+        progress=progress,
+        announce=announce,
+    )
+    return SynthResult(out, manifest.totals.rows, reused=False)
+
+
+def generated_files(directory: Path) -> list[tuple[Path, str]]:
+    """The silo files of a generated directory (city or Métropole) with the slug of the source
+    whose packaged mapping reads each, from its ``manifest.json``: a Métropole set has one file
+    per silo and per year, ingested one by one like the city's."""
+    manifest = json.loads((directory / "manifest.json").read_text("utf-8"))
+    return [
+        (directory / str(entry["file"]), str(entry["source"]))
+        for _, entry in sorted(manifest["files"].items())
+    ]
 
 
 # --- the whole demonstration, without the command line (issue 15 §1) --------------------------

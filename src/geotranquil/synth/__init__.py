@@ -1,12 +1,18 @@
 """Synthetic incident data with planted ground truth, in the native formats of the city's silos.
 
 A pure layer: it writes files but never touches the database. The main entry points are
-:func:`generate` (the four silo files, the camera file and ``manifest.json``) and
-:func:`generate_points` (bare events, for benchmarks).
+:func:`generate` (the four silo files, the camera file and ``manifest.json``),
+:func:`generate_metropole` (the same at the scale of a plausible, synthetic Métropole, month
+by month into yearly files) and :func:`generate_points` (bare events, for benchmarks).
 """
 
 from geotranquil.synth.cameras import CAMERA_RANGE_M
-from geotranquil.synth.generator import generate, generate_points
+from geotranquil.synth.generator import (
+    MetropolePlan,
+    generate,
+    generate_metropole,
+    generate_points,
+)
 from geotranquil.synth.intensity import ACTIVITY_CENTRES
 from geotranquil.synth.manifest import (
     GENERATOR_VERSION,
@@ -46,9 +52,11 @@ __all__ = [
     "CameraEntry",
     "FileEntry",
     "Manifest",
+    "MetropolePlan",
     "PlantedEntry",
     "Totals",
     "generate",
+    "generate_metropole",
     "generate_points",
     "house_numbers",
     "local_fields",

@@ -59,6 +59,9 @@ class StudyArea:
 
     ``land`` is the commune clipped to the union of the arrondissements, so that every point of
     the land has an arrondissement; ``inner`` is the land shrunk by :data:`INNER_MARGIN_M`.
+    A wider study area (:mod:`geotranquil.synth.metropole`) has other communes among its
+    units: ``unit_centres`` (Lambert-93, NaN for an arrondissement of the city) and
+    ``unit_communes`` (the commune of each unit) are then set, else None.
     """
 
     geography: Geography
@@ -71,6 +74,8 @@ class StudyArea:
     arr_population: FloatArray
     arr_geoms: tuple[BaseGeometry, ...]
     _arr_bounds: FloatArray = field(repr=False)
+    unit_centres: FloatArray | None = None
+    unit_communes: tuple[str, ...] | None = None
 
     @classmethod
     def from_geography(cls, geography: Geography) -> StudyArea:
@@ -91,7 +96,20 @@ class StudyArea:
             str(p) if isinstance(p, str) and p else f"130{str(c)[-2:]}"
             for p, c in zip(arr["postcode"], arr["code"], strict=True)
         )
+        centres: FloatArray | None = None
+        communes: tuple[str, ...] | None = None
+        if "centre_lon" in arr.columns and "commune" in arr.columns:
+            lon = arr["centre_lon"].astype(float).to_numpy()
+            lat = arr["centre_lat"].astype(float).to_numpy()
+            cx, cy = to_l93(np.nan_to_num(lon), np.nan_to_num(lat))
+            missing = np.isnan(lon) | np.isnan(lat)
+            centres = np.column_stack(
+                [np.where(missing, np.nan, cx), np.where(missing, np.nan, cy)]
+            )
+            communes = tuple(str(c) for c in arr["commune"])
         return cls(
+            unit_centres=centres,
+            unit_communes=communes,
             geography=geography,
             land=land,
             inner=inner,

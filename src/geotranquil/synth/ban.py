@@ -183,7 +183,9 @@ def _rep_rows(numbers: pd.DataFrame, rep: str, every: int) -> pd.DataFrame:
 
 
 def ban_frame(
-    network: gpd.GeoDataFrame, places: tuple[Place, ...] | list[Place] = PLACES
+    network: gpd.GeoDataFrame,
+    places: tuple[Place, ...] | list[Place] = PLACES,
+    commune_names: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """The synthetic BAN of a street network: an address frame sorted by id.
 
@@ -193,6 +195,9 @@ def ban_frame(
         A street network from :func:`geotranquil.synth.streets.street_network`.
     places
         Named places to add (numero 99999).
+    commune_names
+        ``nom_commune`` of INSEE codes that are not arrondissements of Marseille (the other
+        communes of a wider study area).
 
     Returns
     -------
@@ -231,7 +236,9 @@ def ban_frame(
             "nom_voie": rows["name"].to_numpy(),
             "code_postal": rows["postcode"].astype(str).to_numpy(),
             "code_insee": rows["code_insee"].to_numpy(),
-            "nom_commune": [commune_name(c) for c in rows["code_insee"]],
+            "nom_commune": [
+                (commune_names or {}).get(c) or commune_name(c) for c in rows["code_insee"]
+            ],
             "nom_ancienne_commune": None,
             "alias": None,
             "nom_ld": None,

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from geotranquil.errors import InvalidInput
 from geotranquil.geocode.ban import write_ban_csv
 from geotranquil.geography.reference import Geography
 from geotranquil.synth import vocab
 from geotranquil.synth.area import StudyArea, to_l93, to_wgs84
-from geotranquil.synth.ban import BAN_FILE, ban_frame
+from geotranquil.synth.ban import BAN_FILE, PLACES, ban_frame
 from geotranquil.synth.cameras import build_cameras, camera_count
 from geotranquil.synth.intensity import (
     CITY_CENTRE,
@@ -34,12 +37,14 @@ from geotranquil.synth.manifest import (
     PlantedEntry,
     Totals,
 )
-from geotranquil.synth.planted import PlacedItem, place_items, sample_planted
+from geotranquil.synth.planted import SPECS, PlacedItem, PlantedSpec, place_items, sample_planted
 from geotranquil.synth.silos import (
     FORMATS,
+    SiloAppender,
     SiloContext,
     SiloEvents,
     assign_silos,
+    police_truth_frame,
     write_cameras,
     write_police_truth,
     write_silo,
@@ -77,14 +82,20 @@ def _check(months: int, seed: int, scale: float) -> None:
 
 
 def _build(
-    geography: Geography, seed: int, start: date, months: int, scale: float, streets: bool
+    geography: Geography,
+    seed: int,
+    start: date,
+    months: int,
+    scale: float,
+    streets: bool,
+    specs: tuple[PlantedSpec, ...] = SPECS,
 ) -> _Model:
     area = StudyArea.from_geography(geography)
     rng_space, rng_streets = structure_rngs(seed)
     spatial = SpatialModel(area, rng_space)
     network = build_streets(area, spatial, rng_streets) if streets else []
     grid = TimeGrid(start, add_months(start, months))
-    items = place_items(area, spatial, grid, scale)
+    items = place_items(area, spatial, grid, scale, specs)
     return _Model(area, spatial, network, grid, items)
 
 
@@ -288,7 +299,10 @@ def generate(
             outside_camera_id=cameras.ids[cameras.outside],
             sha256=cam_sha,
         ),
-        planted=[_planted_entry(i, it, events, grid) for i, it in enumerate(model.items)],
+        planted=[
+            _planted_entry(it, grid, *_planted_counts(i, it, events, grid))
+            for i, it in enumerate(model.items)
+        ],
         totals=_totals(events, files),
         truth_files=truth_files,
     )
@@ -297,9 +311,11 @@ def generate(
     return manifest
 
 
-def _planted_entry(
+def _planted_counts(
     index: int, item: PlacedItem, events: EventArrays, grid: TimeGrid
-) -> PlantedEntry:
+) -> tuple[int, int]:
+    """The events an item produced (near-repeats not included), and the events of its
+    categories in its disk during its period."""
     start = grid.start + timedelta(days=item.window[0])
     end = grid.start + timedelta(days=item.window[1])
     cats = [vocab.CATEGORY_INDEX[c] for c in item.spec.categories]
@@ -309,6 +325,14 @@ def _planted_entry(
         & (events.t >= local_midnight(start))
         & (events.t < local_midnight(end))
     )
+    return int(((events.origin == index) & ~events.offspring).sum()), int(in_disk.sum())
+
+
+def _planted_entry(
+    item: PlacedItem, grid: TimeGrid, excess_events: int, events_in_radius: int
+) -> PlantedEntry:
+    start = grid.start + timedelta(days=item.window[0])
+    end = grid.start + timedelta(days=item.window[1])
     return PlantedEntry(
         name=item.spec.name,
         kind=item.spec.kind,
@@ -323,8 +347,8 @@ def _planted_entry(
         arrondissement=item.arrondissement,
         expected_background=round(item.expected_background, 3),
         expected_excess=round(item.expected_excess, 3),
-        excess_events=int(((events.origin == index) & ~events.offspring).sum()),
-        events_in_radius=int(in_disk.sum()),
+        excess_events=excess_events,
+        events_in_radius=events_in_radius,
     )
 
 
@@ -411,3 +435,383 @@ def generate_points(
             "lat": lat.round(6),
         }
     )
+
+
+# --- the Métropole-scale data set, written month by month (issue 18) -------------------------
+
+#: Events a year of the Métropole data set at ``facteur`` 1 (50 million over ten years).
+METROPOLE_EVENTS_PER_YEAR: Final = 5_000_000
+#: Mean bytes of a record over the four silos (measured), for the size estimate.
+BYTES_PER_EVENT: Final = 190
+#: A month with more expected events than this is simulated and written in several parts
+#: (memory grows with a part's events: about 0.4 GB per 450,000 above the model's 0.6 GB).
+CHUNK_EVENTS: Final = 450_000
+
+
+@dataclass(frozen=True)
+class MetropolePlan:
+    """What :func:`generate_metropole` is about to write (said before it starts)."""
+
+    start: date
+    end: date
+    months: int
+    scale: float
+    expected_events: int
+    expected_bytes: int
+    communes: int
+    area_km2: float
+
+
+def _expected_per_scale(model: _Model) -> float:
+    """Expected events at scale 1 (background, planted excess, near-repeats)."""
+    per_scale = sum(model.grid.expected(c.profile, c.annual, None) for c in COMPONENTS) + sum(
+        it.expected_excess for it in model.items
+    )
+    return per_scale * (1.0 + OFFSPRING_MEAN * 0.95)
+
+
+def _chunk_items(items: list[PlacedItem], grid: TimeGrid, chunk: TimeGrid) -> list[PlacedItem]:
+    """The items restricted to a chunk: windows in the chunk's days, excess in proportion."""
+    d0, d1 = grid.day_of(chunk.start), grid.day_of(chunk.end)
+    out = []
+    for it in items:
+        lo, hi = max(it.window[0], d0), min(it.window[1], d1)
+        if hi <= lo or it.expected_excess <= 0:
+            out.append(replace(it, window=(0, 0), expected_excess=0.0))
+            continue
+        whole = grid.expected(it.spec.profile, 1.0, it.window)
+        part = grid.expected(it.spec.profile, 1.0, (lo, hi))
+        share = part / whole if whole > 0 else 0.0
+        out.append(
+            replace(it, window=(lo - d0, hi - d0), expected_excess=it.expected_excess * share)
+        )
+    return out
+
+
+def _simulate_chunk(
+    model: _Model,
+    chunk: TimeGrid,
+    scale: float,
+    carry: EventArrays,
+    rng: np.random.Generator,
+) -> tuple[EventArrays, EventArrays]:
+    """The events of one chunk of the period, and the near-repeats that fall after it.
+
+    The same process as :func:`_simulate` restricted to the chunk: background and planted
+    excess of the chunk, one generation of near-repeats (those after the chunk are carried
+    to the next one, as ``carry`` brings the previous chunk's).
+    """
+    grid = model.grid
+    background = sample_background(model.spatial, chunk, scale, rng)
+    planted = sample_planted(
+        _chunk_items(model.items, grid, chunk), model.spatial, chunk, scale, rng
+    )
+    primary = EventArrays.concat([background, planted])
+    windows_end = np.array(
+        [local_midnight(grid.start + timedelta(days=it.window[1])) for it in model.items]
+        or [grid.t1],
+        dtype=np.int64,
+    )
+    children = sample_offspring(primary, model.area, grid.t1, windows_end, rng)
+    pool = EventArrays.concat([primary, children, carry])
+    now = pool.t < chunk.t1
+    return pool.take(now).sorted(), pool.take(~now)
+
+
+def _write_ban_in_parts(network: pd.DataFrame, names: dict[str, str], path: Path) -> None:
+    """The synthetic BAN of a large network, written a few communes at a time (bounded
+    memory): Marseille's arrondissements with its named places, then the other communes.
+
+    Ids begin with the INSEE code, so parts in code order make a file sorted by id.
+    """
+    codes = sorted(set(network["arrondissement_code"]))
+    marseille = [c for c in codes if c.startswith("132")]
+    others = [c for c in codes if not c.startswith("132")]
+    groups = [marseille] + [others[k : k + 15] for k in range(0, len(others), 15)]
+    part = path.with_name(path.name + ".part")
+    with path.open("wb") as out:
+        for g, group in enumerate(g for g in groups if g):
+            sub = network[network["arrondissement_code"].isin(group)]
+            places = PLACES if g == 0 and marseille else ()
+            write_ban_csv(ban_frame(sub, places, commune_names=names), part)
+            data = part.read_bytes()
+            out.write(data if g == 0 else data[data.index(b"\n") + 1 :])
+    part.unlink()
+
+
+def _chunks(start: date, months: int, per_day: float, most: int) -> list[tuple[date, date]]:
+    """Calendar months from ``start``, each cut into equal runs of days so that none expects
+    more than ``most`` events (``per_day`` expected a day)."""
+    out: list[tuple[date, date]] = []
+    for m in range(months):
+        lo, hi = add_months(start, m), add_months(start, m + 1)
+        days = (hi - lo).days
+        parts = min(days, max(1, int(np.ceil(per_day * days / most))))
+        cuts = [lo + timedelta(days=round(j * days / parts)) for j in range(parts + 1)]
+        out += list(itertools.pairwise(cuts))
+    return out
+
+
+def _file_name(name: str, label: str) -> str:
+    stem, dot, ext = name.partition(".")
+    return f"{stem}_{label}{dot}{ext}"
+
+
+def generate_metropole(
+    marseille: Geography,
+    out_dir: Path,
+    *,
+    years: int = 10,
+    months: int | None = None,
+    seed: int = 42,
+    start: date = date(2016, 1, 1),
+    facteur: float = 1.0,
+    progress: Progress | None = None,
+    announce: Callable[[MetropolePlan], None] | None = None,
+    chunk_events: int = CHUNK_EVENTS,
+) -> Manifest:
+    """Write a Métropole-scale synthetic data set, month by month, in bounded memory.
+
+    The study area is the synthetic Métropole of :func:`geotranquil.synth.metropole.
+    build_metropole` (Marseille and 91 invented communes, a plausible zone d'étude, not the
+    official limit). The events come from the same model as :func:`generate` (residents of
+    every commune around its centre, Marseille's activity centres, rhythms, near-repeats,
+    Marseille's planted items and three planted outside Marseille), simulated one calendar
+    month at a time (or part of a month, see ``chunk_events``) with seeds derived from
+    ``seed``; each silo gets one file per year (``police_municipale_main_courante_2016.csv``
+    ...), appended month by month, so memory stays that of one month whatever the size.
+    Addresses of the police logbook are those of the synthetic streets of every commune, all
+    in the synthetic BAN file. The geography is
+    written to ``out_dir / "geographie"`` (reference files for ``geotranquil areas load``).
+    Same arguments give byte-identical files.
+
+    Parameters
+    ----------
+    marseille
+        Marseille's commune and arrondissements (official or built-in).
+    out_dir
+        Directory to write to (created if missing; files are overwritten).
+    years, months
+        Length of the period: ``months`` calendar months when given, else ``years`` years.
+    seed
+        Seed of every random draw.
+    start
+        First local day of the period.
+    facteur
+        Volume: 1.0 gives about :data:`METROPOLE_EVENTS_PER_YEAR` events a year.
+    progress
+        Called as ``progress(stage, done, total)`` after each month or part of a month
+        (stage ``"2016-01"``).
+    announce
+        Called once before the first month with the size estimate.
+    chunk_events
+        A month expecting more events is cut into parts expecting at most this many (memory
+        stays that of such a part whatever ``facteur``).
+
+    Returns
+    -------
+    Manifest
+        Also in ``out_dir / "manifest.json"``; ``files`` is keyed by file name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from geotranquil.geography.reference import load_geography
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     m = generate_metropole(load_geography(None), Path(tmp), months=1, facteur=0.0005)
+    ...     sorted(m.files)[0], len(m.planted)
+    ('csu_alertes_2016.jsonl', 11)
+    """
+    from geotranquil.synth.metropole import build_metropole, planted_specs, write_geography
+
+    n_months = months if months is not None else 12 * years
+    _check(n_months, seed, facteur)
+    report = progress or (lambda stage, done, total: None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    metropole = build_metropole(marseille, seed)
+    write_geography(metropole, out_dir / "geographie")
+    geography = metropole.geography
+    specs = (*SPECS, *planted_specs(metropole))
+    model = _build(geography, seed, start, n_months, 1.0, streets=True, specs=specs)
+    area, grid = model.area, model.grid
+    per_scale = _expected_per_scale(model)
+    scale = facteur * METROPOLE_EVENTS_PER_YEAR / (per_scale / (grid.n_days / 365.25))
+    model.items = [  # expected counts are linear in the scale
+        replace(
+            it,
+            expected_background=it.expected_background * scale,
+            expected_excess=it.expected_excess * scale,
+        )
+        for it in model.items
+    ]
+    expected = round(per_scale * scale)
+    if announce is not None:
+        announce(
+            MetropolePlan(
+                start=grid.start,
+                end=grid.end,
+                months=n_months,
+                scale=scale,
+                expected_events=expected,
+                expected_bytes=expected * BYTES_PER_EVENT,
+                communes=len(metropole.communes),
+                area_km2=round(metropole.area_km2, 1),
+            )
+        )
+
+    cameras = build_cameras(
+        area,
+        model.spatial,
+        model.streets,
+        model.items,
+        camera_count(scale),
+        grid.start,
+        grid.end,
+        np.random.default_rng([seed, 4]),
+    )
+    _, cam_sha = write_cameras(cameras, out_dir)
+    names = dict(zip(metropole.communes["code"], metropole.communes["name"], strict=True))
+    _write_ban_in_parts(network_frame(area, model.streets), names, out_dir / BAN_FILE)
+    addresser = Addresser(model.streets)
+    cx, cy = to_l93(*CITY_CENTRE)
+    far_x, far_y = to_l93(*np.array([p[1:] for p in vocab.FAR_PLACES]).T)
+    wide = area.commune_l93.buffer(5_000.0)
+    far_places = tuple(  # Aix-en-Provence and Aubagne are in the Métropole: not far
+        p
+        for p, x, y in zip(vocab.FAR_PLACES, far_x, far_y, strict=True)
+        if not wide.contains(shapely.Point(x, y))
+    )
+
+    files: dict[str, FileEntry] = {}
+    truth_files: dict[str, str] = {}
+    writers: dict[str, SiloAppender] = {}
+    truth: tuple[Path, int] | None = None
+    label = ""
+    n_items = len(model.items)
+    excess = np.zeros(n_items, np.int64)
+    in_radius = np.zeros(n_items, np.int64)
+    n_cat = np.zeros(len(vocab.CATEGORIES), np.int64)
+    n_events = n_background = n_planted = n_offspring = 0
+
+    def close_year() -> None:
+        for source, writer in writers.items():
+            sha = writer.close()
+            fmt = FORMATS[source]
+            files[writer.path.name] = FileEntry(
+                file=writer.path.name,
+                source=source,
+                format=fmt.format,
+                encoding=fmt.encoding,
+                crs=fmt.crs,
+                rows=writer.rows,
+                valid=writer.valid,
+                rejections={k: v for k, v in sorted(writer.rejections.items())},
+                categories=writer.categories(),
+                unlocated=writer.valid if source == vocab.SOURCE_POLICE else 0,
+                sha256=sha,
+            )
+        writers.clear()
+
+    carry = EventArrays.empty()
+    chunks = _chunks(start, n_months, expected / grid.n_days, chunk_events)
+    for i, (lo, hi) in enumerate(chunks):
+        chunk = TimeGrid(lo, hi)
+        events, carry = _simulate_chunk(
+            model, chunk, scale, carry, np.random.default_rng([seed, 3, i])
+        )
+        if str(chunk.start.year) != label:
+            close_year()
+            label = str(chunk.start.year)
+            for source in vocab.SOURCES:
+                path = out_dir / _file_name(FORMATS[source].file, label)
+                writers[source] = SiloAppender(source, path)
+            truth = (out_dir / _file_name(vocab.POLICE_TRUTH_FILE, label), 0)
+            truth_files[f"{vocab.SOURCE_POLICE}_{label}"] = truth[0].name
+        lon, lat = to_wgs84(events.x, events.y)
+        lon, lat = lon.round(6), lat.round(6)
+        arr = area.arrondissement_of(events.x, events.y)
+        cam, cam_dist = cameras.nearest(events.x, events.y, events.t)
+        silo = assign_silos(events.category, cam_dist, np.random.default_rng([seed, 5, i]))
+        d_centre = np.hypot(events.x - cx, events.y - cy)
+        ctx = SiloContext(
+            area=area,
+            streets=model.streets,
+            addresser=addresser,
+            cameras=cameras,
+            t_end=grid.t1,
+            commune_name=geography.commune_name,
+            id_tag=f"{i + 1:03d}-",
+            report_base=80000 + 10_000_000 * i,
+            far_places=far_places,
+        )
+        for s, source in enumerate(vocab.SOURCES):
+            idx = np.flatnonzero(silo == s)
+            if idx.size == 0:
+                continue
+            ev = SiloEvents(
+                events.t[idx],
+                events.x[idx],
+                events.y[idx],
+                lon[idx],
+                lat[idx],
+                events.category[idx],
+                arr[idx],
+                cam[idx],
+                d_centre[idx],
+            )
+            fields, valid_rows = writers[source].append(
+                ev, ctx, np.random.default_rng([seed, 10 + s, i])
+            )
+            if source == vocab.SOURCE_POLICE and truth is not None:
+                frame = police_truth_frame(fields, valid_rows, ev)
+                text = frame.to_csv(index=False, header=truth[1] == 0, lineterminator="\n")
+                with truth[0].open("ab" if truth[1] else "wb") as handle:
+                    handle.write(text.encode("utf-8"))
+                truth = (truth[0], truth[1] + len(frame))
+        for k, it in enumerate(model.items):
+            e, r = _planted_counts(k, it, events, grid)
+            excess[k] += e
+            in_radius[k] += r
+        n_cat += np.bincount(events.category, minlength=len(vocab.CATEGORIES))
+        n_events += len(events)
+        n_background += int(((events.origin < 0) & ~events.offspring).sum())
+        n_planted += int(((events.origin >= 0) & ~events.offspring).sum())
+        n_offspring += int(events.offspring.sum())
+        report(f"{chunk.start:%Y-%m}", i + 1, len(chunks))
+    close_year()
+
+    manifest = Manifest(
+        generator_version=GENERATOR_VERSION,
+        seed=seed,
+        months=n_months,
+        start=grid.start.isoformat(),
+        end=grid.end.isoformat(),
+        scale=float(scale),
+        timezone=PARIS,
+        geography=geography.origin,
+        files=files,
+        cameras=CameraEntry(
+            file=vocab.CAMERAS_FILE,
+            count=len(cameras.ids),
+            inside=len(cameras.ids) - 1,
+            outside_camera_id=cameras.ids[cameras.outside],
+            sha256=cam_sha,
+        ),
+        planted=[
+            _planted_entry(it, grid, int(excess[k]), int(in_radius[k]))
+            for k, it in enumerate(model.items)
+        ],
+        totals=Totals(
+            events=n_events,
+            background=n_background,
+            planted=n_planted,
+            offspring=n_offspring,
+            rows=sum(f.rows for f in files.values()),
+            rejected=sum(f.rejected for f in files.values()),
+            categories={c: int(n_cat[i]) for i, c in enumerate(vocab.CATEGORIES)},
+        ),
+        truth_files=truth_files,
+    )
+    (out_dir / vocab.MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
+    return manifest

@@ -156,11 +156,12 @@ class SpatialModel:
             cells = np.flatnonzero(self.cell_arr == a)
             if cells.size == 0 or pops[a] <= 0:
                 continue
-            grad = np.exp(-self.d_centre[cells] / 8000.0)
+            d_centre = self._unit_distance(a, cells)
+            grad = np.exp(-d_centre / 8000.0)
             spread = grad / grad.sum()
             area_km2 = cells.size * CELL_M**2 / 1e6
             k = 2 + round(float(np.sqrt(area_km2)))
-            p = np.exp(-self.d_centre[cells] / 4000.0)
+            p = np.exp(-d_centre / 4000.0)
             cores = rng.choice(cells, size=k, replace=True, p=p / p.sum())
             sigmas = rng.uniform(400.0, 900.0, size=k)
             dens = np.zeros(cells.size)
@@ -172,6 +173,15 @@ class SpatialModel:
             w[cells] = pops[a] * (0.35 * spread + 0.65 * dens)
         self._residents_raw = w
         return self._normalise(w)
+
+    def _unit_distance(self, unit: int, cells: IntArray) -> FloatArray:
+        """Distance of cells to the centre of their unit: the city centre for an arrondissement
+        of the city, the commune's own centre for another commune of a wider study area."""
+        centres = self.area.unit_centres
+        if centres is None or np.isnan(centres[unit]).any():
+            return self.d_centre[cells]
+        x0, y0 = centres[unit]
+        return np.asarray(np.hypot(self.cx[cells] - x0, self.cy[cells] - y0), dtype=float)
 
     def _residents_subset(self, codes: tuple[str, ...]) -> FloatArray:
         idx = [i for i, c in enumerate(self.area.arr_codes) if c in codes]

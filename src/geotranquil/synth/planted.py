@@ -244,13 +244,17 @@ def _place(
 
 
 def place_items(
-    area: StudyArea, spatial: SpatialModel, grid: TimeGrid, scale: float
+    area: StudyArea,
+    spatial: SpatialModel,
+    grid: TimeGrid,
+    scale: float,
+    specs: tuple[PlantedSpec, ...] = SPECS,
 ) -> list[PlacedItem]:
     """Place every planted item and compute its window and its expected counts."""
     months_days = _month_starts(grid)
     placed: list[PlacedItem] = []
     taken: list[tuple[float, float]] = []
-    for spec in SPECS:
+    for spec in specs:
         x, y = _place(spec, area, taken)
         taken.append((x, y))
         lon, lat = (float(v) for v in to_wgs84(x, y))

@@ -331,6 +331,12 @@ class SiloContext:
     cameras: Cameras
     t_end: int
     commune_name: str
+    #: Inserted into the ids of a chunk of a data set written in chunks (unique ids overall).
+    id_tag: str = ""
+    #: First residents' report number (before the gaps).
+    report_base: int = 80000
+    #: Places outside the study area, for the rows planted outside it (name, lon, lat).
+    far_places: tuple[tuple[str, float, float], ...] = vocab.FAR_PLACES
 
 
 def police_fields(
@@ -340,7 +346,7 @@ def police_fields(
     n = len(ev)
     iso = pd.Series(local_fields(plan.t)[0], dtype=object)
     year = iso.str[0:4]
-    ids = _seq("MC-" + year + "-", plan.fresh, 6)
+    ids = _seq("MC-" + year + "-" + ctx.id_tag, plan.fresh, 6)
     nature = _native(ev.category, vocab.POLICE_NATURES, rng)
     vol = np.flatnonzero(ev.category == vocab.CATEGORY_INDEX["vol"])
     p_arrache = np.where(ev.d_centre[vol] < 1500.0, 0.65, 0.3)
@@ -370,7 +376,11 @@ def police_fields(
             "indice": indice.astype(object),
             "street": street_names,
             "postcode": np.array(ctx.area.arr_postcodes, dtype=object)[ev.arr],
-            "commune": ctx.commune_name,
+            "commune": (
+                ctx.commune_name
+                if ctx.area.unit_communes is None
+                else np.array(ctx.area.unit_communes, dtype=object)[ev.arr]
+            ),
             "suite": suites,
         }
     )
@@ -407,7 +417,7 @@ def csu_fields(
 ) -> pd.DataFrame:
     """Rows of the CSU alerts (one JSON literal per field)."""
     n = len(ev)
-    ids = _seq(pd.Series(["CSU-"] * n, dtype=object), plan.fresh, 6)
+    ids = _seq(pd.Series(["CSU-" + ctx.id_tag] * n, dtype=object), plan.fresh, 6)
     codes = _native(ev.category, vocab.CSU_CODES, rng)
     severity = np.zeros(n, dtype=np.int64)
     for code, probs in CSU_SEVERITY.items():
@@ -462,7 +472,7 @@ def services_fields(
     service = np.array([vocab.SERVICES_OF_CATEGORY[c][0] for c in cats], dtype=object)
     prefix = pd.Series([vocab.SERVICES_OF_CATEGORY[c][1] for c in cats], dtype=object)
     iso = pd.Series(local_fields(plan.t)[0], dtype=object)
-    ids = _seq(prefix + "-" + iso.str[0:4] + "-", plan.fresh, 5)
+    ids = _seq(prefix + "-" + iso.str[0:4] + "-" + ctx.id_tag, plan.fresh, 5)
     types = _native(
         ev.category,
         vocab.SERVICES_TYPES,
@@ -502,7 +512,7 @@ def services_defect(
     elif reason == vocab.INVALID_COORDINATES:
         row["coordinates"] = (f'["n/a", {y}]', f"[null, {y}]")[k % 2]
     elif reason == vocab.OUTSIDE_STUDY_AREA:
-        _, lon, lat = vocab.FAR_PLACES[k % len(vocab.FAR_PLACES)]
+        _, lon, lat = ctx.far_places[k % len(ctx.far_places)]
         fx, fy = to_l93(lon, lat)
         row["coordinates"] = f"[{float(fx):.1f}, {float(fy):.1f}]"
     elif reason == vocab.MISSING_ID:
@@ -517,7 +527,7 @@ def habitants_fields(
     n = len(ev)
     gaps = rng.integers(1, 4, n)
     gaps[~plan.fresh] = 0
-    report_id = 80000 + np.cumsum(gaps)
+    report_id = ctx.report_base + np.cumsum(gaps)
     iso, offset = local_fields(plan.t)
     created = pd.Series(iso, dtype=object) + pd.Series(offset_strings(offset), dtype=object)
     natives = _native(ev.category, vocab.HABITANTS_CATEGORIES, rng)
@@ -562,7 +572,7 @@ def habitants_defect(
         bad = ('"n/a"', "null", '""')[k % 3]
         row["location"] = f'{{"lat": {lat}, "lon": {bad}}}'
     elif reason == vocab.OUTSIDE_STUDY_AREA:
-        _, lon, la = vocab.FAR_PLACES[k % len(vocab.FAR_PLACES)]
+        _, lon, la = ctx.far_places[k % len(ctx.far_places)]
         row["location"] = f'{{"lat": {la:.6f}, "lon": {lon:.6f}}}'
     elif reason == vocab.MISSING_ID:
         row["report_id"] = "null"
@@ -715,10 +725,10 @@ class SiloResult:
     valid_rows: IntArray  # 0-based rows that are valid, in the order of the events
 
 
-def write_silo(
-    source: str, ev: SiloEvents, ctx: SiloContext, out_dir: Path, rng: np.random.Generator
-) -> SiloResult:
-    """Format, spoil and write one silo file."""
+def silo_lines(
+    source: str, ev: SiloEvents, ctx: SiloContext, rng: np.random.Generator
+) -> tuple[list[str], DirtyPlan, pd.DataFrame]:
+    """The records of one silo (dirty ones included), their plan and their formatted fields."""
     fmt = FORMATS[source]
     plan = plan_dirty(ev.t, vocab.SOURCE_REASONS[source], rng)
     rows_ev = ev.take(plan.src)
@@ -735,6 +745,15 @@ def write_silo(
         row: dict[str, str | None] = {str(c): str(v) for c, v in df.iloc[int(pos)].items()}
         override = fmt.defect(row, reason, k, ctx)
         lines[int(pos)] = override if override is not None else fmt.one_line(row)
+    return lines, plan, df
+
+
+def write_silo(
+    source: str, ev: SiloEvents, ctx: SiloContext, out_dir: Path, rng: np.random.Generator
+) -> SiloResult:
+    """Format, spoil and write one silo file."""
+    fmt = FORMATS[source]
+    lines, plan, df = silo_lines(source, ev, ctx, rng)
     text = fmt.header + fmt.separator.join(lines) + fmt.footer
     data = text.encode(fmt.encoding)
     path = out_dir / fmt.file
@@ -775,15 +794,68 @@ def write_cameras(cameras: Cameras, out_dir: Path) -> tuple[Path, str]:
 
 def write_police_truth(result: SiloResult, ev: SiloEvents, out_dir: Path) -> Path:
     """``police_truth.csv``: id, true lon/lat and UTC instant of each valid police row."""
-    ids = result.fields["id"].iloc[result.valid_rows].to_numpy()
-    frame = pd.DataFrame(
+    frame = police_truth_frame(result.fields, result.valid_rows, ev)
+    path = out_dir / vocab.POLICE_TRUTH_FILE
+    path.write_bytes(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    return path
+
+
+class SiloAppender:
+    """One silo file written chunk by chunk (header, records of each chunk, footer).
+
+    The bytes are those :func:`write_silo` would write for all the chunks' records at once;
+    record numbers of the dirty rows run over the whole file.
+    """
+
+    def __init__(self, source: str, path: Path) -> None:
+        self.fmt = FORMATS[source]
+        self.source = source
+        self.path = path
+        self._handle = path.open("wb")
+        self._sha = hashlib.sha256()
+        self.rows = 0
+        self.valid = 0
+        self.rejections: dict[str, list[int]] = {}
+        self.counts = np.zeros(len(vocab.CATEGORIES), np.int64)
+        self._write(self.fmt.header)
+
+    def _write(self, text: str) -> None:
+        data = text.encode(self.fmt.encoding)
+        self._handle.write(data)
+        self._sha.update(data)
+
+    def append(
+        self, ev: SiloEvents, ctx: SiloContext, rng: np.random.Generator
+    ) -> tuple[pd.DataFrame, IntArray]:
+        """Write the records of a chunk's events; returns their fields and valid row numbers
+        (0-based, within the chunk)."""
+        lines, plan, df = silo_lines(self.source, ev, ctx, rng)
+        self._write((self.fmt.separator if self.rows else "") + self.fmt.separator.join(lines))
+        for reason, numbers in plan.rejections().items():
+            self.rejections.setdefault(reason, []).extend(n + self.rows for n in numbers)
+        self.rows += plan.rows
+        self.valid += len(ev)
+        self.counts += np.bincount(ev.category, minlength=len(vocab.CATEGORIES))
+        return df, np.flatnonzero(~np.isin(np.arange(plan.rows), plan.positions))
+
+    def close(self) -> str:
+        """Write the footer; returns the file's SHA-256."""
+        self._write(self.fmt.footer)
+        self._handle.close()
+        return self._sha.hexdigest()
+
+    def categories(self) -> dict[str, int]:
+        """Valid records per canonical category."""
+        return {c: int(self.counts[i]) for i, c in enumerate(vocab.CATEGORIES)}
+
+
+def police_truth_frame(fields: pd.DataFrame, valid_rows: IntArray, ev: SiloEvents) -> pd.DataFrame:
+    """Id, true lon/lat and UTC instant of each valid police row."""
+    return pd.DataFrame(
         {
-            "id": ids,
+            "id": fields["id"].iloc[valid_rows].to_numpy(),
             "lon": np.char.mod("%.6f", ev.lon),
             "lat": np.char.mod("%.6f", ev.lat),
             "occurred_at": utc_strings(ev.t),
         }
     )
-    path = out_dir / vocab.POLICE_TRUTH_FILE
-    path.write_bytes(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
-    return path

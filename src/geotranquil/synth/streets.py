@@ -277,10 +277,11 @@ def build_streets(area: StudyArea, spatial: SpatialModel, rng: np.random.Generat
     """Generate the street network of a study area (Lambert-93)."""
     lands = _arr_land(area)
     streets: list[Street] = []
-    used: set[str] = set()
+    used_in: dict[str, set[str]] = {}  # street names are unique within a commune
     known = _known(area, lands)
     residents = spatial.kernels["residents"]
     for a, code in enumerate(area.arr_codes):
+        used = used_in.setdefault(area.unit_communes[a] if area.unit_communes else "", set())
         mine = [(n, ln) for n, aa, ln in known if aa == a]
         for name, known_line in mine:
             used.add(name)
@@ -386,7 +387,9 @@ def house_numbers(network: gpd.GeoDataFrame) -> pd.DataFrame:
     >>> int(numbers.groupby("street_id")["number"].max().sum()) == int(net["max_number"].sum())
     True
     """
-    rows: list[pd.DataFrame] = []
+    parts: dict[str, list[NDArray[np.generic]]] = {
+        k: [] for k in ("street_id", "name", "postcode", "number", "lon", "lat")
+    }
     for sid, name, postcode, max_no, spacing, geom in zip(
         network["street_id"],
         network["name"],
@@ -412,19 +415,13 @@ def house_numbers(network: gpd.GeoDataFrame) -> pd.DataFrame:
         px = shapely.get_x(pts) - dy / norm * HOUSE_OFFSET_M * left
         py = shapely.get_y(pts) + dx / norm * HOUSE_OFFSET_M * left
         plon, plat = to_wgs84(px, py)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "street_id": sid,
-                    "name": name,
-                    "postcode": postcode,
-                    "number": numbers,
-                    "lon": plon.round(6),
-                    "lat": plat.round(6),
-                }
-            )
-        )
-    return pd.concat(rows, ignore_index=True)
+        parts["street_id"].append(np.full(numbers.size, sid, dtype=np.int64))
+        parts["name"].append(np.full(numbers.size, name, dtype=object))
+        parts["postcode"].append(np.full(numbers.size, postcode, dtype=object))
+        parts["number"].append(numbers)
+        parts["lon"].append(plon.round(6))
+        parts["lat"].append(plat.round(6))
+    return pd.DataFrame({k: np.concatenate(v) for k, v in parts.items()})
 
 
 @dataclass
