@@ -286,6 +286,10 @@ def generate_files(plan: Plan, database_url: str, settings: Settings) -> tuple[P
     manifest = out / "manifest.json"
     started = time.perf_counter()
     if plan.by_cli:
+        # the directory is named after every parameter; the manifest is written last
+        if manifest.is_file() and json.loads(manifest.read_text("utf-8")).get("files"):
+            _log(f"reusing the files in {out}")
+            return out, 0.0
         _log(f"generating: {plan.note} --out {out}")
         run_cli([*plan.cli_args, "--out", str(out)], database_url)
         return out, time.perf_counter() - started
@@ -330,6 +334,17 @@ def generate_files(plan: Plan, database_url: str, settings: Settings) -> tuple[P
         progress=progress,
     )
     return out, time.perf_counter() - started
+
+
+def use_generated_geography(data_dir: Path, settings: Settings) -> Settings:
+    """The settings (and this process's environment, which the commands and servers started
+    from here inherit) reading the study area a generated set brings (``geographie/`` of a
+    Métropole set); unchanged for a city set."""
+    geography = data_dir / "geographie"
+    if not geography.is_dir():
+        return settings
+    os.environ["GEOTRANQUIL_REFERENCE_DIR"] = str(geography)
+    return settings.model_copy(update={"reference_dir": geography})
 
 
 def read_build(dsn: str) -> dict[str, Any] | None:
@@ -478,7 +493,7 @@ def find_targets(dsn: str, resolutions: tuple[int, ...]) -> dict[str, Any]:
 def build(args: argparse.Namespace) -> dict[str, Any]:
     """The store of ``args`` (reused when already there); its record."""
     from geotranquil.services.database import upgrade_database
-    from geotranquil.services.demo import DEMO_SOURCES
+    from geotranquil.services.demo import generated_files
     from geotranquil.services.geography import build_cells
 
     database_url = bench_database_url()
@@ -494,6 +509,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         }
 
     if record is not None and same(record["params"]):
+        settings = use_generated_geography(DATA_DIR / plan.params.tag, settings)
         upgrade_database(settings)  # a newer schema (partitioned events...) applies in place
         events = count_events(dsn)
         if events == record["counts"]["events"]:
@@ -509,21 +525,23 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         _log(f"the store was built with {record['params']}, not {wanted}: rebuild")
 
     started = time.perf_counter()
-    _log(f"building {database_url.rsplit('/', 1)[-1]}: schema, areas")
+    # the files first: a Métropole set brings its own study area (built from Marseille's)
+    data_dir, generate_seconds = generate_files(plan, database_url, settings)
+    settings = use_generated_geography(data_dir, settings)
+    _log(f"building {database_url.rsplit('/', 1)[-1]}: schema, areas of {settings.reference_dir}")
     engine = _servers.fresh_database(database_url)
     try:
         _log(f"H3 grid at {settings.analysis_resolutions}")
         cells = build_cells(engine, list(settings.analysis_resolutions))
     finally:
         engine.dispose()
-    data_dir, generate_seconds = generate_files(plan, database_url, settings)
     ingest_seconds = 0.0
     files = {}
     chunk_env = {}
     if args.build_chunk_rows:
         chunk_env["GEOTRANQUIL_INGEST_CHUNK_ROWS"] = str(args.build_chunk_rows)
-    for file_name, slug in DEMO_SOURCES.items():
-        path = data_dir / file_name
+    for path, slug in generated_files(data_dir):
+        file_name = path.name
         _log(
             f"geotranquil ingest {path} --source {slug} ({path.stat().st_size / 2**20:.0f} MB)"
             + (f", GEOTRANQUIL_INGEST_CHUNK_ROWS={args.build_chunk_rows}" if chunk_env else "")
