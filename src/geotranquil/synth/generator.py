@@ -220,16 +220,7 @@ def generate(
     report("model", 1, total_stages)
 
     events = _simulate(model, scale, np.random.default_rng([seed, 3]))
-    cameras = build_cameras(
-        area,
-        model.spatial,
-        model.streets,
-        model.items,
-        camera_count(scale),
-        grid.start,
-        grid.end,
-        np.random.default_rng([seed, 4]),
-    )
+    cameras = _cameras(model, scale, seed)
     silos = _silo_events(events, area, cameras, np.random.default_rng([seed, 5]))
     report("events", 2, total_stages)
 
@@ -269,19 +260,32 @@ def generate(
         out_dir,
         seed=seed,
         months=months,
-        grid=grid,
+        model=model,
         scale=scale,
         geography=geography,
         files=files,
         cameras=cameras,
         cam_sha=cam_sha,
-        items=model.items,
         planted=_planted_counts(model.items, events, grid),
         counts=_event_counts(events),
         truth_files=truth_files,
     )
     report("manifest", total_stages, total_stages)
     return manifest
+
+
+def _cameras(model: _Model, scale: float, seed: int) -> Cameras:
+    """The cameras of the study area over the period (their count follows ``scale``)."""
+    return build_cameras(
+        model.area,
+        model.spatial,
+        model.streets,
+        model.items,
+        camera_count(scale),
+        model.grid.start,
+        model.grid.end,
+        np.random.default_rng([seed, 4]),
+    )
 
 
 def _silo_events(
@@ -319,19 +323,19 @@ def _write_manifest(
     *,
     seed: int,
     months: int,
-    grid: TimeGrid,
+    model: _Model,
     scale: float,
     geography: Geography,
     files: dict[str, FileEntry],
     cameras: Cameras,
     cam_sha: str,
-    items: list[PlacedItem],
     planted: npt.NDArray[np.int64],
     counts: npt.NDArray[np.int64],
     truth_files: dict[str, str],
 ) -> Manifest:
     """The manifest of a generated data set, written to ``out_dir``: ``planted`` holds the
     items' :func:`_planted_counts`, ``counts`` the events' :func:`_event_counts`."""
+    grid = model.grid
     manifest = Manifest(
         generator_version=GENERATOR_VERSION,
         seed=seed,
@@ -351,7 +355,7 @@ def _write_manifest(
         ),
         planted=[
             _planted_entry(it, grid, int(excess), int(in_radius))
-            for it, (excess, in_radius) in zip(items, planted, strict=True)
+            for it, (excess, in_radius) in zip(model.items, planted, strict=True)
         ],
         totals=Totals(
             events=int(counts[0]),
@@ -720,16 +724,7 @@ def generate_metropole(
             )
         )
 
-    cameras = build_cameras(
-        area,
-        model.spatial,
-        model.streets,
-        model.items,
-        camera_count(scale),
-        grid.start,
-        grid.end,
-        np.random.default_rng([seed, 4]),
-    )
+    cameras = _cameras(model, scale, seed)
     _, cam_sha = write_cameras(cameras, out_dir)
     names = dict(zip(metropole.communes["code"], metropole.communes["name"], strict=True))
     _write_ban_in_parts(network_frame(area, model.streets), names, out_dir / BAN_FILE)
@@ -816,13 +811,12 @@ def generate_metropole(
         out_dir,
         seed=seed,
         months=n_months,
-        grid=grid,
+        model=model,
         scale=scale,
         geography=geography,
         files=files,
         cameras=cameras,
         cam_sha=cam_sha,
-        items=model.items,
         planted=planted,
         counts=counts,
         truth_files=truth_files,
