@@ -105,13 +105,20 @@ def _simulate(model: _Model, scale: float, rng: np.random.Generator) -> EventArr
     background = sample_background(model.spatial, grid, scale, rng)
     planted = sample_planted(model.items, model.spatial, grid, scale, rng)
     primary = EventArrays.concat([background, planted])
+    children = _offspring(model, primary, rng)
+    return EventArrays.concat([primary, children]).sorted()
+
+
+def _offspring(model: _Model, primary: EventArrays, rng: np.random.Generator) -> EventArrays:
+    """One generation of near-repeats of ``primary`` over the model's period, planted events
+    having none after their item's period."""
+    grid = model.grid
     windows_end = np.array(
         [local_midnight(grid.start + timedelta(days=it.window[1])) for it in model.items]
         or [grid.t1],
         dtype=np.int64,
     )
-    children = sample_offspring(primary, model.area, grid.t1, windows_end, rng)
-    return EventArrays.concat([primary, children]).sorted()
+    return sample_offspring(primary, model.area, grid.t1, windows_end, rng)
 
 
 @dataclass(frozen=True)
@@ -571,12 +578,7 @@ def _simulate_chunk(
         _chunk_items(model.items, grid, chunk), model.spatial, chunk, scale, rng
     )
     primary = EventArrays.concat([background, planted])
-    windows_end = np.array(
-        [local_midnight(grid.start + timedelta(days=it.window[1])) for it in model.items]
-        or [grid.t1],
-        dtype=np.int64,
-    )
-    children = sample_offspring(primary, model.area, grid.t1, windows_end, rng)
+    children = _offspring(model, primary, rng)
     pool = EventArrays.concat([primary, children, carry])
     now = pool.t < chunk.t1
     return pool.take(now).sorted(), pool.take(~now)
