@@ -115,16 +115,21 @@ def synthetic_cube(cells: np.ndarray, weeks: int, seed: int) -> tuple[np.ndarray
 
 
 @contextmanager
-def local_processes(tmp: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """``start(name, *args)`` runs ``python -m dask *args``; all stopped at the end."""
-    env = dict(os.environ) | {"PYTHONPATH": str(SRC)}
+def local_processes(
+    tmp: Path, env: dict[str, str] | None = None
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """``start(name, *args)`` runs ``python -m dask *args`` in ``tmp`` (its output in
+    ``tmp / f"{name}.log"``, ``env`` by default this environment with this checkout's
+    ``src`` first on ``PYTHONPATH``); at the end the workers are stopped, then the scheduler
+    (the first process started): SIGTERM, then SIGKILL after 30 s."""
+    run_env = env if env is not None else dict(os.environ) | {"PYTHONPATH": str(SRC)}
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, *args: str) -> subprocess.Popen[bytes]:
         log = (tmp / f"{name}.log").open("wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "dask", *args],
-            env=env,
+            env=run_env,
             cwd=tmp,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -135,17 +140,39 @@ def local_processes(tmp: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]
     try:
         yield start
     finally:
-        for proc in reversed(procs):  # workers first, the scheduler last
-            if proc.poll() is None:
-                proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop(procs[1:])
+        _stop(procs[:1])
 
 
-def _scheduler_address(path: Path, timeout: float = 120.0) -> str:
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start_scheduler(
+    start: Callable[..., subprocess.Popen[bytes]], tmp: Path, timeout: float = 120.0
+) -> str:
+    """Start ``dask scheduler`` on a free port of 127.0.0.1 and return its address, read from
+    its scheduler file once it is written whole."""
+    path = tmp / "scheduler.json"
+    start(
+        "scheduler",
+        "scheduler",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--no-dashboard",
+        "--scheduler-file",
+        str(path),
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -155,7 +182,8 @@ def _scheduler_address(path: Path, timeout: float = 120.0) -> str:
     raise RuntimeError("the Dask scheduler did not start")
 
 
-def _worker_args(address: str, i: int, tmp: Path) -> list[str]:
+def worker_args(address: str, name: str, directory: Path, *extra: str) -> list[str]:
+    """The arguments of ``dask worker``: one process of one thread, named, no dashboard."""
     return [
         "worker",
         address,
@@ -164,13 +192,16 @@ def _worker_args(address: str, i: int, tmp: Path) -> list[str]:
         "--nworkers",
         "1",
         "--no-dashboard",
-        "--memory-limit",
-        "0",
+        *extra,
         "--name",
-        f"bench-{i}",
+        name,
         "--local-directory",
-        str(tmp / f"worker-{i}"),
+        str(directory),
     ]
+
+
+def _bench_worker(address: str, i: int, tmp: Path) -> list[str]:
+    return worker_args(address, f"bench-{i}", tmp / f"worker-{i}", "--memory-limit", "0")
 
 
 def _peak_rss_mb() -> float:
@@ -267,20 +298,8 @@ def run(n_cells: int, weeks: int, parent_resolution: int, seed: int) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp_name:
         tmp = Path(tmp_name)
         with local_processes(tmp) as start:
-            sched_file = tmp / "scheduler.json"
-            start(
-                "scheduler",
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--no-dashboard",
-                "--scheduler-file",
-                str(sched_file),
-            )
-            address = _scheduler_address(sched_file)
-            start("worker-0", *_worker_args(address, 0, tmp))
+            address = start_scheduler(start, tmp)
+            start("worker-0", *_bench_worker(address, 0, tmp))
             with Client(address, timeout=60, set_as_default=False) as client:
                 client.wait_for_workers(1, timeout=180)
 
@@ -304,7 +323,7 @@ def run(n_cells: int, weeks: int, parent_resolution: int, seed: int) -> Outcome:
                 print(f"one worker: {one_s:.2f} s", flush=True)
                 _same(single, one)
                 del one
-                start("worker-1", *_worker_args(address, 1, tmp))
+                start("worker-1", *_bench_worker(address, 1, tmp))
                 client.wait_for_workers(2, timeout=180)
                 warm()
                 load.append(os.getloadavg()[0])

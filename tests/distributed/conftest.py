@@ -3,24 +3,24 @@
 The scheduler listens on a free port of 127.0.0.1 (``--port 0``, its address read from its
 scheduler file); each worker has one thread and imports this checkout's ``geotranquil``
 (``PYTHONPATH``). The fixture waits until a client sees both workers and stops the three
-processes at the end (SIGTERM, then SIGKILL). The tier has its own database.
+processes at the end (SIGTERM, then SIGKILL): the processes are those of the benchmark
+:mod:`benchmarks.emerging_dask`. The tier has its own database.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmarks.emerging_dask import local_processes, start_scheduler, worker_args
 
 from tests.conftest import database_tier
-from tests.workers import REPO, wait_for
+from tests.workers import REPO
 
 settings, engine, loaded_engine = database_tier("distributed")
 
@@ -42,72 +42,15 @@ def _env(tmp: Path) -> dict[str, str]:
     }
 
 
-def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _address(scheduler_file: Path) -> str | None:
-    """The scheduler's address once its file is written whole."""
-    try:
-        return str(json.loads(scheduler_file.read_text())["address"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 @pytest.fixture(scope="session")
 def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
     from distributed import Client
 
     tmp = tmp_path_factory.mktemp("dask")
-    env = _env(tmp)
-    scheduler_file = tmp / "scheduler.json"
-    dask = [sys.executable, "-m", "dask"]
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start(name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = (tmp / f"{name}.log").open("wb")
-        proc = subprocess.Popen(
-            [*dask, *args], env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT
-        )
-        procs.append(proc)
-        return proc
-
-    try:
-        start(
-            "scheduler",
-            "scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--no-dashboard",
-            "--scheduler-file",
-            str(scheduler_file),
-        )
-        address = str(wait_for(lambda: _address(scheduler_file), "the scheduler", timeout=120))
+    with local_processes(tmp, _env(tmp)) as start:
+        address = start_scheduler(start, tmp)
         workers = [
-            start(
-                f"worker-{i}",
-                "worker",
-                address,
-                "--nthreads",
-                "1",
-                "--nworkers",
-                "1",
-                "--no-dashboard",
-                "--name",
-                f"test-worker-{i}",
-                "--local-directory",
-                str(tmp / f"worker-{i}"),
-            )
+            start(f"worker-{i}", *worker_args(address, f"test-worker-{i}", tmp / f"worker-{i}"))
             for i in range(2)
         ]
         client = Client(address, timeout=60, set_as_default=False)
@@ -117,6 +60,3 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskClust
             yield DaskCluster(address, client, workers)
         finally:
             client.close()
-    finally:
-        _stop(procs[1:])  # the workers first, then the scheduler
-        _stop(procs[:1])

@@ -11,7 +11,8 @@ PostGIS once, by the driver, as in one process.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -31,14 +32,13 @@ from geotranquil.stats.emerging import (
 )
 from geotranquil.stats.getis_ord import (
     GetisOrdGiStar,
-    GiBlock,
+    cell_values,
     gi_globals,
     gi_star_block,
     gi_star_result,
 )
 from geotranquil.stats.moran import (
     LocalMoran,
-    MoranBlock,
     local_moran_block,
     local_moran_result,
     moran_globals,
@@ -99,25 +99,12 @@ def merge_blocks(n: int, parts: Sequence[Partition], blocks: Sequence[B]) -> B:
 # --- tasks (run on the workers) ------------------------------------------------------------
 
 
-def _gi_task(payload: tuple[Any, ...], shared: tuple[Any, ...]) -> GiBlock:
+def _vector_task(
+    block: Callable[..., Any], payload: tuple[Any, ...], shared: tuple[Any, ...]
+) -> Any:
     core, y_local, rows, core_local = payload
     g, permutations, seed, y_all = shared
-    return gi_star_block(
-        y_local,
-        rows,
-        core_local,
-        g,
-        permutations=permutations,
-        seed=seed,
-        core_global=core,
-        y_all=y_all,
-    )
-
-
-def _moran_task(payload: tuple[Any, ...], shared: tuple[Any, ...]) -> MoranBlock:
-    core, y_local, rows, core_local = payload
-    g, permutations, seed, y_all = shared
-    return local_moran_block(
+    return block(
         y_local,
         rows,
         core_local,
@@ -142,6 +129,28 @@ def _vector_payloads(
         yield part.core, y[part.local], block_rows(matrix, part), part.core_local
 
 
+def _vector_blocks(
+    client: Any,
+    block: Callable[..., B],
+    g: Any,
+    y: FloatArray,
+    matrix: sp.csr_matrix,
+    cells: npt.ArrayLike,
+    parent_resolution: int,
+    permutations: int,
+    seed: int | None,
+    progress: TaskProgress | None,
+) -> B:
+    """``block`` (Gi* or Local Moran) of every cell of ``y``, by partition on ``client``."""
+    parts = plan_partitions(cells, matrix, parent_resolution)
+    task = functools.partial(_vector_task, block)
+    shared = (g, permutations, seed, y if permutations > 0 else None)
+    blocks = run_tasks(
+        client, task, _vector_payloads(y, matrix, parts), shared, progress, len(parts)
+    )
+    return merge_blocks(g.n, parts, blocks)
+
+
 # --- runners (on the driver) ---------------------------------------------------------------
 
 
@@ -161,17 +170,12 @@ def gi_star_on_cluster(
     """:func:`geotranquil.stats.getis_ord.gi_star` computed by H3 parent on ``client``."""
     if inference not in ("norm", "sim") or (inference == "sim" and permutations <= 0):
         raise ValueError("inference must be 'norm', or 'sim' with permutations > 0")
-    yv = np.asarray(y, dtype=np.float64).ravel()
-    if yv.shape[0] != w.n:
-        raise ValueError(f"{yv.shape[0]} values for weights over {w.n} observations")
+    yv = cell_values(y, w)
     ws = w.with_self().sparse
     g = gi_globals(yv, ws)
-    parts = plan_partitions(cells, ws, parent_resolution)
-    shared = (g, permutations, seed, yv if permutations > 0 else None)
-    blocks = run_tasks(
-        client, _gi_task, _vector_payloads(yv, ws, parts), shared, progress, len(parts)
+    block = _vector_blocks(
+        client, gi_star_block, g, yv, ws, cells, parent_resolution, permutations, seed, progress
     )
-    block = merge_blocks(g.n, parts, blocks)
     return gi_star_result(block, permutations=permutations, seed=seed, fdr=fdr, inference=inference)
 
 
@@ -189,17 +193,12 @@ def local_moran_on_cluster(
     progress: TaskProgress | None = None,
 ) -> LocalMoran:
     """:func:`geotranquil.stats.moran.local_moran` computed by H3 parent on ``client``."""
-    yv = np.asarray(y, dtype=np.float64).ravel()
-    if yv.shape[0] != w.n:
-        raise ValueError(f"{yv.shape[0]} values for weights over {w.n} observations")
+    yv = cell_values(y, w)
     b = w.without_self().sparse
     g = moran_globals(yv, b)
-    parts = plan_partitions(cells, b, parent_resolution)
-    shared = (g, permutations, seed, yv if permutations > 0 else None)
-    blocks = run_tasks(
-        client, _moran_task, _vector_payloads(yv, b, parts), shared, progress, len(parts)
+    block = _vector_blocks(
+        client, local_moran_block, g, yv, b, cells, parent_resolution, permutations, seed, progress
     )
-    block = merge_blocks(g.n, parts, blocks)
     return local_moran_result(block, alpha=alpha, fdr=fdr, permutations=permutations, seed=seed)
 
 

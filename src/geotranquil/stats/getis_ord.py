@@ -45,7 +45,7 @@ error, not bit for bit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +60,7 @@ __all__ = [
     "GetisOrdGiStar",
     "GiBlock",
     "GiGlobals",
+    "cell_values",
     "gi_globals",
     "gi_star",
     "gi_star_block",
@@ -241,8 +242,38 @@ def folded_p(ge: IntArray, le: IntArray, permutations: int) -> FloatArray:
     return np.asarray((r + 1.0) / (permutations + 1.0), dtype=np.float64)
 
 
+def cell_values(y: npt.ArrayLike, w: SpatialWeights) -> FloatArray:
+    """The values ``y`` as a flat float array, checked to be one per observation of ``w``.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> cell_values([[1], [2]], SpatialWeights(sp.csr_matrix([[0, 1], [1, 0]]))).tolist()
+    [1.0, 2.0]
+    """
+    yv = np.asarray(y, dtype=np.float64).ravel()
+    if yv.shape[0] != w.n:
+        raise ValueError(f"{yv.shape[0]} values for weights over {w.n} observations")
+    return yv
+
+
 @dataclass(frozen=True)
-class GetisOrdGiStar:
+class GiBlock:
+    """Gi* of some cells (a block), before the confidence bins (which need all the cells)."""
+
+    Gs: FloatArray
+    EGs: FloatArray
+    VGs: FloatArray
+    z: FloatArray
+    p_norm: FloatArray
+    p_sim: FloatArray | None
+    z_sim: FloatArray | None
+    p_z_sim: FloatArray | None
+    cardinalities: IntArray
+
+
+@dataclass(frozen=True)
+class GetisOrdGiStar(GiBlock):
     """Result of :func:`gi_star`; names as in Getis & Ord and PySAL esda.
 
     Attributes
@@ -266,17 +297,8 @@ class GetisOrdGiStar:
         ``+3/+2/+1`` hot spot at 99/95/90 %, ``0`` not significant, ``-1/-2/-3`` cold spot.
     """
 
-    Gs: FloatArray
-    EGs: FloatArray
-    VGs: FloatArray
-    z: FloatArray
-    p_norm: FloatArray
-    p_sim: FloatArray | None
-    z_sim: FloatArray | None
-    p_z_sim: FloatArray | None
     p_fdr: FloatArray
     gi_bin: npt.NDArray[np.int8]
-    cardinalities: IntArray
     permutations: int
     seed: int | None
     fdr: bool
@@ -353,10 +375,8 @@ def gi_star(
         raise ValueError("inference must be 'norm' or 'sim'")
     if inference == "sim" and permutations <= 0:
         raise ValueError("inference='sim' needs permutations > 0")
-    yv = np.asarray(y, dtype=np.float64).ravel()
+    yv = cell_values(y, w)
     n = yv.shape[0]
-    if n != w.n:
-        raise ValueError(f"{n} values for weights over {w.n} observations")
     ws = w.with_self().sparse
     g = gi_globals(yv, ws)
     every = np.arange(n, dtype=np.int64)
@@ -402,21 +422,6 @@ def gi_globals(y: npt.ArrayLike, ws: sp.csr_matrix) -> GiGlobals:
         var=float(mean_sq - mean**2),
         max_others=int(card.max()) - 1 if n else 0,
     )
-
-
-@dataclass(frozen=True)
-class GiBlock:
-    """Gi* of some cells (a block), before the confidence bins (which need all the cells)."""
-
-    Gs: FloatArray
-    EGs: FloatArray
-    VGs: FloatArray
-    z: FloatArray
-    p_norm: FloatArray
-    p_sim: FloatArray | None
-    z_sim: FloatArray | None
-    p_z_sim: FloatArray | None
-    cardinalities: IntArray
 
 
 def gi_star_block(
@@ -504,17 +509,9 @@ def gi_star_result(
     assert p_used is not None
     p_fdr, gi_bin = _bins(block.z, p_used, fdr)
     return GetisOrdGiStar(
-        Gs=block.Gs,
-        EGs=block.EGs,
-        VGs=block.VGs,
-        z=block.z,
-        p_norm=block.p_norm,
-        p_sim=block.p_sim,
-        z_sim=block.z_sim,
-        p_z_sim=block.p_z_sim,
+        **{f.name: getattr(block, f.name) for f in fields(GiBlock)},
         p_fdr=p_fdr,
         gi_bin=gi_bin,
-        cardinalities=block.cardinalities,
         permutations=permutations,
         seed=seed,
         fdr=fdr,

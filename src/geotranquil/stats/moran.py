@@ -25,7 +25,7 @@ counts of the neighbour sums give ``R`` directly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from scipy.special import ndtr
 
 from geotranquil.stats.fdr import fdr_adjust
-from geotranquil.stats.getis_ord import conditional_null, folded_p
+from geotranquil.stats.getis_ord import cell_values, conditional_null, folded_p
 from geotranquil.stats.weights import SpatialWeights
 
 __all__ = [
@@ -60,7 +60,26 @@ CLUSTER_LABELS: dict[int, str] = {
 
 
 @dataclass(frozen=True)
-class LocalMoran:
+class _MoranCells:
+    """The per-cell quantities of Local Moran shared by a block and the result."""
+
+    Is: FloatArray
+    q: npt.NDArray[np.int8]
+    EI: FloatArray
+    VI: FloatArray
+    z_norm: FloatArray
+    p_norm: FloatArray
+    EIc: FloatArray
+    VIc: FloatArray
+    p_sim: FloatArray | None
+    EI_sim: FloatArray | None
+    seI_sim: FloatArray | None  # noqa: N815 - esda name
+    z_sim: FloatArray | None
+    p_z_sim: FloatArray | None
+
+
+@dataclass(frozen=True)
+class LocalMoran(_MoranCells):
     """Result of :func:`local_moran`; names as in Anselin (1995) and PySAL esda.
 
     Attributes
@@ -81,19 +100,6 @@ class LocalMoran:
         'High-High', 'Low-Low', 'High-Low', 'Low-High' or 'Not significant'.
     """
 
-    Is: FloatArray
-    q: npt.NDArray[np.int8]
-    EI: FloatArray
-    VI: FloatArray
-    z_norm: FloatArray
-    p_norm: FloatArray
-    EIc: FloatArray
-    VIc: FloatArray
-    p_sim: FloatArray | None
-    EI_sim: FloatArray | None
-    seI_sim: FloatArray | None  # noqa: N815 - esda name
-    z_sim: FloatArray | None
-    p_z_sim: FloatArray | None
     significant: npt.NDArray[np.bool_]
     cluster: npt.NDArray[np.str_]
     alpha: float
@@ -146,10 +152,8 @@ def local_moran(
     >>> r.q.tolist(), r.cluster[0]
     ([1, 1, 4, 3, 3, 3], np.str_('Not significant'))
     """
-    yv = np.asarray(y, dtype=np.float64).ravel()
+    yv = cell_values(y, w)
     n = yv.shape[0]
-    if n != w.n:
-        raise ValueError(f"{n} values for weights over {w.n} observations")
     b = w.without_self().sparse
     g = moran_globals(yv, b)
     every = np.arange(n, dtype=np.int64)
@@ -212,23 +216,11 @@ def moran_globals(y: npt.ArrayLike, b: sp.csr_matrix) -> MoranGlobals:
 
 
 @dataclass(frozen=True)
-class MoranBlock:
-    """Local Moran of some cells (a block), before the significance (which needs them all)."""
+class MoranBlock(_MoranCells):
+    """Local Moran of some cells (a block), before the significance (which needs them all):
+    the quantities of the result and the standardised values ``z``."""
 
-    Is: FloatArray
-    q: npt.NDArray[np.int8]
     z: FloatArray
-    EI: FloatArray
-    VI: FloatArray
-    z_norm: FloatArray
-    p_norm: FloatArray
-    EIc: FloatArray
-    VIc: FloatArray
-    p_sim: FloatArray | None
-    EI_sim: FloatArray | None
-    seI_sim: FloatArray | None  # noqa: N815 - esda name
-    z_sim: FloatArray | None
-    p_z_sim: FloatArray | None
 
 
 def local_moran_block(
@@ -325,7 +317,7 @@ def local_moran_block(
             z_sim = (is_ - ei_sim) / se_sim
         p_z_sim = ndtr(-np.abs(z_sim))
     return MoranBlock(
-        is_, q, z, ei, vi, z_norm, p_norm, eic, vic, p_sim, ei_sim, se_sim, z_sim, p_z_sim
+        is_, q, ei, vi, z_norm, p_norm, eic, vic, p_sim, ei_sim, se_sim, z_sim, p_z_sim, z
     )
 
 
@@ -339,19 +331,7 @@ def local_moran_result(
     labels = np.array([CLUSTER_LABELS[k] for k in range(5)])
     cluster = labels[np.where(significant, block.q, 0)]
     return LocalMoran(
-        Is=block.Is,
-        q=block.q,
-        EI=block.EI,
-        VI=block.VI,
-        z_norm=block.z_norm,
-        p_norm=block.p_norm,
-        EIc=block.EIc,
-        VIc=block.VIc,
-        p_sim=block.p_sim,
-        EI_sim=block.EI_sim,
-        seI_sim=block.seI_sim,
-        z_sim=block.z_sim,
-        p_z_sim=block.p_z_sim,
+        **{f.name: getattr(block, f.name) for f in fields(_MoranCells)},
         significant=significant,
         cluster=cluster,
         alpha=alpha,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
@@ -19,7 +20,7 @@ from geotranquil.geography.reference import Geography
 from geotranquil.synth import vocab
 from geotranquil.synth.area import StudyArea, to_l93, to_wgs84
 from geotranquil.synth.ban import BAN_FILE, PLACES, ban_frame
-from geotranquil.synth.cameras import build_cameras, camera_count
+from geotranquil.synth.cameras import Cameras, build_cameras, camera_count
 from geotranquil.synth.intensity import (
     CITY_CENTRE,
     COMPONENTS,
@@ -104,13 +105,20 @@ def _simulate(model: _Model, scale: float, rng: np.random.Generator) -> EventArr
     background = sample_background(model.spatial, grid, scale, rng)
     planted = sample_planted(model.items, model.spatial, grid, scale, rng)
     primary = EventArrays.concat([background, planted])
+    children = _offspring(model, primary, rng)
+    return EventArrays.concat([primary, children]).sorted()
+
+
+def _offspring(model: _Model, primary: EventArrays, rng: np.random.Generator) -> EventArrays:
+    """One generation of near-repeats of ``primary`` over the model's period, planted events
+    having none after their item's period."""
+    grid = model.grid
     windows_end = np.array(
         [local_midnight(grid.start + timedelta(days=it.window[1])) for it in model.items]
         or [grid.t1],
         dtype=np.int64,
     )
-    children = sample_offspring(primary, model.area, grid.t1, windows_end, rng)
-    return EventArrays.concat([primary, children]).sorted()
+    return sample_offspring(primary, model.area, grid.t1, windows_end, rng)
 
 
 @dataclass(frozen=True)
@@ -219,23 +227,8 @@ def generate(
     report("model", 1, total_stages)
 
     events = _simulate(model, scale, np.random.default_rng([seed, 3]))
-    lon, lat = to_wgs84(events.x, events.y)
-    lon, lat = lon.round(6), lat.round(6)
-    arr = area.arrondissement_of(events.x, events.y)
-    cameras = build_cameras(
-        area,
-        model.spatial,
-        model.streets,
-        model.items,
-        camera_count(scale),
-        grid.start,
-        grid.end,
-        np.random.default_rng([seed, 4]),
-    )
-    cam, cam_dist = cameras.nearest(events.x, events.y, events.t)
-    silo = assign_silos(events.category, cam_dist, np.random.default_rng([seed, 5]))
-    cx, cy = to_l93(*CITY_CENTRE)
-    d_centre = np.hypot(events.x - cx, events.y - cy)
+    cameras = _cameras(model, scale, seed)
+    silos = _silo_events(events, area, cameras, np.random.default_rng([seed, 5]))
     report("events", 2, total_stages)
 
     ctx = SiloContext(
@@ -248,19 +241,7 @@ def generate(
     )
     files: dict[str, FileEntry] = {}
     truth_files: dict[str, str] = {}
-    for s, source in enumerate(vocab.SOURCES):
-        idx = np.flatnonzero(silo == s)
-        ev = SiloEvents(
-            events.t[idx],
-            events.x[idx],
-            events.y[idx],
-            lon[idx],
-            lat[idx],
-            events.category[idx],
-            arr[idx],
-            cam[idx],
-            d_centre[idx],
-        )
+    for s, (source, ev) in enumerate(zip(vocab.SOURCES, silos, strict=True)):
         result = write_silo(source, ev, ctx, out_dir, np.random.default_rng([seed, 10 + s]))
         fmt = FORMATS[source]
         files[source] = FileEntry(
@@ -282,6 +263,86 @@ def generate(
 
     _, cam_sha = write_cameras(cameras, out_dir)
     write_ban_csv(ban_frame(network_frame(area, model.streets)), out_dir / BAN_FILE)
+    manifest = _write_manifest(
+        out_dir,
+        seed=seed,
+        months=months,
+        model=model,
+        scale=scale,
+        geography=geography,
+        files=files,
+        cameras=cameras,
+        cam_sha=cam_sha,
+        planted=_planted_counts(model.items, events, grid),
+        counts=_event_counts(events),
+        truth_files=truth_files,
+    )
+    report("manifest", total_stages, total_stages)
+    return manifest
+
+
+def _cameras(model: _Model, scale: float, seed: int) -> Cameras:
+    """The cameras of the study area over the period (their count follows ``scale``)."""
+    return build_cameras(
+        model.area,
+        model.spatial,
+        model.streets,
+        model.items,
+        camera_count(scale),
+        model.grid.start,
+        model.grid.end,
+        np.random.default_rng([seed, 4]),
+    )
+
+
+def _silo_events(
+    events: EventArrays, area: StudyArea, cameras: Cameras, rng: np.random.Generator
+) -> Iterator[SiloEvents]:
+    """The events of each silo, in the order of :data:`vocab.SOURCES` (``rng`` assigns them).
+
+    The positions, arrondissements, cameras and distances to the centre are computed here;
+    each silo's slice of them when it is asked for."""
+    lon, lat = to_wgs84(events.x, events.y)
+    lon, lat = lon.round(6), lat.round(6)
+    arr = area.arrondissement_of(events.x, events.y)
+    cam, cam_dist = cameras.nearest(events.x, events.y, events.t)
+    silo = assign_silos(events.category, cam_dist, rng)
+    cx, cy = to_l93(*CITY_CENTRE)
+    d_centre = np.hypot(events.x - cx, events.y - cy)
+    return (
+        SiloEvents(
+            events.t[idx],
+            events.x[idx],
+            events.y[idx],
+            lon[idx],
+            lat[idx],
+            events.category[idx],
+            arr[idx],
+            cam[idx],
+            d_centre[idx],
+        )
+        for idx in (np.flatnonzero(silo == s) for s in range(len(vocab.SOURCES)))
+    )
+
+
+def _write_manifest(
+    out_dir: Path,
+    *,
+    seed: int,
+    months: int,
+    model: _Model,
+    scale: float,
+    geography: Geography,
+    files: dict[str, FileEntry],
+    cameras: Cameras,
+    cam_sha: str,
+    planted: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.int64],
+    truth_files: dict[str, str],
+) -> Manifest:
+    """The manifest of a generated data set, written to ``out_dir``: ``planted`` holds the
+    items' :func:`_planted_counts`, ``counts`` the events' :func:`_event_counts`."""
+    grid = model.grid
     manifest = Manifest(
         generator_version=GENERATOR_VERSION,
         seed=seed,
@@ -300,32 +361,42 @@ def generate(
             sha256=cam_sha,
         ),
         planted=[
-            _planted_entry(it, grid, *_planted_counts(i, it, events, grid))
-            for i, it in enumerate(model.items)
+            _planted_entry(it, grid, int(excess), int(in_radius))
+            for it, (excess, in_radius) in zip(model.items, planted, strict=True)
         ],
-        totals=_totals(events, files),
+        totals=Totals(
+            events=int(counts[0]),
+            background=int(counts[1]),
+            planted=int(counts[2]),
+            offspring=int(counts[3]),
+            rows=sum(f.rows for f in files.values()),
+            rejected=sum(f.rejected for f in files.values()),
+            categories={c: int(counts[4 + i]) for i, c in enumerate(vocab.CATEGORIES)},
+        ),
         truth_files=truth_files,
     )
     (out_dir / vocab.MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
-    report("manifest", total_stages, total_stages)
     return manifest
 
 
 def _planted_counts(
-    index: int, item: PlacedItem, events: EventArrays, grid: TimeGrid
-) -> tuple[int, int]:
-    """The events an item produced (near-repeats not included), and the events of its
-    categories in its disk during its period."""
-    start = grid.start + timedelta(days=item.window[0])
-    end = grid.start + timedelta(days=item.window[1])
-    cats = [vocab.CATEGORY_INDEX[c] for c in item.spec.categories]
-    in_disk = (
-        np.isin(events.category, cats)
-        & (np.hypot(events.x - item.x, events.y - item.y) <= item.spec.radius_m)
-        & (events.t >= local_midnight(start))
-        & (events.t < local_midnight(end))
-    )
-    return int(((events.origin == index) & ~events.offspring).sum()), int(in_disk.sum())
+    items: list[PlacedItem], events: EventArrays, grid: TimeGrid
+) -> npt.NDArray[np.int64]:
+    """For each item (a row), the events it produced (near-repeats not included) and the
+    events of its categories in its disk during its period."""
+    counts = np.zeros((len(items), 2), np.int64)
+    for index, item in enumerate(items):
+        start = grid.start + timedelta(days=item.window[0])
+        end = grid.start + timedelta(days=item.window[1])
+        cats = [vocab.CATEGORY_INDEX[c] for c in item.spec.categories]
+        in_disk = (
+            np.isin(events.category, cats)
+            & (np.hypot(events.x - item.x, events.y - item.y) <= item.spec.radius_m)
+            & (events.t >= local_midnight(start))
+            & (events.t < local_midnight(end))
+        )
+        counts[index] = ((events.origin == index) & ~events.offspring).sum(), in_disk.sum()
+    return counts
 
 
 def _planted_entry(
@@ -352,17 +423,17 @@ def _planted_entry(
     )
 
 
-def _totals(events: EventArrays, files: dict[str, FileEntry]) -> Totals:
-    counts = np.bincount(events.category, minlength=len(vocab.CATEGORIES))
-    return Totals(
-        events=len(events),
-        background=int(((events.origin < 0) & ~events.offspring).sum()),
-        planted=int(((events.origin >= 0) & ~events.offspring).sum()),
-        offspring=int(events.offspring.sum()),
-        rows=sum(f.rows for f in files.values()),
-        rejected=sum(f.rejected for f in files.values()),
-        categories={c: int(counts[i]) for i, c in enumerate(vocab.CATEGORIES)},
+def _event_counts(events: EventArrays) -> npt.NDArray[np.int64]:
+    """The events, background, planted and offspring events, then the events of each category
+    (in :data:`vocab.CATEGORIES` order): counts that add up over the parts of a period."""
+    first = (
+        len(events),
+        ((events.origin < 0) & ~events.offspring).sum(),
+        ((events.origin >= 0) & ~events.offspring).sum(),
+        events.offspring.sum(),
     )
+    by_category = np.bincount(events.category, minlength=len(vocab.CATEGORIES))
+    return np.concatenate([np.array(first, np.int64), by_category.astype(np.int64)])
 
 
 def generate_points(
@@ -507,12 +578,7 @@ def _simulate_chunk(
         _chunk_items(model.items, grid, chunk), model.spatial, chunk, scale, rng
     )
     primary = EventArrays.concat([background, planted])
-    windows_end = np.array(
-        [local_midnight(grid.start + timedelta(days=it.window[1])) for it in model.items]
-        or [grid.t1],
-        dtype=np.int64,
-    )
-    children = sample_offspring(primary, model.area, grid.t1, windows_end, rng)
+    children = _offspring(model, primary, rng)
     pool = EventArrays.concat([primary, children, carry])
     now = pool.t < chunk.t1
     return pool.take(now).sorted(), pool.take(~now)
@@ -660,21 +726,11 @@ def generate_metropole(
             )
         )
 
-    cameras = build_cameras(
-        area,
-        model.spatial,
-        model.streets,
-        model.items,
-        camera_count(scale),
-        grid.start,
-        grid.end,
-        np.random.default_rng([seed, 4]),
-    )
+    cameras = _cameras(model, scale, seed)
     _, cam_sha = write_cameras(cameras, out_dir)
     names = dict(zip(metropole.communes["code"], metropole.communes["name"], strict=True))
     _write_ban_in_parts(network_frame(area, model.streets), names, out_dir / BAN_FILE)
     addresser = Addresser(model.streets)
-    cx, cy = to_l93(*CITY_CENTRE)
     far_x, far_y = to_l93(*np.array([p[1:] for p in vocab.FAR_PLACES]).T)
     wide = area.commune_l93.buffer(5_000.0)
     far_places = tuple(  # Aix-en-Provence and Aubagne are in the Métropole: not far
@@ -688,11 +744,8 @@ def generate_metropole(
     writers: dict[str, SiloAppender] = {}
     truth: tuple[Path, int] | None = None
     label = ""
-    n_items = len(model.items)
-    excess = np.zeros(n_items, np.int64)
-    in_radius = np.zeros(n_items, np.int64)
-    n_cat = np.zeros(len(vocab.CATEGORIES), np.int64)
-    n_events = n_background = n_planted = n_offspring = 0
+    planted = np.zeros((len(model.items), 2), np.int64)
+    counts = np.zeros(4 + len(vocab.CATEGORIES), np.int64)
 
     def close_year() -> None:
         for source, writer in writers.items():
@@ -728,12 +781,7 @@ def generate_metropole(
                 writers[source] = SiloAppender(source, path)
             truth = (out_dir / _file_name(vocab.POLICE_TRUTH_FILE, label), 0)
             truth_files[f"{vocab.SOURCE_POLICE}_{label}"] = truth[0].name
-        lon, lat = to_wgs84(events.x, events.y)
-        lon, lat = lon.round(6), lat.round(6)
-        arr = area.arrondissement_of(events.x, events.y)
-        cam, cam_dist = cameras.nearest(events.x, events.y, events.t)
-        silo = assign_silos(events.category, cam_dist, np.random.default_rng([seed, 5, i]))
-        d_centre = np.hypot(events.x - cx, events.y - cy)
+        silos = _silo_events(events, area, cameras, np.random.default_rng([seed, 5, i]))
         ctx = SiloContext(
             area=area,
             streets=model.streets,
@@ -745,21 +793,9 @@ def generate_metropole(
             report_base=80000 + 10_000_000 * i,
             far_places=far_places,
         )
-        for s, source in enumerate(vocab.SOURCES):
-            idx = np.flatnonzero(silo == s)
-            if idx.size == 0:
+        for s, (source, ev) in enumerate(zip(vocab.SOURCES, silos, strict=True)):
+            if len(ev) == 0:
                 continue
-            ev = SiloEvents(
-                events.t[idx],
-                events.x[idx],
-                events.y[idx],
-                lon[idx],
-                lat[idx],
-                events.category[idx],
-                arr[idx],
-                cam[idx],
-                d_centre[idx],
-            )
             fields, valid_rows = writers[source].append(
                 ev, ctx, np.random.default_rng([seed, 10 + s, i])
             )
@@ -769,49 +805,21 @@ def generate_metropole(
                 with truth[0].open("ab" if truth[1] else "wb") as handle:
                     handle.write(text.encode("utf-8"))
                 truth = (truth[0], truth[1] + len(frame))
-        for k, it in enumerate(model.items):
-            e, r = _planted_counts(k, it, events, grid)
-            excess[k] += e
-            in_radius[k] += r
-        n_cat += np.bincount(events.category, minlength=len(vocab.CATEGORIES))
-        n_events += len(events)
-        n_background += int(((events.origin < 0) & ~events.offspring).sum())
-        n_planted += int(((events.origin >= 0) & ~events.offspring).sum())
-        n_offspring += int(events.offspring.sum())
+        planted += _planted_counts(model.items, events, grid)
+        counts += _event_counts(events)
         report(f"{chunk.start:%Y-%m}", i + 1, len(chunks))
     close_year()
-
-    manifest = Manifest(
-        generator_version=GENERATOR_VERSION,
+    return _write_manifest(
+        out_dir,
         seed=seed,
         months=n_months,
-        start=grid.start.isoformat(),
-        end=grid.end.isoformat(),
-        scale=float(scale),
-        timezone=PARIS,
-        geography=geography.origin,
+        model=model,
+        scale=scale,
+        geography=geography,
         files=files,
-        cameras=CameraEntry(
-            file=vocab.CAMERAS_FILE,
-            count=len(cameras.ids),
-            inside=len(cameras.ids) - 1,
-            outside_camera_id=cameras.ids[cameras.outside],
-            sha256=cam_sha,
-        ),
-        planted=[
-            _planted_entry(it, grid, int(excess[k]), int(in_radius[k]))
-            for k, it in enumerate(model.items)
-        ],
-        totals=Totals(
-            events=n_events,
-            background=n_background,
-            planted=n_planted,
-            offspring=n_offspring,
-            rows=sum(f.rows for f in files.values()),
-            rejected=sum(f.rejected for f in files.values()),
-            categories={c: int(n_cat[i]) for i, c in enumerate(vocab.CATEGORIES)},
-        ),
+        cameras=cameras,
+        cam_sha=cam_sha,
+        planted=planted,
+        counts=counts,
         truth_files=truth_files,
     )
-    (out_dir / vocab.MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
-    return manifest
