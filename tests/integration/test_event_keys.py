@@ -268,8 +268,8 @@ def test_an_update_reads_one_partition_per_row(clean_events: Engine, dsn: str) -
         create_stage(conn=conn)
         # three events of January 2022 change category
         conn.execute(
-            "INSERT INTO ingest_stage SELECT external_id, 'nuisance_sonore', NULL, occurred_at, NULL, NULL, "
-            "NULL, NULL, NULL, NULL, NULL, NULL, 'area', NULL, '{}' FROM events "
+            "INSERT INTO ingest_stage SELECT external_id, 'nuisance_sonore', NULL, occurred_at, "
+            "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'area', NULL, '{}' FROM events "
             "WHERE source_id = %s AND external_id IN ('u1', 'u2', 'u3')",
             (source,),
         )

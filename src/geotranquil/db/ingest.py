@@ -201,11 +201,15 @@ def insert_events(
     """New events straight into ``events`` from their ``COPY`` CSV text (``rows`` events of
     ``source_id`` in ``batch_id``), and their keys into ``event_keys``.
 
-    The keys are read back from the rows just copied: their ids come from the identity after
-    the value this transaction draws first (a session's values only grow), and they carry this
-    batch (one writer per batch). A pair already stored fails on ``event_keys``' primary key.
+    The keys are read back from the rows just copied: they carry this batch (one writer per
+    batch) and ids that the identity hands out after its last value read before the ``COPY``
+    (read, not drawn: no id is lost; the identity caches no values, so every later value is
+    above it). A pair already stored fails on ``event_keys``' primary key, and a count of keys
+    other than ``rows`` fails too.
     """
-    row = conn.execute("SELECT nextval(pg_get_serial_sequence('events', 'id'))").fetchone()
+    row = conn.execute(
+        "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'id')), 0)"
+    ).fetchone()
     assert row is not None
     copy_csv(conn, "events", columns, data)
     cur = conn.execute(
