@@ -294,6 +294,7 @@ def _add_events(engine: Any) -> None:
     import h3
     from sqlalchemy import text
 
+    from geotranquil.db.event_keys import add_missing_keys
     from geotranquil.db.partitions import ensure_event_partitions
 
     with engine.begin() as conn:
@@ -330,6 +331,7 @@ def _add_events(engine: Any) -> None:
             ),
             rows,
         )
+        add_missing_keys(conn=conn)
         conn.execute(text("ANALYZE events"))
 
 

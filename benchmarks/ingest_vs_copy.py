@@ -7,7 +7,9 @@ shape (UTC timestamps, hex EWKB points, H3 ids computed beforehand, untimed), in
 ``bench_copy``, a table made with ``LIKE events INCLUDING ALL`` (same columns, defaults,
 check constraints and indexes; ``LIKE`` copies no foreign keys, so the peer does not pay the
 three referential checks per row that ``events`` does), partitioned by month with the same
-partitions as ``events`` (made beforehand for the data's months, for both sides).
+partitions as ``events`` (made beforehand for the data's months, for both sides). The pipeline
+also writes each new event's global key into ``event_keys`` (migration 0026), which the peer
+``COPY`` does not: that is part of what ingesting costs.
 
 Goal: pipeline throughput at least half of ``COPY``'s, and the pipeline's peak resident memory
 under 1.5 GB (it streams). The pipeline runs in a child process so that its memory is measured

@@ -89,6 +89,7 @@ from benchmarks import _servers
 from geotranquil.config import Settings
 from geotranquil.db import admin
 from geotranquil.db.engine import make_engine, psycopg_dsn
+from geotranquil.db.event_keys import add_missing_keys
 
 NAME = "serving_vs_tipg"
 DEFAULT_EVENTS = 1_000_000
@@ -260,6 +261,7 @@ def _copy_events(dsn: str, points: pd.DataFrame, source_id: int) -> None:
                 buffer = io.StringIO()
                 frame[list(columns)].to_csv(buffer, header=False, index=False)
                 copy.write(buffer.getvalue().encode("utf-8"))
+        add_missing_keys(conn=conn)  # the global keys, as ingestion writes them
         conn.commit()
 
 

@@ -30,6 +30,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
+from geotranquil.db.event_keys import add_missing_keys
 from geotranquil.db.partitions import ensure_event_partitions
 from geotranquil.services.geography import build_cells, load_areas
 from tests.conftest import (
@@ -248,6 +249,7 @@ def planted(engine: Engine) -> Planted:
             ),
             [r | {"s": source} for r in rows],
         )
+        add_missing_keys(conn=conn)
         conn.execute(text("ANALYZE events"))
     return Planted(a, b, cluster, background)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import h3
 from sqlalchemy import Engine, text
 
+from geotranquil.db.event_keys import add_missing_keys
 from geotranquil.db.partitions import ensure_event_partitions
 
 RESOLUTIONS = (7, 8, 9, 10, 12)
@@ -50,6 +51,7 @@ def plant(
                     **{f"c{res}": cell for res, cell in cells.items()},
                 },
             )
+        add_missing_keys(conn=conn)
 
 
 def remove(engine: Engine, *, prefix: str) -> None:

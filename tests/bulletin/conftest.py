@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
+from geotranquil.db.event_keys import add_missing_keys
 from geotranquil.db.forecasts import ForecastRecord, insert_forecast
 from geotranquil.db.partitions import ensure_event_partitions
 from geotranquil.db.runs import RunRecord, insert_run
@@ -139,6 +140,7 @@ def plant(engine: Engine) -> None:
             ),
             [dict(r, s=source) for r in rows],
         )
+        add_missing_keys(conn=conn)
         _plant_runs(conn, cells)
         _plant_reports(conn)
 

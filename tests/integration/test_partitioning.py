@@ -18,6 +18,7 @@ from geotranquil.config import Settings
 from geotranquil.db import admin
 from geotranquil.db.categories import sync_categories
 from geotranquil.db.engine import make_engine, psycopg_dsn
+from geotranquil.db.event_keys import add_missing_keys
 from geotranquil.db.open311 import insert_event
 from geotranquil.db.partitions import ensure_event_partitions, event_partitions
 from geotranquil.geography.reference import load_geography
@@ -62,13 +63,14 @@ def loaded_0023(
 ) -> Iterator[tuple[Engine, int]]:
     """A database at revision 0023 (plain ``events``) loaded by the project's own ingestion
     with the four synthetic silos (6 months, 1/10 of the demo's volume), a third of its events
-    with a geocoding row; and how many events."""
+    with a geocoding row; and how many events. Today's ingestion writes the schema of today
+    (``event_keys``): it loads at the head revision, then the database goes back to 0023."""
     url = sibling_database_url(settings.database_url, "partconv")
     admin.drop_database(url)
     admin.ensure_database(url)
     engine = make_engine(Settings(database_url=url))
     with engine.begin() as conn:
-        admin.upgrade(conn, "0023")
+        admin.upgrade(conn, "head")
         sync_categories(conn=conn, categories=load_taxonomy())
     reference = OFFICIAL_DIR if OFFICIAL_DIR.is_dir() else None
     load_areas(engine, reference)
@@ -80,6 +82,8 @@ def loaded_0023(
         summary = ingest_file(psycopg_dsn(url), out / file_name, mappings[slug], chunk_rows=2000)
         assert summary.status == "completed"
         ingested += summary.inserted
+    with engine.begin() as conn:
+        admin.downgrade(conn, "0023")
     with engine.begin() as conn:
         assert _relkind(conn) == "r"
         conn.execute(
@@ -158,6 +162,51 @@ def test_the_migration_converts_a_loaded_database_in_place_and_back(
     with engine.begin() as conn:
         admin.upgrade(conn, "0024")
     assert _summary(engine)[:2] == before[:2]
+
+    # 0026: the global key of every event stored, filled in place; and back, and again
+    with engine.begin() as conn:
+        started = time.perf_counter()
+        admin.upgrade(conn, "0026")
+        seconds = time.perf_counter() - started
+    print(f"migrations 0025-0026 on {count} events: {seconds:.2f} s")
+    assert _keys_summary(engine) == (count, _events_keys_md5(engine))
+    with engine.begin() as conn:
+        admin.downgrade(conn, "0025")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT to_regclass('event_keys')")).scalar() is None
+        # the delete trigger no longer touches the keys
+        assert conn.execute(text("DELETE FROM events WHERE id = 1")).rowcount == 1
+        conn.rollback()
+    with engine.begin() as conn:
+        admin.upgrade(conn, "0026")
+        admin.upgrade(conn, "0026")  # nothing to do
+    assert _keys_summary(engine) == (count, _events_keys_md5(engine))
+    assert _summary(engine)[:2] == before[:2]
+
+
+def _keys_summary(engine: Engine) -> tuple[int, str]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT count(*), md5(string_agg(k::text, '' ORDER BY source_id, external_id)) "
+                "FROM event_keys k"
+            )
+        ).one()
+    return int(row[0]), str(row[1])
+
+
+def _events_keys_md5(engine: Engine) -> str:
+    """The checksum that ``event_keys`` must have: (source_id, external_id, id, occurred_at)
+    of every event."""
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                text(
+                    "SELECT md5(string_agg(row(source_id, external_id, id, occurred_at)::text, "
+                    "'' ORDER BY source_id, external_id)) FROM events"
+                )
+            ).scalar_one()
+        )
 
 
 def test_the_planner_reads_only_the_months_asked(clean_events: Engine) -> None:
@@ -353,7 +402,7 @@ def _plant_months(engine: Engine, days: list[date]) -> list[int]:
         source = conn.execute(
             text("INSERT INTO sources (slug, name, kind) VALUES ('p', 'P', 'file') RETURNING id")
         ).scalar_one()
-        return [
+        ids = [
             int(
                 conn.execute(
                     text(
@@ -369,6 +418,8 @@ def _plant_months(engine: Engine, days: list[date]) -> list[int]:
             )
             for i, d in enumerate(days)
         ]
+        add_missing_keys(conn=conn)
+    return ids
 
 
 def _drop_months(engine: Engine, pattern: str) -> None:

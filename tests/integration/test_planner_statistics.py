@@ -101,7 +101,7 @@ def test_every_load_path_analyses_what_it_loaded(
     path = _reports_file(tmp_path / "habitants.json", weeks=10, end=end)
     summary = _loaded(
         engine,
-        ("events", "ingest_batches", "ingest_rejections"),
+        ("events", "event_keys", "ingest_batches", "ingest_rejections"),
         lambda: ingest(settings, path, mapping),
     )
     assert (summary.inserted, summary.rejected) == (280, 1)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from geotranquil.cli.main import app as cli
 from geotranquil.config import Settings
+from geotranquil.db.event_keys import add_missing_keys
 from geotranquil.db.partitions import ensure_event_partitions
 from geotranquil.grid.h3ids import cells_from_points, parent_ids
 from geotranquil.services.retention import purge
@@ -126,7 +127,7 @@ def _event(
             f"h3_r{r}": int(parent_ids(fine, r)[0]) for r in (7, 8, 9, 10)
         }
     ensure_event_partitions(conn=conn, first=_z(at), last=_z(at))
-    return int(
+    event_id = int(
         conn.execute(
             text(
                 "INSERT INTO events (source_id, external_id, category, occurred_at, geom, "
@@ -149,6 +150,8 @@ def _event(
             },
         ).scalar_one()
     )
+    add_missing_keys(conn=conn)
+    return event_id
 
 
 def _report(

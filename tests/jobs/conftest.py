@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
+from geotranquil.db.event_keys import add_missing_keys
 from geotranquil.db.partitions import ensure_event_partitions
 from tests.conftest import database_tier
 from tests.workers import StartWorker, worker_env, worker_processes
@@ -106,6 +107,7 @@ def planted(empty_queue: Engine, tmp_path: Path) -> Planted:
                 ),
                 {"s": source, "p": prefix, "at": at, "n": n},
             )
+        add_missing_keys(conn=conn)
         batch = conn.execute(
             text(
                 "INSERT INTO ingest_batches (source_id, file_name, file_sha256, file_size, "

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from geotranquil.config import Settings
+from geotranquil.db.event_keys import add_missing_keys
 from geotranquil.db.partitions import ensure_event_partitions
 from geotranquil.grid.h3ids import cells_from_points, parent_ids
 from tests.conftest import (
@@ -100,6 +101,7 @@ def plant(
                 **{f"r{r}": parents[r].tolist() for r in parents},
             },
         )
+        add_missing_keys(conn=conn)
 
 
 def plant_background(engine: Engine, seed: int = 7) -> None:

@@ -20,6 +20,7 @@ LOADED_TABLES = frozenset(
         "grid_cells",
         "categories",
         "events",
+        "event_keys",
         "ingest_batches",
         "ingest_rejections",
         "ban_addresses",

@@ -127,10 +127,10 @@ class Event(Base):
 
     A unique constraint of a partitioned table must hold the partition key, so the primary key
     is (id, occurred_at) (``id`` alone stays unique: one identity) and (source_id,
-    external_id) is no longer a constraint but a plain index: ingestion keeps it one row per
-    pair (a source's writers are serialised by a transaction lock and split the identifiers
-    already stored from the new ones, see ``db.ingest.known_external_ids``). The references to
-    ``events.id`` (geocoding, residents' reports) are kept by triggers, not foreign keys.
+    external_id) is only a plain index here (one per partition): its global uniqueness is the
+    primary key of :class:`EventKey` (migration 0026), which every writer of events fills in
+    the same transaction. The references to ``events.id`` (geocoding, residents' reports, the
+    keys) are kept by triggers, not foreign keys.
     """
 
     __tablename__ = "events"
@@ -173,6 +173,23 @@ class Event(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EventKey(Base):
+    """The global key of an event: (source_id, external_id) is unique across every month of
+    the partitioned ``events``; ``event_id`` and ``occurred_at`` (the partition key) lead to
+    its one row. Written by the writers of events in their transaction (``db.ingest``,
+    ``db.open311``), ``occurred_at`` follows an update; the statement-level triggers on
+    ``events`` delete the keys of deleted events and empty the table on ``TRUNCATE events``.
+    Looking identifiers up here is one index probe each, whatever the months stored.
+    """
+
+    __tablename__ = "event_keys"
+
+    source_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Area(Base):

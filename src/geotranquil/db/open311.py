@@ -116,19 +116,25 @@ def find_open_duplicate(
 
 
 def insert_event(*, conn: Connection, event: dict[str, Any]) -> int:
-    """Insert a report's event (placed on the grid), its month's partition first; its id."""
+    """Insert a report's event (placed on the grid), its month's partition first, and its key
+    (``event_keys``: a second event with the same identifier fails there); its id."""
     ensure_event_partitions(conn=conn, first=event["occurred_at"], last=event["occurred_at"])
     return int(
         conn.execute(
             text(
                 f"""
-                INSERT INTO events (source_id, external_id, category, native_category,
-                    occurred_at, reported_at, geom, h3_fine, h3_r7, h3_r8, h3_r9, h3_r10,
-                    location_precision, address, attributes)
-                VALUES (:source_id, :external_id, :category, :native_category, :occurred_at,
-                    :reported_at, {_POINT}, :h3_fine, :h3_r7, :h3_r8, :h3_r9, :h3_r10,
-                    :location_precision, :address, :attributes)
-                RETURNING id
+                WITH added AS (
+                    INSERT INTO events (source_id, external_id, category, native_category,
+                        occurred_at, reported_at, geom, h3_fine, h3_r7, h3_r8, h3_r9, h3_r10,
+                        location_precision, address, attributes)
+                    VALUES (:source_id, :external_id, :category, :native_category,
+                        :occurred_at, :reported_at, {_POINT}, :h3_fine, :h3_r7, :h3_r8,
+                        :h3_r9, :h3_r10, :location_precision, :address, :attributes)
+                    RETURNING id, source_id, external_id, occurred_at
+                )
+                INSERT INTO event_keys (source_id, external_id, event_id, occurred_at)
+                SELECT source_id, external_id, id, occurred_at FROM added
+                RETURNING event_id
                 """
             ).bindparams(bindparam("attributes", type_=JSONB)),
             event,

@@ -5,7 +5,8 @@ Each chunk is one transaction holding its events, its rejections and the batch c
 the same file resumes after the last committed chunk. Upserts on ``(source_id, external_id)``
 make re-ingestion idempotent and let a corrected row update its event. Reading and validating
 the next chunk (Python) overlaps with writing the current one (PostgreSQL) on a second thread.
-New events are written with ``COPY`` straight into ``events``; known ones with one ``UPDATE``.
+New events are written with ``COPY`` straight into ``events`` (their keys then into
+``event_keys``, the global unique key); known ones with one ``UPDATE`` found by their keys.
 """
 
 from __future__ import annotations
@@ -233,7 +234,14 @@ def _write_chunk(
                 if prepared is not None and not is_old.any()
                 else _new_events_csv(new, source_id, batch_id)
             )
-            db.insert_events(conn=conn, columns=EVENT_COPY_COLUMNS, data=data)
+            db.insert_events(
+                conn=conn,
+                columns=EVENT_COPY_COLUMNS,
+                data=data,
+                source_id=source_id,
+                batch_id=batch_id,
+                rows=len(new),
+            )
             inserted = len(new)
         old = rows[is_old].assign(
             occurred_at=lambda f: _utc_text(f["occurred_at"]),

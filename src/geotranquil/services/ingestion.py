@@ -62,7 +62,7 @@ def ingest(
         with make_engine(settings).begin() as conn:
             analyze_tables(
                 conn=conn,
-                tables=("events", "ingest_batches")
+                tables=("events", "event_keys", "ingest_batches")
                 + (("ingest_rejections",) if summary.rejected else ()),
             )
     return summary

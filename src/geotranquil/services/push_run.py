@@ -107,7 +107,7 @@ def _run(settings: Settings, engine: Engine, batch_id: int) -> Outcome:
         if stored and db.worth_analyzing(conn=conn):
             analyze_tables(
                 conn=conn,
-                tables=("events", "ingest_batches")
+                tables=("events", "event_keys", "ingest_batches")
                 + (("ingest_rejections",) if summary.rejected else ()),
             )
     _finish(engine, batch_id, "done")
