@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     Float,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     SmallInteger,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -190,6 +192,21 @@ class EventKey(Base):
     external_id: Mapped[str] = mapped_column(Text, primary_key=True)
     event_id: Mapped[int] = mapped_column(BigInteger)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+#: The events' counts by UTC day of ``occurred_at``, category and location, as DELTA rows kept
+#: by statement-level triggers on ``events`` (migration 0027): insert-only, so concurrent
+#: writers share no row lock; the count of a key is the sum of its rows, compacted daily
+#: (``db.day_counts.compact_day_counts``). No primary key: a key has several rows until then.
+event_day_counts = Table(
+    "event_day_counts",
+    Base.metadata,
+    Column("day", Date, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("located", Boolean, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    Index("ix_event_day_counts_day", "day"),
+)
 
 
 class Area(Base):

@@ -1,5 +1,5 @@
-"""Maintenance jobs: the retention purge, the coming months' partitions of the events, and the
-periodic recovery of dead workers' jobs."""
+"""Maintenance jobs: the retention purge, the coming months' partitions of the events (and the
+compaction of their daily counts), and the periodic recovery of dead workers' jobs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from geotranquil.jobs.names import (
     RETENTION_PURGE,
     RETRY_STALLED,
 )
-from geotranquil.services.database import prepare_event_partitions
+from geotranquil.services.database import compact_event_day_counts, prepare_event_partitions
 from geotranquil.services.engine import open_engine
 from geotranquil.services.retention import purge, today
 
@@ -58,10 +58,11 @@ def register(app: procrastinate.App, settings: Settings) -> None:
     )
     def event_partitions(timestamp: int | None = None) -> int:
         """Create the missing partitions of ``events`` from this month to
-        ``event_partitions_ahead_months`` ahead; how many were created."""
-        created = prepare_event_partitions(
-            open_engine(settings), settings.event_partitions_ahead_months
-        )
+        ``event_partitions_ahead_months`` ahead, and compact the events' daily counts (their
+        delta rows merged, one per key); how many partitions were created."""
+        engine = open_engine(settings)
+        created = prepare_event_partitions(engine, settings.event_partitions_ahead_months)
+        compact_event_day_counts(engine)
         return len(created)
 
     @app.periodic(cron=settings.jobs_stalled_check_cron, periodic_id=RETRY_STALLED)

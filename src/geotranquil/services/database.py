@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from geotranquil.config import Settings
 from geotranquil.db import admin
 from geotranquil.db.categories import sync_categories
+from geotranquil.db.day_counts import compact_day_counts
 from geotranquil.db.engine import make_direct_engine
 from geotranquil.db.maintenance import analyze_tables, warm_connections
 from geotranquil.db.partitions import add_months, ensure_event_partitions, month_of
@@ -59,3 +60,10 @@ def prepare_event_partitions(
         return ensure_event_partitions(
             conn=conn, first=this_month, last=add_months(this_month, ahead_months)
         )
+
+
+def compact_event_day_counts(engine: Engine) -> tuple[int, int]:
+    """Merge the delta rows of the events' daily counts into one row per key (run daily by the
+    ``event_partitions`` job); (rows before, rows after)."""
+    with engine.begin() as conn:
+        return compact_day_counts(conn=conn)

@@ -7,7 +7,7 @@ ask (period, previous period, runs), then derives rates, ratios and changes from
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -88,6 +88,7 @@ def prepare_report(*, conn: Connection, request: ReportRequest, settings: Settin
     t0 = datetime.combine(start, time(), tz)
     t1 = datetime.combine(end, time(), tz)
     p0 = datetime.combine(start - length, time(), tz)
+    m0, m1 = city_days(t0, t1)
     hot = default_run(conn=conn, kind="gi_star")
     emerging = default_run(conn=conn, kind="emerging")
     params = {
@@ -104,6 +105,10 @@ def prepare_report(*, conn: Connection, request: ReportRequest, settings: Settin
         "step": f"1 {request.bin}",
         "s0": _bin_start(start, request.bin),
         "s1": end - timedelta(days=1),
+        "m0": m0,
+        "m1": m1,
+        "d0": m0.astimezone(UTC).date(),
+        "d1": m1.astimezone(UTC).date(),
         "hot_run": hot["id"] if hot else None,
         "emerging_run": emerging["id"] if emerging else None,
         "hot_labels": [GI_BIN_LABELS_FR[b] for b in (1, 2, 3)],
@@ -122,6 +127,37 @@ def prepare_report(*, conn: Connection, request: ReportRequest, settings: Settin
         "emerging": _run_info(emerging),
     }
     return ReportQuery(params, zone, period, categories, labels, runs, request.bin)
+
+
+def city_days(t0: datetime, t1: datetime) -> tuple[datetime, datetime]:
+    """The UTC midnights ``(m0, m1)`` bounding the whole UTC days inside ``[t0, t1)``.
+
+    The report counts the city's events of those days from the daily counts
+    (``event_day_counts``, by UTC day) and those of the partial days at the edges, ``[t0, m0)``
+    and ``[m1, t1)``, from the events. Without a whole UTC day inside, ``m0 = m1 = t1``: every
+    event comes from the edge ``[t0, t1)``.
+
+    Examples
+    --------
+    >>> paris = ZoneInfo("Europe/Paris")
+    >>> m0, m1 = city_days(datetime(2025, 3, 1, tzinfo=paris), datetime(2025, 4, 1, tzinfo=paris))
+    >>> m0.isoformat(), m1.isoformat()
+    ('2025-03-01T00:00:00+00:00', '2025-03-31T00:00:00+00:00')
+    >>> t0, t1 = datetime(2025, 6, 2, tzinfo=paris), datetime(2025, 6, 3, tzinfo=paris)
+    >>> city_days(t0, t1) == (t1, t1)  # 22:00 UTC to 22:00 UTC: no whole UTC day
+    True
+    >>> m0, m1 = city_days(datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 6, 2, tzinfo=UTC))
+    >>> m0.isoformat(), m1.isoformat()
+    ('2025-06-01T00:00:00+00:00', '2025-06-02T00:00:00+00:00')
+    """
+    u0, u1 = t0.astimezone(UTC), t1.astimezone(UTC)
+    m0 = datetime.combine(u0.date(), time(), UTC)
+    if m0 < u0:
+        m0 += timedelta(days=1)
+    m1 = datetime.combine(u1.date(), time(), UTC)
+    if m0 >= m1:
+        return t1, t1
+    return m0, m1
 
 
 def _bin_start(day: date, bin: str) -> date:

@@ -3,7 +3,8 @@
 -- resolution-10 grid), the city-wide figures, and the hot and emerging cells inside.
 -- Binds: :area_id (int or NULL) or :wkt (EPSG:4326), :t0, :t1, :p0 (previous period start),
 -- :tz, :cats (text[]), :w0, :w1 (first and last week, local dates), :bin ('day', 'week' or
--- 'month'), :step (its interval), :s0, :s1 (first and last bin, local dates), :hot_run,
+-- 'month'), :step (its interval), :s0, :s1 (first and last bin, local dates), :m0, :m1, :d0,
+-- :d1 (the whole UTC days inside [:t0, :t1): reports.city_days), :hot_run,
 -- :emerging_run (int or NULL), :hot_labels, :pattern_names, :pattern_labels (text[]).
 WITH zone AS (
     SELECT coalesce(
@@ -24,12 +25,31 @@ by_category AS (
            count(*) FILTER (WHERE occurred_at < :t0) AS n_previous
     FROM ev GROUP BY category
 ),
-city AS (
-    SELECT category, count(*) AS n
-    FROM events
-    WHERE occurred_at >= :t0 AND occurred_at < :t1 AND geom IS NOT NULL
+-- The city's located events of the period: the whole UTC days [:d0, :d1) from the daily counts
+-- kept with the events (event_day_counts, sums of deltas), the partial days at the edges,
+-- [:t0, :m0) and [:m1, :t1), from the events (UTC midnights :m0 <= :m1; no whole day: :m0 =
+-- :m1 = :t1 and :d0 = :d1).
+city_parts AS (
+    SELECT category, sum(n) AS n
+    FROM event_day_counts
+    WHERE day >= CAST(:d0 AS date) AND day < CAST(:d1 AS date) AND located
       AND category = ANY(CAST(:cats AS text[]))
     GROUP BY category
+    UNION ALL
+    SELECT category, count(*)
+    FROM events
+    WHERE occurred_at >= :t0 AND occurred_at < :m0 AND geom IS NOT NULL
+      AND category = ANY(CAST(:cats AS text[]))
+    GROUP BY category
+    UNION ALL
+    SELECT category, count(*)
+    FROM events
+    WHERE occurred_at >= :m1 AND occurred_at < :t1 AND geom IS NOT NULL
+      AND category = ANY(CAST(:cats AS text[]))
+    GROUP BY category
+),
+city AS (
+    SELECT category, sum(n)::bigint AS n FROM city_parts GROUP BY category
 ),
 weeks AS (
     SELECT w::date AS week
