@@ -15,6 +15,7 @@ pipeline) do so, which keeps the exclusive lock a few milliseconds long.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -127,7 +128,16 @@ def ensure_event_partitions(
     """Create the missing monthly partitions of ``events`` covering ``first`` to ``last`` (UTC
     months, both included) in the caller's transaction; the names created (none when they all
     exist, or when ``events`` is not partitioned: one catalogue query, no lock)."""
-    wanted = {partition_name(m): m for m in months_between(first, last)}
+    return ensure_event_months(conn=conn, months=months_between(first, last))
+
+
+def ensure_event_months(
+    *, conn: Connection | psycopg.Connection[Any], months: Iterable[date]
+) -> list[str]:
+    """Create the missing partitions of exactly ``months`` (first days of UTC months): a batch
+    with one event of 1975 among those of 2025 makes two months, not the fifty years between;
+    the names created."""
+    wanted = {partition_name(m): m for m in sorted(set(months))}
     if not wanted:
         return []
     raw = _raw(conn)

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +172,18 @@ def _utc_text(values: pd.Series) -> npt.NDArray[np.str_]:
     raw = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
     text = np.char.add(np.datetime_as_string(raw, unit="us"), "Z")
     return np.where(np.isnat(raw), "", text)
+
+
+def _utc_months(occurred: pd.Series) -> list[date]:
+    """The first days of the UTC months of ``occurred`` (tz-aware times), each once.
+
+    >>> times = pd.Series(pd.to_datetime(["2025-03-31T23:30:00+00:00", "1975-06-01T00:00:00Z",
+    ...                                   "2025-03-01T00:00:00Z"], utc=True))
+    >>> _utc_months(times)
+    [datetime.date(1975, 6, 1), datetime.date(2025, 3, 1)]
+    """
+    utc = pd.DatetimeIndex(occurred.dropna()).tz_convert("UTC")
+    return sorted({date(y, m, 1) for y, m in zip(utc.year, utc.month, strict=True)})
 
 
 def _csv(frame: pd.DataFrame) -> str:
@@ -430,9 +443,8 @@ def _run_chunks(conn: psycopg.Connection[Any], run: BatchRun) -> None:
                         prepared = None
                     vc = kept
                 if len(vc.rows):  # the months the chunk writes (new rows or moved ones)
-                    occurred = vc.rows["occurred_at"]
-                    partitions.ensure_event_partitions(
-                        conn=conn, first=occurred.min(), last=occurred.max()
+                    partitions.ensure_event_months(
+                        conn=conn, months=_utc_months(vc.rows["occurred_at"])
                     )
                     conn.commit()  # apart: creating one locks events exclusively
                 _write_chunk(conn, vc, run.source_id, run.batch_id, prepared)
