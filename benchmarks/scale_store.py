@@ -404,11 +404,7 @@ def store_counts(dsn: str, timezone: str) -> dict[str, Any]:
             "SELECT coalesce(sum(rows_read), 0), coalesce(sum(inserted), 0), "
             "coalesce(sum(rejected), 0) FROM ingest_batches"
         ).fetchone() or (0, 0, 0)
-        key = events_partitioned(conn)
-        partitions = int(
-            _scalar(conn, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass")
-        )
-        size = int(_scalar(conn, "SELECT pg_database_size(current_database())"))
+        shape = store_shape(conn)
     return {
         "events": int(total),
         "located": int(located),
@@ -418,8 +414,19 @@ def store_counts(dsn: str, timezone: str) -> dict[str, Any]:
         "rows_read": int(read),
         "inserted": int(inserted),
         "rejected": int(rejected),
-        "partition_key": key,
-        "partitions": partitions,
+        **shape,
+    }
+
+
+def store_shape(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    """How ``events`` is stored now (its partition key and count) and the database's size."""
+    partitions = _scalar(
+        conn, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass"
+    )
+    size = int(_scalar(conn, "SELECT pg_database_size(current_database())"))
+    return {
+        "partition_key": events_partitioned(conn),
+        "partitions": int(partitions),
         "database_mb": round(size / 2**20),
     }
 
@@ -519,7 +526,10 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
                 f"built {record['built_at']}"
             )
             note = record["counts"].get("generation", plan.note)
-            return {**record, "reused": True, "generation": note}
+            # the schema may have changed in place since the build: say what it is now
+            with psycopg.connect(dsn) as conn:
+                counts = {**record["counts"], **store_shape(conn)}
+            return {**record, "counts": counts, "reused": True, "generation": note}
         _log(f"the store holds {events:,} events, not {record['counts']['events']:,}: rebuild")
     elif record is not None:
         _log(f"the store was built with {record['params']}, not {wanted}: rebuild")
