@@ -254,12 +254,14 @@ def plan_generation(
     else:
         args += ["--mois" if "--mois" in options else "--months", str(months)]
     if echelle:
-        if "--echelle" not in options:
+        # rich's help may show only the first name of an option (``--extent, --echelle``)
+        name = next((o for o in ("--echelle", "--extent") if o in options), None)
+        if name is None:
             raise RuntimeError(
                 f"--echelle {echelle}: « geotranquil synth generate » n'accepte pas --echelle "
                 f"ici (options : {', '.join(sorted(options))})"
             )
-        args += ["--echelle", echelle]
+        args += [name, echelle]
     start_option = next((o for o in ("--start", "--debut", "--depuis") if o in options), None)
     if start_option:
         args += [start_option, start.isoformat()]
