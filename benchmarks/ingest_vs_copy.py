@@ -5,8 +5,9 @@ loads N synthetic events from a CSV file with coordinates into ``events``; in th
 plain ``COPY ... FROM STDIN (FORMAT csv)`` loads the same rows, already in the table's column
 shape (UTC timestamps, hex EWKB points, H3 ids computed beforehand, untimed), into
 ``bench_copy``, a table made with ``LIKE events INCLUDING ALL`` (same columns, defaults,
-check constraints and indexes; ``LIKE`` copies no foreign keys, so the peer does not pay the
-three referential checks per row that ``events`` does), partitioned by month with the same
+check constraints and indexes; ``LIKE`` copies no foreign keys and no triggers, so the peer
+does not pay the statement-level checks of the references to sources and categories, nor the
+daily counts, that ``events`` does: migrations 0027 and 0028), partitioned by month with the same
 partitions as ``events`` (made beforehand for the data's months, for both sides). The pipeline
 also writes each new event's global key into ``event_keys`` (migration 0026), which the peer
 ``COPY`` does not: that is part of what ingesting costs.
@@ -259,7 +260,13 @@ def _constraint_counts(conn: psycopg.Connection[Any], table: str) -> dict[str, i
         (table,),
     ).fetchall()
     names = {"p": "primary", "u": "unique", "c": "check", "f": "foreign", "x": "exclusion"}
-    return {names.get(str(t), str(t)): int(c) for t, c in rows}
+    out = {names.get(str(t), str(t)): int(c) for t, c in rows}
+    triggers = conn.execute(
+        "SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
+        (table,),
+    ).fetchone()
+    out["triggers"] = int(triggers[0]) if triggers else 0
+    return out
 
 
 @dataclass
@@ -617,8 +624,11 @@ def print_table(out: Outcome) -> None:
     print(
         f"bench_copy = LIKE events INCLUDING ALL: {len(out.copy_table_indexes)} indexes "
         f"(the same as on events, {gist} GiST), constraints {out.copy_table_constraints}; "
-        f"events also has {out.events_constraints.get('foreign', 0)} foreign keys, which LIKE "
-        "does not copy: COPY pays no FK checks, the pipeline does"
+        f"events also has {out.events_constraints.get('foreign', 0)} foreign keys and "
+        f"{out.events_constraints.get('triggers', 0)} triggers (references to sources and "
+        "categories, daily counts, versions, references to events; migrations 0002, 0024, "
+        "0027, 0028), which LIKE does not copy: COPY pays none of them, nor the key table, "
+        "the pipeline pays all"
     )
     same = "identical" if out.identical_rows else "DIFFERENT (FAIL)"
     print(f"rows in events vs bench_copy: {same}")
@@ -754,8 +764,11 @@ PROFILE_FUNCTIONS: dict[str, tuple[str, str]] = {
     "  _attributes": ("validate.py", "_attributes"),
     "  _add_cells (H3)": ("validate.py", "_add_cells"),
     "    cells_from_points (latlng_to_cell loop)": ("h3ids.py", "cells_from_points"),
+    "prepare: _new_events_csv (COPY text, reader thread)": ("pipeline.py", "_new_events_csv"),
+    "  points_hex_ewkb (geometry)": ("ewkb.py", "points_hex_ewkb"),
+    "  frame_csv (Arrow CSV writer)": ("copy.py", "frame_csv"),
     "write: _write_chunk (all)": ("pipeline.py", "_write_chunk"),
-    "  DataFrame.to_csv": ("generic.py", "to_csv"),
+    "  DataFrame.to_csv (fallback)": ("generic.py", "to_csv"),
     "  Copy.write (to the server)": ("copy.py", "write"),
     "  Copy.__exit__ (end of COPY, server work)": ("copy.py", "__exit__"),
     "  Cursor.execute (SQL: lookups, upsert/update, checkpoint)": ("cursor.py", "execute"),

@@ -196,7 +196,13 @@ def known_external_ids(*, conn: Conn, source_id: int, external_ids: list[str]) -
 
 
 def insert_events(
-    *, conn: Conn, columns: Sequence[str], data: str, source_id: int, batch_id: int, rows: int
+    *,
+    conn: Conn,
+    columns: Sequence[str],
+    data: str | bytes,
+    source_id: int,
+    batch_id: int,
+    rows: int,
 ) -> None:
     """New events straight into ``events`` from their ``COPY`` CSV text (``rows`` events of
     ``source_id`` in ``batch_id``), and their keys into ``event_keys``.
@@ -221,7 +227,7 @@ def insert_events(
 
 
 def update_events(
-    *, conn: Conn, columns: Sequence[str], data: str, source_id: int, batch_id: int
+    *, conn: Conn, columns: Sequence[str], data: str | bytes, source_id: int, batch_id: int
 ) -> int:
     """Stage rows of known events (CSV text of ``columns``) and apply those that changed;
     the number of events updated. Each event is found by its key (``event_keys``: its id and

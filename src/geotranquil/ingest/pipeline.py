@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import queue
 import threading
 import time
@@ -24,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import psycopg
 import shapely
@@ -35,7 +33,9 @@ from shapely.ops import transform as shapely_transform
 
 from geotranquil.db import ingest as db
 from geotranquil.db import partitions
+from geotranquil.db.copy import frame_csv
 from geotranquil.errors import InvalidInput, NotReady
+from geotranquil.ingest.ewkb import points_hex_ewkb
 from geotranquil.ingest.mapping import SourceMapping
 from geotranquil.ingest.readers import read_chunks
 from geotranquil.ingest.validate import (
@@ -140,7 +140,7 @@ def _produce(
     ctx: ValidationContext,
     out: queue.Queue[Any],
     stop: threading.Event,
-    prepare: Callable[[ValidatedChunk], str],
+    prepare: Callable[[ValidatedChunk], bytes],
 ) -> None:
     try:
         for chunk in chunks:
@@ -167,13 +167,6 @@ EVENT_COPY_COLUMNS = ["source_id", "batch_id"] + [
 ]
 
 
-def _utc_text(values: pd.Series) -> npt.NDArray[np.str_]:
-    """UTC timestamps as ISO text for COPY (empty for NaT), vectorised."""
-    raw = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    text = np.char.add(np.datetime_as_string(raw, unit="us"), "Z")
-    return np.where(np.isnat(raw), "", text)
-
-
 def _utc_months(occurred: pd.Series) -> list[date]:
     """The first days of the UTC months of ``occurred`` (tz-aware times), each once.
 
@@ -186,33 +179,16 @@ def _utc_months(occurred: pd.Series) -> list[date]:
     return sorted({date(y, m, 1) for y, m in zip(utc.year, utc.month, strict=True)})
 
 
-def _csv(frame: pd.DataFrame) -> str:
-    buf = io.StringIO()
-    frame.to_csv(buf, header=False, index=False)
-    return buf.getvalue()
-
-
-def _new_events_csv(rows: pd.DataFrame, source_id: int, batch_id: int) -> str:
+def _new_events_csv(rows: pd.DataFrame, source_id: int, batch_id: int) -> bytes:
     """``COPY events (EVENT_COPY_COLUMNS)`` text of validated rows (empty when no rows)."""
     if not len(rows):
-        return ""
+        return b""
     lon, lat = rows["lon"].to_numpy(), rows["lat"].to_numpy()
     located = ~np.isnan(lon)
-    wkb = shapely.to_wkb(
-        shapely.set_srid(shapely.points(lon[located], lat[located]), 4326),
-        hex=True,
-        include_srid=True,
-    )
-    geom = np.full(len(lon), "", dtype=object)
-    geom[located] = wkb  # hex EWKB: the cheapest geometry input for the server to parse
-    out = rows.assign(
-        occurred_at=_utc_text(rows["occurred_at"]),
-        reported_at=_utc_text(rows["reported_at"]),
-        source_id=source_id,
-        batch_id=batch_id,
-        geom=geom,
-    )
-    return _csv(out[EVENT_COPY_COLUMNS])
+    geom = np.full(len(lon), None, dtype=object)
+    geom[located] = points_hex_ewkb(lon[located], lat[located])  # the cheapest to parse
+    out = rows.assign(source_id=source_id, batch_id=batch_id, geom=geom)
+    return frame_csv(out, EVENT_COPY_COLUMNS)
 
 
 def _write_chunk(
@@ -220,7 +196,7 @@ def _write_chunk(
     vc: ValidatedChunk,
     source_id: int,
     batch_id: int,
-    prepared: str | None = None,
+    prepared: bytes | None = None,
 ) -> tuple[int, int, int]:
     """Write one validated chunk in the caller's transaction; return (ins, upd, unchanged).
 
@@ -256,15 +232,12 @@ def _write_chunk(
                 rows=len(new),
             )
             inserted = len(new)
-        old = rows[is_old].assign(
-            occurred_at=lambda f: _utc_text(f["occurred_at"]),
-            reported_at=lambda f: _utc_text(f["reported_at"]),
-        )
+        old = rows[is_old]
         if len(old):
             updated = db.update_events(
                 conn=conn,
                 columns=STAGE_COLUMNS,
-                data=_csv(old[STAGE_COLUMNS]),
+                data=frame_csv(old, STAGE_COLUMNS),
                 source_id=source_id,
                 batch_id=batch_id,
             )
