@@ -42,101 +42,102 @@ FOREIGN_KEYS = {
     "fk_events_source_id_sources": "FOREIGN KEY (source_id) REFERENCES sources (id)",
 }
 
-FUNCTIONS = (
-    """
-    CREATE OR REPLACE FUNCTION events_check_parents() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    DECLARE
-        missing text;
-    BEGIN
-        PERFORM 1 FROM sources s
-        WHERE s.id IN (SELECT DISTINCT source_id FROM written_events) FOR KEY SHARE;
-        SELECT w.source_id::text INTO missing
-        FROM (SELECT DISTINCT source_id FROM written_events) w
-        WHERE NOT EXISTS (SELECT 1 FROM sources s WHERE s.id = w.source_id) LIMIT 1;
+#: (constraint, events' column, referenced table, its key)
+REFERENCES = (
+    ("fk_events_source_id_sources", "source_id", "sources", "id"),
+    ("fk_events_category_categories", "category", "categories", "code"),
+)
+
+
+def _missing_parent(constraint: str, column: str, table: str, key: str) -> str:
+    """plpgsql: lock the statement's parents FOR KEY SHARE, raise if one is missing."""
+    return f"""
+        PERFORM 1 FROM {table} p
+        WHERE p.{key} IN (SELECT DISTINCT {column} FROM written_events) FOR KEY SHARE;
+        SELECT w.{column}::text INTO missing
+        FROM (SELECT DISTINCT {column} FROM written_events) w
+        WHERE NOT EXISTS (SELECT 1 FROM {table} p WHERE p.{key} = w.{column}) LIMIT 1;
         IF missing IS NOT NULL THEN
             RAISE EXCEPTION 'insert or update on table "events" violates foreign key '
-                'constraint "fk_events_source_id_sources"'
-                USING ERRCODE = 'foreign_key_violation',
-                      CONSTRAINT = 'fk_events_source_id_sources', TABLE = 'events',
-                      DETAIL = format('Key (source_id)=(%s) is not present in table "sources".',
+                'constraint "{constraint}"'
+                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = '{constraint}',
+                      TABLE = 'events',
+                      DETAIL = format('Key ({column})=(%s) is not present in table "{table}".',
                                       missing);
-        END IF;
-        PERFORM 1 FROM categories c
-        WHERE c.code IN (SELECT DISTINCT category FROM written_events) FOR KEY SHARE;
-        SELECT w.category INTO missing
-        FROM (SELECT DISTINCT category FROM written_events) w
-        WHERE NOT EXISTS (SELECT 1 FROM categories c WHERE c.code = w.category) LIMIT 1;
-        IF missing IS NOT NULL THEN
-            RAISE EXCEPTION 'insert or update on table "events" violates foreign key '
-                'constraint "fk_events_category_categories"'
-                USING ERRCODE = 'foreign_key_violation',
-                      CONSTRAINT = 'fk_events_category_categories', TABLE = 'events',
-                      DETAIL = format('Key (category)=(%s) is not present in table '
-                                      '"categories".', missing);
-        END IF;
-        RETURN NULL;
-    END $$
-    """,
-    """
-    CREATE OR REPLACE FUNCTION sources_keep_events() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    DECLARE
-        used integer;
-    BEGIN
-        IF TG_OP = 'TRUNCATE' THEN
-            IF EXISTS (SELECT 1 FROM events) THEN
-                RAISE EXCEPTION 'cannot truncate "sources": events still reference it'
-                    USING ERRCODE = 'foreign_key_violation',
-                          HINT = 'Truncate "events" in the same statement.';
-            END IF;
-            RETURN NULL;
-        END IF;
-        SELECT o.id INTO used FROM gone_sources o
-        WHERE EXISTS (SELECT 1 FROM events e WHERE e.source_id = o.id) LIMIT 1;
+        END IF;"""
+
+
+def _still_used(
+    constraint: str, column: str, table: str, key: str, gone: str, also: str = ""
+) -> str:
+    """plpgsql: raise if a key of the ``gone`` rows (alias ``o``; those meeting ``also``) is
+    still used by events."""
+    return f"""
+        SELECT o.{key}::text INTO used FROM {gone}
+        WHERE {also}EXISTS (SELECT 1 FROM events e WHERE e.{column} = o.{key}) LIMIT 1;
         IF used IS NOT NULL THEN
-            RAISE EXCEPTION 'update or delete on table "sources" violates foreign key '
-                'constraint "fk_events_source_id_sources" on table "events"'
-                USING ERRCODE = 'foreign_key_violation',
-                      CONSTRAINT = 'fk_events_source_id_sources', TABLE = 'sources',
-                      DETAIL = format('Key (id)=(%s) is still referenced from table "events".',
-                                      used);
-        END IF;
-        RETURN NULL;
-    END $$
-    """,
-    """
-    CREATE OR REPLACE FUNCTION categories_keep_events() RETURNS trigger
+            RAISE EXCEPTION 'update or delete on table "{table}" violates foreign key '
+                'constraint "{constraint}" on table "events"'
+                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = '{constraint}',
+                      TABLE = '{table}',
+                      DETAIL = format('Key ({key})=(%s) is still referenced from table '
+                                      '"events".', used);
+        END IF;"""
+
+
+def _keep_events(constraint: str, column: str, table: str, key: str) -> str:
+    """The function of the triggers after DELETE and TRUNCATE of a referenced table."""
+    return f"""
+    CREATE OR REPLACE FUNCTION {table}_keep_events() RETURNS trigger
     LANGUAGE plpgsql AS $$
     DECLARE
         used text;
     BEGIN
         IF TG_OP = 'TRUNCATE' THEN
             IF EXISTS (SELECT 1 FROM events) THEN
-                RAISE EXCEPTION 'cannot truncate "categories": events still reference it'
+                RAISE EXCEPTION 'cannot truncate "{table}": events still reference it'
                     USING ERRCODE = 'foreign_key_violation',
                           HINT = 'Truncate "events" in the same statement.';
             END IF;
             RETURN NULL;
-        END IF;
-        SELECT o.code INTO used FROM gone_categories o
-        WHERE EXISTS (SELECT 1 FROM events e WHERE e.category = o.code) LIMIT 1;
-        IF used IS NOT NULL THEN
-            RAISE EXCEPTION 'update or delete on table "categories" violates foreign key '
-                'constraint "fk_events_category_categories" on table "events"'
-                USING ERRCODE = 'foreign_key_violation',
-                      CONSTRAINT = 'fk_events_category_categories', TABLE = 'categories',
-                      DETAIL = format('Key (code)=(%s) is still referenced from table "events".',
-                                      used);
-        END IF;
+        END IF;{_still_used(constraint, column, table, key, f"gone_{table} o")}
+        RETURN NULL;
+    END $$
+    """
+
+
+FUNCTIONS = (
+    f"""
+    CREATE OR REPLACE FUNCTION events_check_parents() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        missing text;
+    BEGIN{"".join(_missing_parent(*r) for r in REFERENCES)}
         RETURN NULL;
     END $$
     """,
+    *(_keep_events(*r) for r in REFERENCES),
     """
     CREATE OR REPLACE FUNCTION categories_renamed() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
         UPDATE events SET category = NEW.code WHERE category = OLD.code;
+        RETURN NULL;
+    END $$
+    """,
+    # an UPDATE of sources.id: the ids that are gone (in the old rows, not in the new ones)
+    f"""
+    CREATE OR REPLACE FUNCTION sources_ids_updated() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        used text;
+    BEGIN{
+        _still_used(
+            *REFERENCES[0],
+            "old_sources o",
+            "NOT EXISTS (SELECT 1 FROM new_sources n WHERE n.id = o.id) AND ",
+        )
+    }
         RETURN NULL;
     END $$
     """,
@@ -162,30 +163,6 @@ TRIGGERS = (
     "EXECUTE FUNCTION sources_keep_events()",
     "CREATE TRIGGER sources_truncated_keep_events AFTER TRUNCATE ON sources "
     "FOR EACH STATEMENT EXECUTE FUNCTION sources_keep_events()",
-)
-
-#: an UPDATE of sources.id: ids that are gone (in the old rows, not in the new ones)
-SOURCE_ID_UPDATE = (
-    """
-    CREATE OR REPLACE FUNCTION sources_ids_updated() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    DECLARE
-        used integer;
-    BEGIN
-        SELECT o.id INTO used FROM old_sources o
-        WHERE NOT EXISTS (SELECT 1 FROM new_sources n WHERE n.id = o.id)
-          AND EXISTS (SELECT 1 FROM events e WHERE e.source_id = o.id) LIMIT 1;
-        IF used IS NOT NULL THEN
-            RAISE EXCEPTION 'update or delete on table "sources" violates foreign key '
-                'constraint "fk_events_source_id_sources" on table "events"'
-                USING ERRCODE = 'foreign_key_violation',
-                      CONSTRAINT = 'fk_events_source_id_sources', TABLE = 'sources',
-                      DETAIL = format('Key (id)=(%s) is still referenced from table "events".',
-                                      used);
-        END IF;
-        RETURN NULL;
-    END $$
-    """,
     "CREATE TRIGGER sources_ids_updated AFTER UPDATE ON sources "
     "REFERENCING OLD TABLE AS old_sources NEW TABLE AS new_sources FOR EACH STATEMENT "
     "EXECUTE FUNCTION sources_ids_updated()",
@@ -211,7 +188,7 @@ DROPPED = (
 def upgrade() -> None:
     for name in FOREIGN_KEYS:
         op.execute(f"ALTER TABLE events DROP CONSTRAINT IF EXISTS {name}")
-    for statement in (*DROPPED, *FUNCTIONS, *TRIGGERS, *SOURCE_ID_UPDATE):
+    for statement in (*DROPPED, *FUNCTIONS, *TRIGGERS):
         op.execute(statement)
 
 
