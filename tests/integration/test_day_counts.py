@@ -4,7 +4,6 @@ figures read from them equal a direct count of the events for any window."""
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,12 +17,12 @@ from geotranquil.config import Settings
 from geotranquil.db.day_counts import compact_day_counts, day_counts, day_counts_from_events
 from geotranquil.db.geocoding import place_events
 from geotranquil.db.open311 import insert_event
-from geotranquil.db.partitions import ensure_event_partitions
 from geotranquil.db.reports import run_report
 from geotranquil.ingest.mapping import packaged_mappings
 from geotranquil.ingest.pipeline import ingest_file
 from geotranquil.services.reports import ReportRequest, city_days, prepare_report
 from geotranquil.taxonomy import load_taxonomy
+from tests.event_plants import new_source, open311_event, plant_events, residents_file
 
 PARIS = ZoneInfo("Europe/Paris")
 CATEGORIES = ("vol", "depot_sauvage", "tag_graffiti")
@@ -52,40 +51,11 @@ def _rows(engine: Engine) -> list[tuple[Any, ...]]:
         ]
 
 
-def _reports(path: Path, reports: dict[int, tuple[str, str]]) -> Path:
-    """A residents' file: report number -> (local time with offset, native category)."""
-    path.write_text(
-        json.dumps(
-            [
-                {
-                    "report_id": number,
-                    "created": at,
-                    "category": native,
-                    "location": {"lat": 43.2951, "lon": 5.3745},
-                }
-                for number, (at, native) in reports.items()
-            ]
-        ),
-        "utf-8",
-    )
-    return path
-
-
-def _source(engine: Engine, slug: str) -> int:
-    with engine.begin() as conn:
-        return int(
-            conn.execute(
-                text("INSERT INTO sources (slug, name, kind) VALUES (:s, :s, 'file') RETURNING id"),
-                {"s": slug},
-            ).scalar_one()
-        )
-
-
 def test_the_counts_follow_every_write_path(clean_events: Engine, dsn: str, tmp_path: Path) -> None:
     engine = clean_events
     assert _rows(engine) == []  # the TRUNCATE of clean_events emptied them
     mapping = packaged_mappings({c.code for c in load_taxonomy()})["habitants"]
-    first = _reports(
+    first = residents_file(
         tmp_path / "first.json",
         {
             1: ("2024-03-02T00:30:00+01:00", "bruit"),  # 2024-03-01 23:30 UTC
@@ -108,7 +78,7 @@ def test_the_counts_follow_every_write_path(clean_events: Engine, dsn: str, tmp_
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
     assert len(_rows(engine)) == rows
     # report 1 moves to April (another partition), report 2 changes category, 4 is new
-    changed = _reports(
+    changed = residents_file(
         tmp_path / "changed.json",
         {
             1: ("2024-04-10T12:00:00+02:00", "bruit"),
@@ -126,44 +96,14 @@ def test_the_counts_follow_every_write_path(clean_events: Engine, dsn: str, tmp_
     ]
     # a resident's report through Open311
     at = datetime(2024, 3, 2, 23, 59, tzinfo=UTC)
-    source = _source(engine, "open311")
+    source = new_source(engine, "open311")
     with engine.begin() as conn:
-        insert_event(
-            conn=conn,
-            event={
-                "source_id": source,
-                "external_id": "open311:R1",
-                "category": "vol",
-                "native_category": "open311:vol",
-                "occurred_at": at,
-                "reported_at": at,
-                "lon": 5.3745,
-                "lat": 43.2951,
-                "h3_fine": 1,
-                "h3_r7": 1,
-                "h3_r8": 1,
-                "h3_r9": 1,
-                "h3_r10": 1,
-                "location_precision": "exact",
-                "address": None,
-                "attributes": {},
-            },
-        )
+        insert_event(conn=conn, event=open311_event(source, "open311:R1", at, category="vol"))
     # two address-only events, one placed by the geocoding
-    with engine.begin() as conn:
-        unplaced = [
-            int(
-                conn.execute(
-                    text(
-                        "INSERT INTO events (source_id, external_id, category, occurred_at, "
-                        "location_precision, address) VALUES (:s, :x, 'vol', :at, 'area', "
-                        "'1 rue de Rome') RETURNING id"
-                    ),
-                    {"s": source, "x": f"a{i}", "at": at},
-                ).scalar_one()
-            )
-            for i in range(2)
-        ]
+    address_only = {"occurred_at": at, "address": "1 rue de Rome"}
+    unplaced = plant_events(
+        engine, source, [{"external_id": f"a{i}", **address_only} for i in range(2)]
+    )
     counts = _same(engine)
     assert (at.date(), "vol", False, 2) in counts and (at.date(), "vol", True, 1) in counts
     with engine.begin() as conn:
@@ -223,17 +163,8 @@ def test_a_move_to_another_month_is_one_update(clean_events: Engine) -> None:
     one +1, not a DELETE and an INSERT counted twice or not at all."""
     engine = clean_events
     may, june = datetime(2025, 5, 31, 23, tzinfo=UTC), datetime(2025, 6, 1, 1, tzinfo=UTC)
-    source = _source(engine, "moves")
-    with engine.begin() as conn:
-        ensure_event_partitions(conn=conn, first=may, last=june)
-        conn.execute(
-            text(
-                "INSERT INTO events (source_id, external_id, category, occurred_at, "
-                "location_precision) VALUES (:s, 'm1', 'vol', :at, 'area'), "
-                "(:s, 'm2', 'vol', :at, 'area')"
-            ),
-            {"s": source, "at": may},
-        )
+    source = new_source(engine, "moves", months=(june,))  # the month m1 moves to
+    plant_events(engine, source, [{"external_id": x, "occurred_at": may} for x in ("m1", "m2")])
     with engine.begin() as conn:
         assert compact_day_counts(conn=conn) == (1, 1)
         moved = conn.execute(
@@ -269,7 +200,7 @@ def _plant(engine: Engine) -> list[dict[str, Any]]:
     """Events around UTC and Paris midnights, across both DST changes of 2025, some unlocated,
     in three categories (seeded)."""
     rng = random.Random(18)
-    source = _source(engine, "planted")
+    source = new_source(engine, "planted")
     rows = []
     for first in (datetime(2025, 3, 27, tzinfo=UTC), datetime(2025, 10, 23, tzinfo=UTC)):
         for i in range(300):
@@ -281,26 +212,16 @@ def _plant(engine: Engine) -> list[dict[str, Any]]:
             located = rng.random() < 0.8
             rows.append(
                 {
-                    "s": source,
-                    "x": f"{first.month}-{i}",
-                    "c": rng.choice(CATEGORIES),
-                    "at": at,
+                    "external_id": f"{first.month}-{i}",
+                    "category": rng.choice(CATEGORIES),
+                    "occurred_at": at,
                     "lon": 5.37 if located else None,
-                    "h3": 1 if located else None,
+                    "lat": 43.29,
+                    "h3_fine": 1 if located else None,
+                    "location_precision": "exact",
                 }
             )
-    with engine.begin() as conn:
-        ensure_event_partitions(
-            conn=conn, first=datetime(2025, 3, 1, tzinfo=UTC), last=datetime(2025, 11, 30)
-        )
-        conn.execute(
-            text(
-                "INSERT INTO events (source_id, external_id, category, occurred_at, geom, "
-                "h3_fine, location_precision) VALUES (:s, :x, :c, :at, "
-                "ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), 43.29), 4326), :h3, 'exact')"
-            ),
-            rows,
-        )
+    plant_events(engine, source, rows)  # the months between too: some move five months back
     return rows
 
 
@@ -365,8 +286,8 @@ def test_the_report_city_figures_equal_a_count_of_the_events(
     for t0, t1 in _windows():  # the planted ground truth
         expected = {c: 0 for c in CATEGORIES}
         for row in planted:
-            if row["lon"] is not None and t0 <= row["at"] < t1:
-                expected[row["c"]] += 1
+            if row["lon"] is not None and t0 <= row["occurred_at"] < t1:
+                expected[row["category"]] += 1
         assert _direct(engine, t0, t1) == expected, (t0, t1)
 
     def check() -> int:

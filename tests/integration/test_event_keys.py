@@ -26,6 +26,7 @@ from geotranquil.db.partitions import ensure_event_partitions
 from geotranquil.ingest.mapping import packaged_mappings
 from geotranquil.ingest.pipeline import ingest_file
 from geotranquil.taxonomy import load_taxonomy
+from tests.event_plants import new_source, open311_event, plant_events, residents_file
 
 KEYS = (
     "SELECT source_id, external_id, event_id, occurred_at FROM event_keys "
@@ -43,47 +44,14 @@ def _keys_and_events(engine: Engine) -> tuple[list[Any], list[Any]]:
     return keys, events
 
 
-def _reports(path: Path, created: dict[int, str]) -> Path:
-    rows = [
-        {
-            "report_id": number,
-            "created": at,
-            "category": "bruit",
-            "location": {"lat": 43.2951 + number * 1e-4, "lon": 5.3745},
-        }
-        for number, at in created.items()
-    ]
-    path.write_text(json.dumps(rows), "utf-8")
-    return path
-
-
-def _open311_event(source: int, external_id: str, at: datetime) -> dict[str, Any]:
-    return {
-        "source_id": source,
-        "external_id": external_id,
-        "category": "depot_sauvage",
-        "native_category": "open311:depot_sauvage",
-        "occurred_at": at,
-        "reported_at": at,
-        "lon": 5.3745,
-        "lat": 43.2951,
-        "h3_fine": 1,
-        "h3_r7": 1,
-        "h3_r8": 1,
-        "h3_r9": 1,
-        "h3_r10": 1,
-        "location_precision": "exact",
-        "address": None,
-        "attributes": {},
-    }
-
-
 def test_the_keys_follow_every_writer_of_events(
     clean_events: Engine, dsn: str, tmp_path: Path
 ) -> None:
     mapping = packaged_mappings({c.code for c in load_taxonomy()})["habitants"]
     first = {n: f"2024-0{1 + n % 6}-1{n % 10}T10:00:00+01:00" for n in range(1, 31)}
-    summary = ingest_file(dsn, _reports(tmp_path / "a.json", first), mapping, chunk_rows=7)
+    summary = ingest_file(
+        dsn, residents_file(tmp_path / "a.json", first, spread=1e-4), mapping, chunk_rows=7
+    )
     assert (summary.inserted, summary.updated) == (30, 0)
     keys, events = _keys_and_events(clean_events)
     assert len(keys) == 30
@@ -100,7 +68,9 @@ def test_the_keys_follow_every_writer_of_events(
     for n in range(31, 35):
         changed[n] = "2024-09-01T08:00:00+02:00"
     before = {e[1]: e[2] for e in events}
-    summary = ingest_file(dsn, _reports(tmp_path / "b.json", changed), mapping, chunk_rows=6)
+    summary = ingest_file(
+        dsn, residents_file(tmp_path / "b.json", changed, spread=1e-4), mapping, chunk_rows=6
+    )
     assert (summary.inserted, summary.updated, summary.unchanged) == (4, 8, 22)
     keys, events = _keys_and_events(clean_events)
     assert len(keys) == 34
@@ -110,13 +80,11 @@ def test_the_keys_follow_every_writer_of_events(
     assert all(before[e[1]] == e[2] for e in events if e[1] in before)  # ids kept
 
     # a resident's report, then one deleted event
+    source = new_source(clean_events, "h", kind="open311")
     with clean_events.begin() as conn:
-        source = conn.execute(
-            text("INSERT INTO sources (slug, name, kind) VALUES ('h', 'H', 'open311') RETURNING id")
-        ).scalar_one()
         report_id = insert_event(
             conn=conn,
-            event=_open311_event(source, "open311:R1", datetime(2024, 3, 3, 9, tzinfo=UTC)),
+            event=open311_event(source, "open311:R1", datetime(2024, 3, 3, 9, tzinfo=UTC)),
         )
         conn.execute(text("DELETE FROM events WHERE external_id IN ('7', '31')"))
     keys, events = _keys_and_events(clean_events)
@@ -154,24 +122,19 @@ def test_the_keys_follow_every_writer_of_events(
 
 def test_a_pair_stored_twice_fails(clean_events: Engine) -> None:
     at = datetime(2024, 2, 2, 9, tzinfo=UTC)
+    source = new_source(clean_events, "h", kind="open311")
     with clean_events.begin() as conn:
-        source = conn.execute(
-            text("INSERT INTO sources (slug, name, kind) VALUES ('h', 'H', 'open311') RETURNING id")
-        ).scalar_one()
-        insert_event(conn=conn, event=_open311_event(source, "open311:R9", at))
+        insert_event(conn=conn, event=open311_event(source, "open311:R9", at))
     with pytest.raises(IntegrityError, match="pk_event_keys"), clean_events.begin() as conn:
-        insert_event(conn=conn, event=_open311_event(source, "open311:R9", at))
+        insert_event(conn=conn, event=open311_event(source, "open311:R9", at))
     # another month's partition does not make the pair new
-    with pytest.raises(IntegrityError, match="pk_event_keys"), clean_events.begin() as conn:
-        ensure_event_partitions(conn=conn, first=date(2023, 5, 1), last=date(2023, 5, 1))
-        conn.execute(
-            text(
-                "INSERT INTO events (source_id, external_id, category, occurred_at, "
-                "location_precision) VALUES (:s, 'open311:R9', 'vol', '2023-05-05', 'area')"
-            ),
-            {"s": source},
+    with pytest.raises(IntegrityError, match="pk_event_keys"):
+        plant_events(
+            clean_events,
+            source,
+            [{"external_id": "open311:R9", "occurred_at": datetime(2023, 5, 5, tzinfo=UTC)}],
+            keys=True,
         )
-        add_missing_keys(conn=conn)
     with clean_events.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 1
         assert conn.execute(text("SELECT count(*) FROM event_keys")).scalar_one() == 1
@@ -193,14 +156,8 @@ def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
 def test_known_identifiers_are_one_index_probe_each_for_a_source_without_statistics(
     clean_events: Engine, dsn: str
 ) -> None:
+    sources = [new_source(clean_events, slug) for slug in ("big", "late")]
     with clean_events.begin() as conn:
-        sources = [
-            conn.execute(
-                text("INSERT INTO sources (slug, name, kind) VALUES (:s, :s, 'file') RETURNING id"),
-                {"s": slug},
-            ).scalar_one()
-            for slug in ("big", "late")
-        ]
         ensure_event_partitions(conn=conn, first=date(2022, 1, 1), last=date(2023, 12, 31))
         conn.execute(
             text(
@@ -245,10 +202,8 @@ def test_known_identifiers_are_one_index_probe_each_for_a_source_without_statist
 
 
 def test_an_update_reads_one_partition_per_row(clean_events: Engine, dsn: str) -> None:
+    source = new_source(clean_events, "u")
     with clean_events.begin() as conn:
-        source = conn.execute(
-            text("INSERT INTO sources (slug, name, kind) VALUES ('u', 'U', 'file') RETURNING id")
-        ).scalar_one()
         ensure_event_partitions(conn=conn, first=date(2022, 1, 1), last=date(2023, 12, 31))
         conn.execute(
             text(

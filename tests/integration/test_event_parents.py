@@ -17,30 +17,18 @@ from psycopg import errors
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from geotranquil.db.partitions import ensure_event_partitions
+from tests.event_plants import new_source, plant_events
 
 AT = datetime(2025, 3, 14, 10, 0, tzinfo=UTC)
 
-INSERT = (
-    "INSERT INTO events (source_id, external_id, category, occurred_at, location_precision) "
-    "VALUES (:source, :ext, :category, :at, 'area')"
-)
-
 
 def _source(engine: Engine, slug: str) -> int:
-    with engine.begin() as conn:
-        ensure_event_partitions(conn=conn, first=AT, last=AT)
-        return int(
-            conn.execute(
-                text("INSERT INTO sources (slug, name, kind) VALUES (:s, :s, 'file') RETURNING id"),
-                {"s": slug},
-            ).scalar_one()
-        )
+    """A source, and the partition of the month of :data:`AT` (written by SQL here)."""
+    return new_source(engine, slug, months=(AT,))
 
 
 def _event(engine: Engine, source: int, ext: str, category: str = "vol") -> None:
-    with engine.begin() as conn:
-        conn.execute(text(INSERT), {"source": source, "ext": ext, "category": category, "at": AT})
+    plant_events(engine, source, [{"external_id": ext, "occurred_at": AT, "category": category}])
 
 
 def _refused(engine: Engine, sql: str, match: str, **params: Any) -> BaseException | None:
@@ -65,12 +53,13 @@ def test_an_event_of_a_missing_source_or_category_is_refused(clean_events: Engin
         _event(clean_events, source, "E2", category="pas_une_categorie")
     assert "Key (category)=(pas_une_categorie)" in str(refused.value.orig)
     # one bad row among good ones refuses the whole statement
-    with pytest.raises(IntegrityError), clean_events.begin() as conn:
-        conn.execute(
-            text(INSERT),
+    with pytest.raises(IntegrityError):
+        plant_events(
+            clean_events,
+            source,
             [
-                {"source": source, "ext": "E3", "category": "vol", "at": AT},
-                {"source": source, "ext": "E4", "category": "inconnue", "at": AT},
+                {"external_id": "E3", "category": "vol", "occurred_at": AT},
+                {"external_id": "E4", "category": "inconnue", "occurred_at": AT},
             ],
         )
     _event(clean_events, source, "E5")

@@ -4,7 +4,6 @@ what the foreign keys to ``events.id`` did is still done."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -18,7 +17,6 @@ from geotranquil.config import Settings
 from geotranquil.db import admin
 from geotranquil.db.categories import sync_categories
 from geotranquil.db.engine import make_engine, psycopg_dsn
-from geotranquil.db.event_keys import add_missing_keys
 from geotranquil.db.open311 import insert_event
 from geotranquil.db.partitions import ensure_event_partitions, event_partitions
 from geotranquil.geography.reference import load_geography
@@ -30,6 +28,7 @@ from geotranquil.services.geography import load_areas
 from geotranquil.synth import generate
 from geotranquil.taxonomy import load_taxonomy
 from tests.conftest import OFFICIAL_DIR, sibling_database_url
+from tests.event_plants import new_source, open311_event, plant_events, residents_file
 
 #: every column of every row, in id order, as one checksum
 EVENTS_SUMMARY = (
@@ -250,7 +249,7 @@ def test_ingestion_creates_the_months_it_writes_and_keeps_one_row_per_identifier
 ) -> None:
     _drop_months(clean_events, "events_y2019m%")
     mapping = packaged_mappings({c.code for c in load_taxonomy()})["habitants"]
-    first = _reports(
+    first = residents_file(
         tmp_path / "first.json", {1: "2019-03-02T22:14:05+01:00", 2: "2019-05-10T08:00:00+02:00"}
     )
     summary = ingest_file(dsn, first, mapping)
@@ -271,7 +270,7 @@ def test_ingestion_creates_the_months_it_writes_and_keeps_one_row_per_identifier
             {"e": event_id},
         )
     # report 1 moves to August 2019, a month without a partition yet
-    moved = _reports(
+    moved = residents_file(
         tmp_path / "moved.json", {1: "2019-08-20T12:00:00+02:00", 2: "2019-05-10T08:00:00+02:00"}
     )
     summary = ingest_file(dsn, moved, mapping)
@@ -298,31 +297,9 @@ def test_ingestion_creates_the_months_it_writes_and_keeps_one_row_per_identifier
 def test_an_open311_report_creates_its_month(clean_events: Engine) -> None:
     _drop_months(clean_events, "events_y2018m07")
     at = datetime(2018, 7, 14, 9, 30, tzinfo=UTC)
+    source = new_source(clean_events, "h", kind="open311")
     with clean_events.begin() as conn:
-        source = conn.execute(
-            text("INSERT INTO sources (slug, name, kind) VALUES ('h', 'H', 'open311') RETURNING id")
-        ).scalar_one()
-        event_id = insert_event(
-            conn=conn,
-            event={
-                "source_id": source,
-                "external_id": "open311:R1",
-                "category": "depot_sauvage",
-                "native_category": "open311:depot_sauvage",
-                "occurred_at": at,
-                "reported_at": at,
-                "lon": 5.3745,
-                "lat": 43.2951,
-                "h3_fine": 1,
-                "h3_r7": 1,
-                "h3_r8": 1,
-                "h3_r9": 1,
-                "h3_r10": 1,
-                "location_precision": "exact",
-                "address": None,
-                "attributes": {},
-            },
-        )
+        event_id = insert_event(conn=conn, event=open311_event(source, "open311:R1", at))
     with clean_events.connect() as conn:
         where = conn.execute(
             text("SELECT tableoid::regclass::text FROM events WHERE id = :i"), {"i": event_id}
@@ -394,30 +371,14 @@ def test_the_coming_months_are_prepared_once(clean_events: Engine) -> None:
 
 
 def _plant_months(engine: Engine, days: list[date]) -> list[int]:
-    """One event per day (noon UTC), their months' partitions first; their ids."""
-    with engine.begin() as conn:
-        ensure_event_partitions(conn=conn, first=min(days), last=max(days))
-        source = conn.execute(
-            text("INSERT INTO sources (slug, name, kind) VALUES ('p', 'P', 'file') RETURNING id")
-        ).scalar_one()
-        ids = [
-            int(
-                conn.execute(
-                    text(
-                        "INSERT INTO events (source_id, external_id, category, occurred_at, "
-                        "location_precision) VALUES (:s, :x, 'vol', :at, 'area') RETURNING id"
-                    ),
-                    {
-                        "s": source,
-                        "x": f"p{i}",
-                        "at": datetime(d.year, d.month, d.day, 12, tzinfo=UTC),
-                    },
-                ).scalar_one()
-            )
-            for i, d in enumerate(days)
-        ]
-        add_missing_keys(conn=conn)
-    return ids
+    """One event per day (noon UTC), their months' partitions first, and their keys; their
+    ids."""
+    source = new_source(engine, "p")
+    rows = [
+        {"external_id": f"p{i}", "occurred_at": datetime(d.year, d.month, d.day, 12, tzinfo=UTC)}
+        for i, d in enumerate(days)
+    ]
+    return plant_events(engine, source, rows, keys=True)
 
 
 def _drop_months(engine: Engine, pattern: str) -> None:
@@ -435,24 +396,6 @@ def _months_of(engine: Engine, pattern: str) -> list[str]:
 def _like(name: str, pattern: str) -> bool:
     prefix = pattern.rstrip("%")
     return name.startswith(prefix) if pattern.endswith("%") else name == pattern
-
-
-def _reports(path: Path, created: dict[int, str]) -> Path:
-    path.write_text(
-        json.dumps(
-            [
-                {
-                    "report_id": number,
-                    "created": at,
-                    "category": "bruit",
-                    "location": {"lat": 43.2951, "lon": 5.3745},
-                }
-                for number, at in created.items()
-            ]
-        ),
-        "utf-8",
-    )
-    return path
 
 
 def _walk(node: Any) -> Iterator[dict[str, Any]]:
