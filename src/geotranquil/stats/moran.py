@@ -18,7 +18,7 @@ its neighbours. **Neighbourhood**: the given weights without self, row-standardi
 one-sided in the direction of the observed deviation; ``p_norm`` is two-sided.
 
 Permutations use the exact shared-draw conditional randomisation of
-:func:`geotranquil.stats.getis_ord.conditional_null`: the random ``Is_i`` is an increasing
+:func:`geotranquil.stats.permutation.conditional_null`: the random ``Is_i`` is an increasing
 (``z_i > 0``) or decreasing (``z_i < 0``) affine function of the random neighbour sum, so the
 counts of the neighbour sums give ``R`` directly.
 """
@@ -33,7 +33,8 @@ import scipy.sparse as sp
 from scipy.special import ndtr
 
 from geotranquil.stats.fdr import fdr_adjust
-from geotranquil.stats.getis_ord import cell_values, conditional_null, folded_p
+from geotranquil.stats.getis_ord import cell_values
+from geotranquil.stats.permutation import block_null
 from geotranquil.stats.weights import SpatialWeights
 
 __all__ = [
@@ -298,21 +299,16 @@ def local_moran_block(
 
     p_sim = ei_sim = se_sim = z_sim = p_z_sim = None
     if permutations > 0:
-        if core_global is None or y_all is None:
-            raise ValueError("permutations need core_global and y_all")
-        card_all = np.zeros(n, dtype=np.int64)
-        card_all[core_global] = card
-        obs_all = np.zeros(n)
-        obs_all[core_global] = rows @ y_local  # neighbour sums (raw values: exact ties)
-        null = conditional_null(
-            y_all, card_all, obs_all, permutations, seed, max_cardinality=g.max_cardinality
+        sums = rows @ y_local  # neighbour sums (raw values: exact ties)
+        null = block_null(
+            y_all, core_global, card, sums, permutations, seed, max_cardinality=g.max_cardinality
         )
-        p_sim = folded_p(null.ge[core_global], null.le[core_global], permutations)
+        p_sim = null.p_sim
         p_sim[(card == 0) | (z == 0)] = 1.0  # nothing to test
         slope = np.zeros(card.shape[0])
         np.divide((n - 1) * z, den * g.sd * card, out=slope, where=card > 0)
-        ei_sim = slope * (null.mean[core_global] - card * g.mean)
-        se_sim = np.abs(slope) * null.std[core_global]
+        ei_sim = slope * (null.mean - card * g.mean)
+        se_sim = np.abs(slope) * null.std
         with np.errstate(divide="ignore", invalid="ignore"):
             z_sim = (is_ - ei_sim) / se_sim
         p_z_sim = ndtr(-np.abs(z_sim))
