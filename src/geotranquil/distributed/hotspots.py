@@ -249,58 +249,54 @@ def emerging_on_cluster(
     return emerging_result(block, alpha=alpha, fdr=fdr, trend_alpha=t_alpha, time_lags=time_lags)
 
 
-def _gi_star(
-    client: Any, data: StatisticInput, cells: Any, res: int, progress: TaskProgress | None
-) -> StatisticResult:
-    g = gi_star_on_cluster(
-        client,
-        data.total,
-        data.weights,
-        cells,
-        res,
-        permutations=data.permutations,
-        seed=data.seed,
-        fdr=data.fdr,
-        progress=progress,
-    )
-    return gi_star_columns(g)
+@dataclasses.dataclass(frozen=True)
+class _ClusterRunner:
+    """A registered statistic on a cluster: its ``*_on_cluster`` function, the options it takes
+    from the run's input (as the registry's own computation), and the columns of its result."""
+
+    on_cluster: Callable[..., Any]
+    options: Callable[[StatisticInput], dict[str, Any]]
+    columns: Callable[[Any], StatisticResult]
+    space_time: bool = False  # takes the cube (per cell and bin), not the per-cell totals
+
+    def __call__(
+        self,
+        client: Any,
+        data: StatisticInput,
+        cells: Any,
+        res: int,
+        progress: TaskProgress | None,
+    ) -> StatisticResult:
+        """The columns of the statistic of ``data`` computed on ``client`` by H3 parent ``res``."""
+        values = data.values if self.space_time else data.total
+        result = self.on_cluster(
+            client, values, data.weights, cells, res, **self.options(data), progress=progress
+        )
+        return self.columns(result)
 
 
-def _local_moran(
-    client: Any, data: StatisticInput, cells: Any, res: int, progress: TaskProgress | None
-) -> StatisticResult:
-    m = local_moran_on_cluster(
-        client,
-        data.total,
-        data.weights,
-        cells,
-        res,
-        permutations=moran_permutations(data),
-        seed=data.seed,
-        fdr=data.fdr,
-        progress=progress,
-    )
-    return local_moran_columns(m)
+def _gi_star_options(data: StatisticInput) -> dict[str, Any]:
+    return {"permutations": data.permutations, "seed": data.seed, "fdr": data.fdr}
 
 
-def _emerging(
-    client: Any, data: StatisticInput, cells: Any, res: int, progress: TaskProgress | None
-) -> StatisticResult:
-    e = emerging_on_cluster(
-        client,
-        data.values,
-        data.weights,
-        cells,
-        res,
-        time_lags=data.time_lags,
-        fdr=data.fdr,
-        progress=progress,
-    )
-    return emerging_columns(e)
+def _local_moran_options(data: StatisticInput) -> dict[str, Any]:
+    return {"permutations": moran_permutations(data), "seed": data.seed, "fdr": data.fdr}
+
+
+def _emerging_options(data: StatisticInput) -> dict[str, Any]:
+    return {"time_lags": data.time_lags, "fdr": data.fdr}
 
 
 #: statistic name -> its runner on a cluster (the registry's options, the same columns)
-DISTRIBUTED_STATISTICS = {"gi_star": _gi_star, "local_moran": _local_moran, "emerging": _emerging}
+DISTRIBUTED_STATISTICS = {
+    "gi_star": _ClusterRunner(gi_star_on_cluster, _gi_star_options, gi_star_columns),
+    "local_moran": _ClusterRunner(
+        local_moran_on_cluster, _local_moran_options, local_moran_columns
+    ),
+    "emerging": _ClusterRunner(
+        emerging_on_cluster, _emerging_options, emerging_columns, space_time=True
+    ),
+}
 
 
 def run_statistic(
