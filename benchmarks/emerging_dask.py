@@ -49,13 +49,14 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import h3.api.basic_int as h3i
 import numpy as np
 
+from benchmarks._outcome import report
 from geotranquil.distributed.hotspots import emerging_on_cluster
 from geotranquil.distributed.partition import plan_partitions
 from geotranquil.stats.emerging import EmergingResult, emerging_hot_spots
@@ -403,14 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     n_cells = args.cells or (SMALL_CELLS if args.small else DEFAULT_CELLS)
     weeks = args.weeks or (SMALL_WEEKS if args.small else DEFAULT_WEEKS)
     outcome = run(n_cells, weeks, args.parent_resolution, args.seed)
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    RESULT_JSON.write_text(
-        json.dumps(asdict(outcome) | {"passed": outcome.passed}, indent=2) + "\n",
-        encoding="utf-8",
-    )
-    print_table(outcome)
-    print(outcome.result_line(), flush=True)
-    return 0
+    return report(outcome, RESULT_JSON, print_table)
 
 
 if __name__ == "__main__":

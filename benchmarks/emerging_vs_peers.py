@@ -34,11 +34,10 @@ Usage, from the repository root::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ import h3
 import numpy as np
 import scipy.sparse as sp
 
+from benchmarks._outcome import report
 from geotranquil.config import shared_data_dir
 from geotranquil.geography.reference import load_geography
 from geotranquil.grid.h3ids import cover
@@ -337,14 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n_cells = args.cells or (SMOKE_CELLS if args.smoke else DEFAULT_CELLS)
     outcome = run(n_cells, args.bins, args.repeat, args.seed)
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    RESULT_JSON.write_text(
-        json.dumps(asdict(outcome) | {"passed": outcome.passed}, indent=2) + "\n",
-        encoding="utf-8",
-    )
-    print_table(outcome)
-    print(outcome.result_line(), flush=True)
-    return 0
+    return report(outcome, RESULT_JSON, print_table)
 
 
 if __name__ == "__main__":
