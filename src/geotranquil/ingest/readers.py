@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -91,6 +92,34 @@ def _has_bad_bytes(text: str) -> bool:
     return _UNDECODED.search(text) is not None
 
 
+def _set_aside_unreadable(
+    rows: list[list[str]],
+    numbers: list[int],
+    malformed: list[tuple[int, str, str]],
+    mapping: SourceMapping,
+) -> tuple[list[list[str]], list[int]]:
+    """The rows (and their numbers) without NUL or undecoded bytes; the others are added to
+    ``malformed`` (kept in row order). One scan of the whole chunk when no row has any, which
+    is the common case, instead of one per row."""
+    blob = "".join(chain.from_iterable(rows))
+    if "\x00" not in blob and not _has_bad_bytes(blob):
+        return rows, numbers
+    kept_rows: list[list[str]] = []
+    kept_numbers: list[int] = []
+    for row, number in zip(rows, numbers, strict=True):
+        joined = "".join(row)
+        if "\x00" in joined:
+            malformed.append((number, NUL_DETAIL, _join(row, mapping.delimiter)))
+        elif _has_bad_bytes(joined):
+            detail = f"caractères illisibles en {mapping.encoding}"
+            malformed.append((number, detail, _join(row, mapping.delimiter)))
+        else:
+            kept_rows.append(row)
+            kept_numbers.append(number)
+    malformed.sort(key=lambda m: m[0])
+    return kept_rows, kept_numbers
+
+
 def read_csv(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[RawChunk]:
     """CSV with any delimiter and encoding; a header line gives the field names."""
     binary = path.open("rb")
@@ -142,16 +171,6 @@ def read_csv(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[Ra
                             _join(row, mapping.delimiter),
                         )
                     )
-                elif "\x00" in (joined := "".join(row)):
-                    malformed.append((row_no, NUL_DETAIL, _join(row, mapping.delimiter)))
-                elif _has_bad_bytes(joined):
-                    malformed.append(
-                        (
-                            row_no,
-                            f"caractères illisibles en {mapping.encoding}",
-                            _join(row, mapping.delimiter),
-                        )
-                    )
                 else:
                     rows.append(row)
                     numbers.append(row_no)
@@ -159,6 +178,7 @@ def read_csv(path: Path, mapping: SourceMapping, chunk_rows: int) -> Iterator[Ra
                     break
             if not rows and not malformed:
                 return
+            rows, numbers = _set_aside_unreadable(rows, numbers, malformed, mapping)
             columns = (
                 {name: list(col) for name, col in zip(header, zip(*rows, strict=True), strict=True)}
                 if rows
