@@ -320,9 +320,9 @@ class SideResult:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
-def run_copy(dsn: str, path: Path, rows: int) -> SideResult:
-    """Time ``COPY bench_copy FROM STDIN (FORMAT csv)`` streamed in 1 MB blocks, committed."""
-    statement = f"COPY bench_copy ({', '.join(COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
+def run_copy(dsn: str, path: Path, rows: int, table: str = "bench_copy") -> SideResult:
+    """Time ``COPY table FROM STDIN (FORMAT csv)`` streamed in 1 MB blocks, committed."""
+    statement = f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
     with psycopg.connect(dsn) as conn, path.open("rb") as source:
         started = time.perf_counter()
         with conn.cursor() as cur:

@@ -61,6 +61,7 @@ def test_scale_store_smoke(settings: Settings, tmp_path: Path) -> None:
     assert all(float(m["ratio"]) > 0 for m in matches)
     assert " rows=2000 " in matches[0].group(0)
     assert " goal_mb=1500 " in matches[0].group(0)
+    assert " ratio_empty_copy=" in matches[0].group(0)  # both peers: events itself, empty copy
     assert " limit_s=2.0 " in matches[1].group(0)
     assert matches[2].group(0).startswith("RESULT scale_tile z=12 ")
 
@@ -86,6 +87,7 @@ def test_scale_store_smoke(settings: Settings, tmp_path: Path) -> None:
     assert out["ingest"]["store_events"] == counts["events"]
     assert left == (0,) and copy_table == (None,)
     assert out["ingest"]["identical_rows"] is True
+    assert out["ingest"]["copy_events_rows_per_s"] > 0 and out["ingest"]["copy_rows_per_s"] > 0
     assert out["ingest"]["copy_table"]["partition_key"] == counts["partition_key"]
     # four years of data, within the service's longest period (ten years): the report counts
     # exactly the events of the quartier in the whole window
