@@ -5,8 +5,8 @@
 runs in the migration's one transaction (DDL is transactional: a failure leaves the old table):
 
 - the old table is renamed ``events_unpartitioned`` and locked; the new ``events`` has the same
-  columns, defaults, checks and identity; its partitions cover every month from the oldest
-  event (or this month) to the newest one (or three months ahead of now);
+  columns, defaults, checks and identity; it has one partition per month that holds events,
+  and for this month and the three ahead of now;
 - every row is copied in id order with its id (``OVERRIDING SYSTEM VALUE``), then the indexes,
   keys and triggers are built on the partitioned table and the old table is dropped; the
   identity sequence goes on after the old one;
@@ -215,17 +215,18 @@ def upgrade() -> None:
     conn = op.get_bind()
     _move_aside(conn)
     op.execute(f"{CREATE_EVENTS} PARTITION BY RANGE (occurred_at)")
-    oldest, newest = conn.execute(
+    # the months that hold events (not every month between the oldest and the newest: one
+    # event of 1975 among those of 2025 would make fifty years of empty partitions), and this
+    # month to AHEAD_MONTHS ahead
+    held = conn.execute(
         sa.text(
-            "SELECT min(occurred_at) AT TIME ZONE 'UTC', max(occurred_at) AT TIME ZONE 'UTC' "
+            "SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date "
             "FROM events_unpartitioned"
         )
-    ).one()
+    ).scalars()
     this_month = datetime.now(UTC).date().replace(day=1)
-    first = min(this_month, oldest.date().replace(day=1)) if oldest else this_month
-    ahead = _add_months(this_month, AHEAD_MONTHS)
-    last = max(ahead, newest.date().replace(day=1)) if newest else ahead
-    for month in _months(first, last):
+    coming = _months(this_month, _add_months(this_month, AHEAD_MONTHS))
+    for month in sorted(set(held) | set(coming)):
         op.execute(
             f"CREATE TABLE IF NOT EXISTS events_y{month.year:04d}m{month.month:02d} "
             f"PARTITION OF events FOR VALUES FROM ('{month.isoformat()} 00:00:00+00') "

@@ -85,6 +85,13 @@ def loaded_0023(
         admin.downgrade(conn, "0023")
     with engine.begin() as conn:
         assert _relkind(conn) == "r"
+        # one event far from the others: the conversion makes its month, not those between
+        conn.execute(
+            text(
+                "UPDATE events SET occurred_at = '1975-06-15 12:00:00+00' "
+                "WHERE id = (SELECT max(id) FROM events)"
+            )
+        )
         conn.execute(
             text(
                 "INSERT INTO event_geocoding (event_id, query, status, geocoder) "
@@ -111,6 +118,16 @@ def test_the_migration_converts_a_loaded_database_in_place_and_back(
         oldest, newest = conn.execute(
             text("SELECT min(occurred_at), max(occurred_at) FROM events")
         ).one()
+        held = (
+            conn.execute(
+                text(
+                    "SELECT DISTINCT to_char(occurred_at AT TIME ZONE 'UTC', "
+                    '\'"events_y"YYYY"m"MM\') FROM events'
+                )
+            )
+            .scalars()
+            .all()
+        )
     with engine.begin() as conn:
         started = time.perf_counter()
         admin.upgrade(conn, "0024")
@@ -136,11 +153,13 @@ def test_the_migration_converts_a_loaded_database_in_place_and_back(
         rows_outside = conn.execute(
             text("SELECT count(*) FROM ONLY events")  # a partitioned table holds no row itself
         ).scalar_one()
+    # one partition per month holding events, and this month to three months ahead of now
     this_month = datetime.now(UTC).date().replace(day=1)
-    first = min(oldest.astimezone(UTC).date().replace(day=1), this_month)
-    months = (this_month.year - first.year) * 12 + this_month.month - first.month + 4
-    assert len(names) == months  # oldest event's month to three months ahead of now
-    assert names[0] == f"events_y{first.year:04d}m{first.month:02d}"
+    coming = {this_month.year * 12 + this_month.month - 1 + k for k in range(4)}
+    expected = {f"events_y{m // 12:04d}m{m % 12 + 1:02d}" for m in coming} | set(held)
+    assert names == sorted(expected)
+    assert oldest.astimezone(UTC).strftime("events_y%Ym%m") == names[0] == "events_y1975m06"
+    assert "events_y1975m07" not in names and "events_y1976m01" not in names
     assert newest.astimezone(UTC).strftime("events_y%Ym%m") in names
     assert keys == ["PRIMARY KEY (id, occurred_at)"]
     assert rows_outside == 0
