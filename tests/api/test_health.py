@@ -12,6 +12,7 @@ from geotranquil.config import Settings
 from geotranquil.db.admin import head_revision
 from geotranquil.db.engine import psycopg_dsn
 from tests.api.conftest import headers_for
+from tests.api.served import Served
 
 
 def test_health_reports_database_content(http: httpx.Client, loaded_engine: Engine) -> None:
@@ -60,15 +61,23 @@ def test_health_is_503_when_database_is_down() -> None:
 
 
 def test_live_event_counts_are_for_staff_only(
-    http: httpx.Client, api_keys: dict[str, str], loaded_engine: Engine
+    http: httpx.Client, api_keys: dict[str, str], loaded_engine: Engine, served: Served
 ) -> None:
     """Per-source totals change as events arrive: the public would learn when they happen."""
     assert "events" not in http.get("/health").json()
     assert "events" not in http.get("/health", headers=headers_for("partner", api_keys)).json()
     body = http.get("/health", headers=headers_for("analyst", api_keys)).json()
     with loaded_engine.connect() as conn:
-        total = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
-    assert sum(s["total"] for s in body["events"].values()) == total
+        counted = conn.execute(
+            text(
+                "SELECT s.slug, count(e.id), count(e.geom) FROM sources s "
+                "LEFT JOIN events e ON e.source_id = s.id GROUP BY s.slug"
+            )
+        ).all()
+    assert body["events"] == {
+        slug: {"total": total, "located": located} for slug, total, located in counted
+    }
+    assert body["events"]["test_served"]["total"] == served.total > 0
 
 
 def test_a_database_restart_costs_one_503_then_the_pool_heals(

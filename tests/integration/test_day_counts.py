@@ -1,6 +1,7 @@
-"""The events' daily counts (``event_day_counts``, migration 0027) follow every write path
-exactly, a month move is counted once, compaction keeps the sums, and the report's city-wide
-figures read from them equal a direct count of the events for any window."""
+"""The events' daily counts (``event_day_counts``, migrations 0027 and 0029) follow every write
+path exactly, by source too, a month move is counted once, compaction keeps the sums, the events
+per source read from them equal a count of the events, and the report's city-wide figures read
+from them equal a direct count of the events for any window."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from geotranquil.db.day_counts import compact_day_counts, day_counts, day_counts
 from geotranquil.db.geocoding import place_events
 from geotranquil.db.open311 import insert_event
 from geotranquil.db.reports import run_report
+from geotranquil.db.status import events_per_source
 from geotranquil.ingest.mapping import packaged_mappings
 from geotranquil.ingest.pipeline import ingest_file
 from geotranquil.services.reports import ReportRequest, city_days, prepare_report
@@ -34,11 +36,26 @@ SQUARE = {
 
 
 def _same(engine: Engine) -> list[Any]:
-    """Assert the deltas' sums equal a GROUP BY of the events; the counts."""
+    """Assert the deltas' sums equal a GROUP BY of the events, key by key (day, source,
+    category, located), and the events per source a count of the events; the counts by (day,
+    category, located), summed over the sources."""
     with engine.connect() as conn:
         kept, direct = day_counts(conn=conn), day_counts_from_events(conn=conn)
+        per_source = {r["slug"]: r for r in events_per_source(conn=conn)}
+        counted = conn.execute(
+            text(
+                "SELECT s.slug, count(e.id), count(e.geom) FROM sources s "
+                "LEFT JOIN events e ON e.source_id = s.id GROUP BY s.slug"
+            )
+        ).all()
     assert kept == direct
-    return kept
+    assert {
+        slug: (r["events"], r["located"], r["unlocated"]) for slug, r in per_source.items()
+    } == {slug: (total, located, total - located) for slug, total, located in counted}
+    summed: dict[tuple[Any, str, bool], int] = {}
+    for day, _source, category, located, n in kept:
+        summed[(day, category, located)] = summed.get((day, category, located), 0) + n
+    return [(*key, n) for key, n in sorted(summed.items())]
 
 
 def _rows(engine: Engine) -> list[tuple[Any, ...]]:
@@ -194,6 +211,54 @@ def test_a_move_to_another_month_is_one_update(clean_events: Engine) -> None:
         conn.execute(text("DELETE FROM events WHERE external_id = 'm1'"))
         assert conn.execute(text("SELECT count(*) FROM event_geocoding")).scalar_one() == 0
     assert _same(engine) == [(may.date(), "vol", False, 1)]
+
+
+def test_the_events_per_source_follow_a_change_of_source(clean_events: Engine) -> None:
+    """An event given to another source moves its count (one −1, one +1 in the same day and
+    category); a source whose events are all deleted shows zero, before and after the
+    compaction drops its rows, and may then be deleted."""
+    engine = clean_events
+    at = datetime(2025, 2, 14, 10, tzinfo=UTC)
+    police, partner, gone = (new_source(engine, s) for s in ("pm", "partenaire", "ancienne"))
+    plant_events(
+        engine,
+        police,
+        [
+            {"external_id": f"p{i}", "occurred_at": at, "lon": 5.37, "lat": 43.29, "h3_fine": 1}
+            for i in range(5)
+        ]
+        + [{"external_id": "p-unlocated", "occurred_at": at}],
+    )
+    plant_events(engine, partner, [{"external_id": "x1", "occurred_at": at}])
+    plant_events(engine, gone, [{"external_id": "g1", "occurred_at": at}])
+
+    def per_source() -> dict[str, tuple[int, int, int]]:
+        _same(engine)
+        with engine.connect() as conn:
+            return {
+                r["slug"]: (r["events"], r["located"], r["unlocated"])
+                for r in events_per_source(conn=conn)
+            }
+
+    assert per_source() == {"ancienne": (1, 0, 1), "partenaire": (1, 0, 1), "pm": (6, 5, 1)}
+    with engine.begin() as conn:
+        moved = conn.execute(
+            text("UPDATE events SET source_id = :s WHERE external_id IN ('p0', 'p1')"),
+            {"s": partner},
+        ).rowcount
+        conn.execute(text("DELETE FROM events WHERE source_id = :s"), {"s": gone})
+    assert moved == 2
+    assert per_source() == {"ancienne": (0, 0, 0), "partenaire": (3, 2, 1), "pm": (4, 3, 1)}
+    with engine.begin() as conn:
+        compact_day_counts(conn=conn)
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM event_day_counts WHERE source_id = :s"), {"s": gone}
+            ).scalar_one()
+            == 0
+        )
+        conn.execute(text("DELETE FROM sources WHERE id = :s"), {"s": gone})
+    assert per_source() == {"partenaire": (3, 2, 1), "pm": (4, 3, 1)}
 
 
 def _plant(engine: Engine) -> list[dict[str, Any]]:
@@ -354,8 +419,9 @@ def test_the_report_reads_whole_days_from_the_counts(
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO event_day_counts VALUES ('2025-03-28', 'vol', true, 1000), "
-                "('2025-03-28', 'vol', false, 500)"
+                "INSERT INTO event_day_counts (day, source_id, category, located, n) "
+                "SELECT '2025-03-28', id, 'vol', v.located, v.n FROM sources, "
+                "(VALUES (true, 1000), (false, 500)) AS v (located, n) WHERE slug = 'planted'"
             )
         )
     try:

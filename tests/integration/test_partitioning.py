@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, text
 from geotranquil.config import Settings
 from geotranquil.db import admin
 from geotranquil.db.categories import sync_categories
+from geotranquil.db.day_counts import day_counts, day_counts_from_events
 from geotranquil.db.engine import make_engine, psycopg_dsn
 from geotranquil.db.open311 import insert_event
 from geotranquil.db.partitions import ensure_event_partitions, event_partitions
@@ -199,6 +200,36 @@ def test_the_migration_converts_a_loaded_database_in_place_and_back(
         admin.upgrade(conn, "0026")
         admin.upgrade(conn, "0026")  # nothing to do
     assert _keys_summary(engine) == (count, _events_keys_md5(engine))
+    assert _summary(engine)[:2] == before[:2]
+
+    # 0027-0029: the daily counts, filled from the events in place, by source from 0029 on
+    by_day = (
+        "SELECT day, category, located, sum(n)::bigint FROM event_day_counts "
+        "GROUP BY 1, 2, 3 HAVING sum(n) <> 0 ORDER BY 1, 2, 3"
+    )
+    with engine.begin() as conn:
+        admin.upgrade(conn, "0028")
+    with engine.connect() as conn:
+        old_shape = conn.execute(text(by_day)).all()
+        summed: dict[tuple[Any, ...], int] = {}
+        for day, _source, category, located, n in day_counts_from_events(conn=conn):
+            summed[(day, category, located)] = summed.get((day, category, located), 0) + n
+        assert old_shape == [(*key, n) for key, n in sorted(summed.items())]
+    with engine.begin() as conn:
+        admin.upgrade(conn, "0029")
+    with engine.connect() as conn:
+        kept = day_counts(conn=conn)
+        assert kept == day_counts_from_events(conn=conn)
+        assert len({source for _, source, _, _, _ in kept}) == len(DEMO_SOURCES)
+        assert conn.execute(text(by_day)).all() == old_shape
+    with engine.begin() as conn:
+        admin.downgrade(conn, "0028")
+    with engine.connect() as conn:
+        assert conn.execute(text(by_day)).all() == old_shape
+    with engine.begin() as conn:
+        admin.upgrade(conn, "head")
+    with engine.connect() as conn:
+        assert day_counts(conn=conn) == day_counts_from_events(conn=conn)
     assert _summary(engine)[:2] == before[:2]
 
 

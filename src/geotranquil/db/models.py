@@ -197,14 +197,15 @@ class EventKey(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-#: The events' counts by UTC day of ``occurred_at``, category and location, as DELTA rows kept
-#: by statement-level triggers on ``events`` (migration 0027): insert-only, so concurrent
-#: writers share no row lock; the count of a key is the sum of its rows, compacted daily
+#: The events' counts by UTC day of ``occurred_at``, source, category and location, as DELTA
+#: rows kept by statement-level triggers on ``events`` (migrations 0027, 0029): insert-only, so
+#: concurrent writers share no row lock; the count of a key is the sum of its rows, compacted daily
 #: (``db.day_counts.compact_day_counts``). No primary key: a key has several rows until then.
 event_day_counts = Table(
     "event_day_counts",
     Base.metadata,
     Column("day", Date, nullable=False),
+    Column("source_id", Integer, nullable=False),  # no foreign key (migration 0029)
     Column("category", Text, nullable=False),
     Column("located", Boolean, nullable=False),
     Column("n", BigInteger, nullable=False),

@@ -28,6 +28,20 @@ def status_of(conn: Connection) -> dict[str, Any]:
     }
 
 
+def health_of(conn: Connection, *, events: bool) -> dict[str, Any]:
+    """What ``/health`` shows of the database: revision, areas, grid cells and, when
+    ``events`` (staff callers), the events per source. Only cheap reads (the events per source
+    come from the kept daily counts): a probe must answer whatever the store's size."""
+    state: dict[str, Any] = {
+        "revision": current_revision(conn),
+        "areas": count_areas(conn=conn),
+        "grid": count_cells(conn=conn),
+    }
+    if events:
+        state["sources"] = events_per_source(conn=conn)
+    return state
+
+
 def replication_status(primary: Engine, replica: Engine | None) -> dict[str, Any]:
     """The read replica as ``/health`` shows it: ``configured``, ``in_recovery`` (a replica
     that is not is no replica: promoted, or another server), ``lag_bytes`` (WAL the primary
