@@ -8,7 +8,6 @@ transaction. In CSV, an empty unquoted field is NULL: missing values (``NaN``, `
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,8 +32,8 @@ def frame_csv(frame: pd.DataFrame, columns: Sequence[str]) -> bytes:
 
     Written by Arrow's CSV writer (C++; about 2.5 times faster than ``DataFrame.to_csv`` on
     the events' columns): text values are quoted, missing values and empty strings are empty
-    unquoted fields, which ``COPY`` reads as NULL. A frame Arrow cannot convert or write (mixed
-    Python objects in a column) goes through ``DataFrame.to_csv``, with the same meaning.
+    unquoted fields, which ``COPY`` reads as NULL. A column Arrow cannot convert (mixed Python
+    objects) raises Arrow's error, which names it: the callers build typed columns.
 
     Examples
     --------
@@ -44,12 +43,7 @@ def frame_csv(frame: pd.DataFrame, columns: Sequence[str]) -> bytes:
     b'\\n"un ""mot"", deux"\\n'
     """
     part = frame.loc[:, list(columns)]
-    try:
-        return _arrow_csv(pa.Table.from_pandas(part, preserve_index=False))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        buf = io.StringIO()
-        part.to_csv(buf, header=False, index=False)
-        return buf.getvalue().encode("utf-8")
+    return _arrow_csv(pa.Table.from_pandas(part, preserve_index=False))
 
 
 def _arrow_csv(table: pa.Table) -> bytes:
