@@ -246,10 +246,16 @@ def _interrupted(engine: Engine, dsn: str, path: Path, after_row: int, chunk_row
         if rows == after_row:
             signal.raise_signal(signal.SIGINT)
 
-    with pytest.raises(KeyboardInterrupt):
-        ingest_file(
-            dsn, path, mappings(engine)["habitants"], chunk_rows=chunk_rows, progress=progress
-        )
+    # Ctrl-C raises KeyboardInterrupt with Python's own handler, which a process started in
+    # the background by a non-interactive shell does not have (SIGINT inherited as ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ingest_file(
+                dsn, path, mappings(engine)["habitants"], chunk_rows=chunk_rows, progress=progress
+            )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     [b] = batches(engine)
     before = {n: r for n, r in SMALL_BAD.items() if n <= after_row}
     assert counts(b) == {
