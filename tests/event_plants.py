@@ -1,6 +1,7 @@
 """Events planted by the integration tests apart from the code under test: a source, rows
 written by SQL (their months' partitions first, their keys when asked), the event of a
-resident's Open311 report, and a residents' file for the ingestion."""
+resident's Open311 report, and a residents' file for the ingestion; and the events counted
+per source by SQL, to check the kept counts against."""
 
 from __future__ import annotations
 
@@ -173,3 +174,24 @@ def residents_file(
         rows.append({"report_id": number, "created": at, "category": native, "location": location})
     path.write_text(json.dumps(rows), "utf-8")
     return path
+
+
+def counted_per_source(engine: Engine) -> dict[str, tuple[int, int]]:
+    """Per source slug: (its events, those located), counted from ``events`` itself."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT s.slug, count(e.id), count(e.geom) FROM sources s "
+                "LEFT JOIN events e ON e.source_id = s.id GROUP BY s.slug"
+            )
+        ).all()
+    return {slug: (int(total), int(located)) for slug, total, located in rows}
+
+
+def summed_over_sources(counts: Iterable[tuple[Any, int, str, bool, int]]) -> list[tuple[Any, ...]]:
+    """Daily counts (day, source id, category, located, n) summed over the sources: (day,
+    category, located, n), in key order."""
+    summed: dict[tuple[Any, str, bool], int] = {}
+    for day, _source, category, located, n in counts:
+        summed[(day, category, located)] = summed.get((day, category, located), 0) + n
+    return [(*key, n) for key, n in sorted(summed.items())]

@@ -27,11 +27,16 @@ branch_labels = None
 depends_on = None
 
 
+def _positions(key: tuple[str, ...]) -> str:
+    """``1, 2, ...``: the GROUP BY of a key's columns by position."""
+    return ", ".join(str(i + 1) for i in range(len(key)))
+
+
 def _functions(key: tuple[str, ...], group: str) -> list[str]:
     """The three counting functions of migration 0027 for a key (its columns) and the
     expressions computing it from an event."""
     columns = ", ".join(key)
-    numbers = ", ".join(str(i + 1) for i in range(len(key)))
+    numbers = _positions(key)
     one_way = [
         f"""
         CREATE OR REPLACE FUNCTION event_day_counts_{kind}() RETURNS trigger
@@ -92,10 +97,9 @@ def _rebuild(table: str, key: tuple[str, ...], group: str) -> None:
     op.execute("CREATE INDEX ix_event_day_counts_day ON event_day_counts (day)")
     for function in _functions(key, group):
         op.execute(function)
-    numbers = ", ".join(str(i + 1) for i in range(len(key)))
     op.execute(
         f"INSERT INTO event_day_counts ({', '.join(key)}, n) "
-        f"SELECT {group}, count(*) FROM events GROUP BY {numbers}"
+        f"SELECT {group}, count(*) FROM events GROUP BY {_positions(key)}"
     )
 
 

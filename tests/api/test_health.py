@@ -13,6 +13,7 @@ from geotranquil.db.admin import head_revision
 from geotranquil.db.engine import psycopg_dsn
 from tests.api.conftest import headers_for
 from tests.api.served import Served
+from tests.event_plants import counted_per_source
 
 
 def test_health_reports_database_content(http: httpx.Client, loaded_engine: Engine) -> None:
@@ -67,15 +68,9 @@ def test_live_event_counts_are_for_staff_only(
     assert "events" not in http.get("/health").json()
     assert "events" not in http.get("/health", headers=headers_for("partner", api_keys)).json()
     body = http.get("/health", headers=headers_for("analyst", api_keys)).json()
-    with loaded_engine.connect() as conn:
-        counted = conn.execute(
-            text(
-                "SELECT s.slug, count(e.id), count(e.geom) FROM sources s "
-                "LEFT JOIN events e ON e.source_id = s.id GROUP BY s.slug"
-            )
-        ).all()
     assert body["events"] == {
-        slug: {"total": total, "located": located} for slug, total, located in counted
+        slug: {"total": total, "located": located}
+        for slug, (total, located) in counted_per_source(loaded_engine).items()
     }
     assert body["events"]["test_served"]["total"] == served.total > 0
 

@@ -24,7 +24,14 @@ from geotranquil.ingest.mapping import packaged_mappings
 from geotranquil.ingest.pipeline import ingest_file
 from geotranquil.services.reports import ReportRequest, city_days, prepare_report
 from geotranquil.taxonomy import load_taxonomy
-from tests.event_plants import new_source, open311_event, plant_events, residents_file
+from tests.event_plants import (
+    counted_per_source,
+    new_source,
+    open311_event,
+    plant_events,
+    residents_file,
+    summed_over_sources,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 CATEGORIES = ("vol", "depot_sauvage", "tag_graffiti")
@@ -41,21 +48,13 @@ def _same(engine: Engine) -> list[Any]:
     category, located), summed over the sources."""
     with engine.connect() as conn:
         kept, direct = day_counts(conn=conn), day_counts_from_events(conn=conn)
-        per_source = {r["slug"]: r for r in events_per_source(conn=conn)}
-        counted = conn.execute(
-            text(
-                "SELECT s.slug, count(e.id), count(e.geom) FROM sources s "
-                "LEFT JOIN events e ON e.source_id = s.id GROUP BY s.slug"
-            )
-        ).all()
+        per_source = events_per_source(conn=conn)
     assert kept == direct
-    assert {
-        slug: (r["events"], r["located"], r["unlocated"]) for slug, r in per_source.items()
-    } == {slug: (total, located, total - located) for slug, total, located in counted}
-    summed: dict[tuple[Any, str, bool], int] = {}
-    for day, _source, category, located, n in kept:
-        summed[(day, category, located)] = summed.get((day, category, located), 0) + n
-    return [(*key, n) for key, n in sorted(summed.items())]
+    assert {r["slug"]: (r["events"], r["located"], r["unlocated"]) for r in per_source} == {
+        slug: (total, located, total - located)
+        for slug, (total, located) in counted_per_source(engine).items()
+    }
+    return summed_over_sources(kept)
 
 
 def _rows(engine: Engine) -> list[tuple[Any, ...]]:

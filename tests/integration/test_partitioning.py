@@ -29,7 +29,13 @@ from geotranquil.services.geography import load_areas
 from geotranquil.synth import generate
 from geotranquil.taxonomy import load_taxonomy
 from tests.conftest import OFFICIAL_DIR, sibling_database_url
-from tests.event_plants import new_source, open311_event, plant_events, residents_file
+from tests.event_plants import (
+    new_source,
+    open311_event,
+    plant_events,
+    residents_file,
+    summed_over_sources,
+)
 
 #: every column of every row, in id order, as one checksum
 EVENTS_SUMMARY = (
@@ -211,10 +217,7 @@ def test_the_migration_converts_a_loaded_database_in_place_and_back(
         admin.upgrade(conn, "0028")
     with engine.connect() as conn:
         old_shape = conn.execute(text(by_day)).all()
-        summed: dict[tuple[Any, ...], int] = {}
-        for day, _source, category, located, n in day_counts_from_events(conn=conn):
-            summed[(day, category, located)] = summed.get((day, category, located), 0) + n
-        assert old_shape == [(*key, n) for key, n in sorted(summed.items())]
+        assert old_shape == summed_over_sources(day_counts_from_events(conn=conn))
     with engine.begin() as conn:
         admin.upgrade(conn, "0029")
     with engine.connect() as conn:

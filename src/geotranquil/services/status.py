@@ -19,11 +19,8 @@ from geotranquil.db.status import ban_status, events_per_source
 def status_of(conn: Connection) -> dict[str, Any]:
     """Revision, areas, grid cells, events per source, the BAN and geocoding outcomes."""
     return {
-        "revision": current_revision(conn),
+        **health_of(conn, events=True),
         "ban": ban_status(conn=conn),
-        "areas": count_areas(conn=conn),
-        "grid": count_cells(conn=conn),
-        "sources": events_per_source(conn=conn),
         "batches": latest_batches(conn=conn),
     }
 
